@@ -1,0 +1,32 @@
+# MeetPilot: `make run` starts everything, `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+PORT ?= 8000
+VENV := .venv/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge eval db-stop clean
+
+install:
+	@scripts/bootstrap.sh
+
+run: install
+	@REDIS_URL="$$(scripts/redis-url.sh 0)" PORT=$(PORT) $(VENV)/python scripts/run.py
+
+test: install
+	@REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
+		$(VENV)/ruff check . && \
+	REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
+		$(VENV)/pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check .
+
+fmt:
+	@$(VENV)/ruff check --fix . ; $(VENV)/ruff format .
+
+db-stop:
+	@[ -f var/pg/postmaster.pid ] && su pgserver -s /bin/sh -c "$$($(VENV)/python -c 'import pgserver._commands as c;print(c.POSTGRES_BIN_PATH)')/pg_ctl -D $(CURDIR)/var/pg stop" 2>/dev/null \
+		|| $(VENV)/python -c "import pgserver._commands as c,subprocess;subprocess.run([str(c.POSTGRES_BIN_PATH/'pg_ctl'),'-D','var/pg','stop'])" || true
+
+clean: db-stop
+	rm -rf var .venv

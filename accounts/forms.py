@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+
+from accounts.models import Role
+
+
+class SignupForm(AllauthSignupForm):
+    full_name = forms.CharField(max_length=200, required=False, label="Your name")
+    company_name = forms.CharField(
+        max_length=200, required=False, label="Company name",
+        help_text="Leave empty if a colleague invited you or your company already uses MeetPilot.",
+    )
+
+    def save(self, request):
+        # Stash the company name for AccountAdapter.save_user before the user is created.
+        request.session["signup_company_name"] = self.cleaned_data.get("company_name", "")
+        user = super().save(request)
+        return user
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, initial="Chrome extension")
+
+
+class CompanyForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email_domain = forms.CharField(max_length=253, required=False,
+                                   help_text="People who sign in with Google at this domain join as members.")
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

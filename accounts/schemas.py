@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+from pydantic import EmailStr
+
+from accounts.models import Role
+
+
+class CompanyOut(Schema):
+    id: int
+    name: str
+    slug: str
+    email_domain: str
+    plan: str
+    settings: dict
+
+
+class CompanyIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    email_domain: str = Field(default="", max_length=253)
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    avatar_url: str
+
+
+class MeOut(Schema):
+    user: UserOut
+    company: CompanyOut
+    role: str
+    permissions: list[str]
+    via: str
+
+
+class MembershipOut(Schema):
+    id: int
+    user: UserOut
+    role: str
+    created_at: datetime
+
+
+class MembershipIn(Schema):
+    role: Role
+
+
+class InvitationIn(Schema):
+    email: EmailStr
+    role: Role = Role.MEMBER
+
+
+class InvitationOut(Schema):
+    id: int
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+
+
+class InvitationCreatedOut(InvitationOut):
+    invite_url: str = Field(description="Send this link to the person; it is shown only once.")
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The secret token. It is shown only once and stored hashed.")

@@ -1,0 +1,43 @@
+"""Reads for companies, people, invitations and API tokens. The company comes first."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import ApiToken, Company, Invitation, Membership, User
+
+
+def membership_list(*, company: Company) -> QuerySet[Membership]:
+    return Membership.objects.for_company(company).select_related("user").order_by("user__email")
+
+
+def membership_get(*, company: Company, membership_id: int) -> Membership:
+    return get_object_or_404(Membership.objects.for_company(company).select_related("user"), pk=membership_id)
+
+
+def invitation_list(*, company: Company, pending_only: bool = True) -> QuerySet[Invitation]:
+    queryset = Invitation.objects.for_company(company).select_related("invited_by")
+    if pending_only:
+        queryset = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+    return queryset
+
+
+def invitation_get(*, company: Company, invitation_id: int) -> Invitation:
+    return get_object_or_404(Invitation.objects.for_company(company), pk=invitation_id)
+
+
+def api_token_list(*, company: Company, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.for_company(company).filter(user=user)
+
+
+def api_token_get(*, company: Company, user: User, token_id: int) -> ApiToken:
+    """Your own token only: another person's token id is a 404, like another company's."""
+    return get_object_or_404(api_token_list(company=company, user=user), pk=token_id)
+
+
+def companies_of_user(*, user: User) -> list[Company]:
+    from accounts.tenancy import scopes_disabled
+
+    with scopes_disabled():
+        return [m.company for m in Membership.objects.filter(user=user).select_related("company")]

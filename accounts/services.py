@@ -1,0 +1,215 @@
+"""Writes for companies, people, invitations and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.auth import token_generate, token_hash
+from accounts.models import ApiToken, Company, Invitation, Membership, Role, User, WorkerHeartbeat
+from accounts.tenancy import scopes_disabled, tenant_scope
+
+PUBLIC_EMAIL_DOMAINS = frozenset(
+    {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+     "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "yandex.com", "mail.com"}
+)
+
+
+class InvitationError(Exception):
+    """An invitation link that cannot be used; the message is for people."""
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "company"
+    slug = base
+    while Company.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+@transaction.atomic
+def company_create(*, name: str, owner: User, email_domain: str = "", plan: str = Company.Plan.FREE) -> Company:
+    """A new company with ``owner`` as its first admin."""
+    company = Company(name=name.strip() or "My company", slug=_unique_slug(name), plan=plan,
+                      email_domain=email_domain.lower())
+    company.full_clean()
+    company.save()
+    with tenant_scope(company):
+        membership_add(company=company, user=owner, role=Role.ADMIN)
+    return company
+
+
+def membership_add(*, company: Company, user: User, role: str) -> Membership:
+    with tenant_scope(company):
+        membership, created = Membership.objects.get_or_create(company=company, user=user,
+                                                               defaults={"role": role})
+    return membership
+
+
+def membership_role_set(*, company: Company, membership: Membership, role: str) -> Membership:
+    assert membership.company_id == company.pk
+    if membership.role == Role.ADMIN and role != Role.ADMIN:
+        _ensure_another_admin(company=company, membership=membership)
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, company: Company, membership: Membership) -> None:
+    assert membership.company_id == company.pk
+    if membership.role == Role.ADMIN:
+        _ensure_another_admin(company=company, membership=membership)
+    with tenant_scope(company):
+        ApiToken.objects.filter(user_id=membership.user_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    membership.delete()
+
+
+def _ensure_another_admin(*, company: Company, membership: Membership) -> None:
+    with tenant_scope(company):
+        others = Membership.objects.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    if not others:
+        raise ValueError("A company needs at least one admin.")
+
+
+def user_join_or_create_company(*, user: User, company_name: str = "") -> Membership:
+    """Where a newly signed-up user lands.
+
+    A user whose email domain belongs to a company joins it as a member; anyone
+    else gets a company of their own and is its admin. Public mail domains
+    (gmail.com and the like) never match a company.
+    """
+    domain = email_domain(user.email)
+    company = None
+    if domain and domain not in PUBLIC_EMAIL_DOMAINS:
+        company = Company.objects.filter(email_domain=domain).first()
+    if company is not None:
+        return membership_add(company=company, user=user, role=Role.MEMBER)
+    claim_domain = domain if domain and domain not in PUBLIC_EMAIL_DOMAINS else ""
+    if claim_domain and Company.objects.filter(email_domain=claim_domain).exists():
+        claim_domain = ""
+    name = company_name or (domain.split(".")[0].title() if claim_domain else f"{user.display_name}'s team")
+    try:
+        company = company_create(name=name, owner=user, email_domain=claim_domain)
+    except IntegrityError:  # two first sign-ups from one domain at once: the second joins the first
+        company = Company.objects.get(email_domain=claim_domain)
+        return membership_add(company=company, user=user, role=Role.MEMBER)
+    with tenant_scope(company):
+        return Membership.objects.get(company=company, user=user)
+
+
+# --- invitations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedInvitation:
+    invitation: Invitation
+    raw_token: str
+
+
+def invitation_create(*, company: Company, email: str, role: str, invited_by: User) -> CreatedInvitation:
+    raw = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        company=company,
+        email=email.strip().lower(),
+        role=role,
+        token_hash=token_hash(raw),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    invitation.full_clean()
+    with tenant_scope(company):
+        invitation.save()
+    return CreatedInvitation(invitation=invitation, raw_token=raw)
+
+
+def invitation_revoke(*, company: Company, invitation: Invitation) -> None:
+    assert invitation.company_id == company.pk
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+
+
+def invitation_by_token(raw_token: str) -> Invitation:
+    """The invitation behind a link, or InvitationError with a message for people."""
+    with scopes_disabled():  # the link itself names the company
+        invitation = Invitation.objects.select_related("company").filter(token_hash=token_hash(raw_token)).first()
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvitationError("This invitation link is not valid. Ask your admin for a new one.")
+    if invitation.accepted_at is not None:
+        raise InvitationError("This invitation has already been used. Sign in to continue.")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationError("This invitation has expired. Ask your admin to send a new one.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, raw_token: str, user: User) -> Membership:
+    invitation = invitation_by_token(raw_token)
+    with scopes_disabled():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at is not None:
+        raise InvitationError("This invitation has already been used. Sign in to continue.")
+    membership = membership_add(company=invitation.company, user=user, role=locked.role)
+    locked.accepted_at = timezone.now()
+    locked.accepted_by = user
+    locked.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+# --- API tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    token: ApiToken
+    raw_token: str  # shown to the user once, never stored
+
+
+def api_token_create(*, company: Company, user: User, name: str) -> CreatedToken:
+    raw = token_generate()
+    token = ApiToken(company=company, user=user, name=name.strip() or "API token", prefix=raw[:10],
+                     token_hash=token_hash(raw))
+    token.full_clean()
+    with tenant_scope(company):
+        token.save()
+    return CreatedToken(token=token, raw_token=raw)
+
+
+def api_token_revoke(*, company: Company, token: ApiToken) -> ApiToken:
+    assert token.company_id == company.pk
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+# --- company ------------------------------------------------------------------------
+
+
+def company_update(*, company: Company, name: str, email_domain: str, settings_patch: dict | None = None
+                   ) -> Company:
+    company.name = name.strip()
+    company.email_domain = email_domain.strip().lower()
+    if settings_patch:
+        company.settings = {**company.settings, **settings_patch}
+    company.full_clean()
+    company.save()
+    return company
+
+
+def worker_heartbeat_record(*, hostname: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"seen_at": timezone.now()})

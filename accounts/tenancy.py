@@ -1,0 +1,104 @@
+"""Tenancy that fails closed.
+
+Every tenant-owned model inherits ``TenantModel``: it carries a ``company`` FK and
+its default manager refuses to run a query unless a tenant scope is active, and
+then only sees that company's rows. The scope is switched on in exactly three
+places: ``accounts.middleware.TenantMiddleware`` (per request),
+``TenantTask`` (per Celery task, from its ``company_id`` argument) and the
+WebSocket consumers (per connection). Code that must look across companies (token
+lookup, invitation links, migrations of data) says so with ``scopes_disabled()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from celery import Task
+from django.db import models
+
+if TYPE_CHECKING:
+    from accounts.models import Company
+
+_company_id: ContextVar[int | None] = ContextVar("tenant_company_id", default=None)
+_disabled: ContextVar[bool] = ContextVar("tenant_scopes_disabled", default=False)
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned model was queried with no company in scope."""
+
+
+@contextlib.contextmanager
+def tenant_scope(company: Company | int | None) -> Iterator[None]:
+    """Run the block as ``company``: tenant querysets only see its rows."""
+    company_id = company if isinstance(company, int) or company is None else company.pk
+    token = _company_id.set(company_id)
+    disabled_token = _disabled.set(False)
+    try:
+        yield
+    finally:
+        _disabled.reset(disabled_token)
+        _company_id.reset(token)
+
+
+@contextlib.contextmanager
+def scopes_disabled() -> Iterator[None]:
+    """Look across every company. Keep these blocks few, short and obvious."""
+    token = _disabled.set(True)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)
+
+
+def current_company_id() -> int | None:
+    return _company_id.get()
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_company(self, company: Company | int) -> TenantQuerySet:
+        company_id = company if isinstance(company, int) else company.pk
+        return self.filter(company_id=company_id)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> TenantQuerySet:
+        queryset = super().get_queryset()
+        if _disabled.get():
+            return queryset
+        company_id = _company_id.get()
+        if company_id is None:
+            raise TenantScopeError(
+                f"{self.model.__name__} queried outside a tenant scope; "
+                "use tenant_scope(company) or, deliberately, scopes_disabled()"
+            )
+        return queryset.filter(company_id=company_id)
+
+
+class TenantModel(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantManager()
+
+    # Forward FK access and cascades use Django's plain base manager: they start from a row
+    # that was already reached through a scoped query.
+    class Meta:
+        abstract = True
+
+
+def is_tenant_model(model: type[models.Model]) -> bool:
+    return isinstance(model._default_manager, TenantManager)
+
+
+class TenantTask(Task):
+    """Celery base task: runs in the scope of the ``company_id`` keyword argument.
+
+    Tasks take ids, not objects (JSON serialiser); a task without ``company_id``
+    runs unscoped and any tenant query in it raises.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with tenant_scope(kwargs.get("company_id")):
+            return super().__call__(*args, **kwargs)

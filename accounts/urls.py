@@ -1,0 +1,20 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("team/", views.team, name="team"),
+    path("team/invitations/", views.invitation_create, name="invitation_create"),
+    path("team/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("team/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("team/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/new/", views.token_create, name="token_create"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("settings/", views.company_settings, name="settings"),
+    path("switch-company/", views.company_switch, name="company_switch"),
+    path("welcome/", views.no_company, name="no_company"),
+]

@@ -1,0 +1,22 @@
+"""The one NinjaAPI: every app mounts its router here."""
+
+from ninja import NinjaAPI
+
+from accounts.api import router as accounts_router
+from accounts.auth import api_auth
+from meetpilot.apikit import install_error_handlers
+
+api = NinjaAPI(
+    title="MeetPilot API",
+    version="1",
+    description=(
+        "Authenticate with `Authorization: Bearer <token>` (create a token under API tokens in the "
+        "dashboard) or, from the dashboard itself, with the session cookie and CSRF header. "
+        "Errors are JSON: `{\"detail\": ..., \"code\": ...}`. Lists are paginated with `page` and `page_size`."
+    ),
+    auth=api_auth,
+    urls_namespace="api",
+)
+install_error_handlers(api)
+
+api.add_router("/", accounts_router)

@@ -1,0 +1,38 @@
+import os
+
+from celery import Celery, bootsteps
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
+
+app = Celery("meetpilot")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+class HeartbeatStep(bootsteps.StartStopStep):
+    """Writes this worker's heartbeat to the database so /ready can tell a live worker."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        from django.conf import settings
+
+        self._beat(worker)
+        self.tref = worker.timer.call_repeatedly(settings.WORKER_HEARTBEAT_INTERVAL, self._beat, (worker,))
+
+    def stop(self, worker):
+        if getattr(self, "tref", None):
+            self.tref.cancel()
+
+    def _beat(self, worker):
+        from accounts.services import worker_heartbeat_record
+
+        try:
+            worker_heartbeat_record(hostname=worker.hostname)
+        except Exception:  # a missed beat must never take the worker down
+            import logging
+
+            logging.getLogger(__name__).exception("worker heartbeat failed")
+
+
+app.steps["worker"].add(HeartbeatStep)

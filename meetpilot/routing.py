@@ -1,0 +1,3 @@
+"""Every WebSocket route of the project. Apps append their own patterns here."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,82 @@
+"""Shared fixtures: the alice/bob/charlie trio.
+
+``company`` (Acme) has ``admin`` (alice), ``manager`` and ``member`` (bob);
+``other_company`` (Globex) has ``outsider`` (charlie), who must see nothing of Acme.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from accounts.models import Company, Role, User
+from accounts.tenancy import tenant_scope
+from tests import factories
+
+
+@dataclass
+class Actor:
+    user: User
+    company: Company
+    token: str
+
+    def api(self) -> Client:
+        """A test client that calls the API with this actor's bearer token."""
+        return Client(HTTP_AUTHORIZATION=f"Bearer {self.token}")
+
+    def browser(self) -> Client:
+        """A test client signed in with this actor's session (dashboard)."""
+        client = Client()
+        client.force_login(self.user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+
+@pytest.fixture
+def company(db) -> Company:
+    return factories.company_make(name="Acme", email_domain="acme.test",
+                                  owner=factories.user_make(email="alice@acme.test", full_name="Alice Admin"))
+
+
+@pytest.fixture
+def other_company(db) -> Company:
+    return factories.company_make(name="Globex", email_domain="globex.test",
+                                  owner=factories.user_make(email="charlie@globex.test", full_name="Charlie"))
+
+
+def _actor(company: Company, user: User) -> Actor:
+    return Actor(user=user, company=company, token=factories.token_make(company=company, user=user))
+
+
+@pytest.fixture
+def admin(company) -> Actor:
+    return _actor(company, factories.admin_of(company))
+
+
+@pytest.fixture
+def manager(company) -> Actor:
+    return _actor(company, factories.member_make(company=company, role=Role.MANAGER, email="manny@acme.test"))
+
+
+@pytest.fixture
+def member(company) -> Actor:
+    return _actor(company, factories.member_make(company=company, role=Role.MEMBER, email="bob@acme.test"))
+
+
+@pytest.fixture
+def outsider(other_company) -> Actor:
+    return _actor(other_company, factories.admin_of(other_company))
+
+
+@pytest.fixture
+def scope(company):
+    """Run the test body inside ``company``'s tenant scope (for direct model access)."""
+    with tenant_scope(company):
+        yield company
+
+
+@pytest.fixture(scope="session")
+def celery_config():
+    return {"broker_url": os.environ.get("REDIS_URL", "memory://"), "result_backend": None}
