@@ -80,3 +80,18 @@ def scope(company):
 @pytest.fixture(scope="session")
 def celery_config():
     return {"broker_url": os.environ.get("REDIS_URL", "memory://"), "result_backend": None}
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming the real broker.
+
+    Tests using it see committed data only, so they run with ``transactional_db``.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from meetpilot.celery import app
+
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
+        yield w

@@ -1,0 +1,20 @@
+import time
+
+import pytest
+
+from accounts.models import WorkerHeartbeat
+from meetpilot.celery import app
+
+
+@app.task(name="tests.add")
+def add(x, y):
+    return x + y
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_runs_tasks_and_writes_a_heartbeat(celery_worker):
+    assert add.delay(2, 3).get(timeout=20) == 5
+    deadline = time.monotonic() + 10
+    while not WorkerHeartbeat.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert WorkerHeartbeat.objects.exists()
