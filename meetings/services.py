@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from meetings.models import Meeting
+from meetings.signals import transcript_completed
 
 
 def meeting_start(*, company: Company, meeting: Meeting) -> Meeting:
@@ -28,4 +29,7 @@ def meeting_end(*, company: Company, meeting: Meeting) -> Meeting:
         meeting.started_at = meeting.started_at or timezone.now()
         meeting.ended_at = timezone.now()
         meeting.save(update_fields=["status", "started_at", "ended_at", "updated_at"])
+        transaction.on_commit(
+            lambda: transcript_completed.send(sender=Meeting, company_id=company.pk, meeting_id=meeting.pk)
+        )
     return meeting
