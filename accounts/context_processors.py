@@ -9,10 +9,11 @@ NAV_ITEMS = [
     ("Action items", "meetings:action_items"),
     ("Documents", "knowledge:documents"),
     ("Ask", "knowledge:ask"),
-    ("Search", "meetings:search"),
-    ("Chat", "meetings:chat"),
-    ("Analytics", "meetings:analytics"),
-    ("Prompts", "meetings:prompts"),
+    ("Upload", "uploads:new"),
+    ("Search", "intelligence:search"),
+    ("Chat", "intelligence:chat"),
+    ("Analytics", "intelligence:analytics"),
+    ("Prompts", "intelligence:prompts"),
 ]
 
 

@@ -1,12 +1,14 @@
 import os
 
 from celery import Celery, bootsteps
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
 
 app = Celery("meetpilot")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Sub-packages with tasks of their own are listed beside the installed apps.
+app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live"])
 
 
 class HeartbeatStep(bootsteps.StartStopStep):
