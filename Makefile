@@ -30,3 +30,20 @@ db-stop:
 
 clean: db-stop
 	rm -rf var .venv
+
+# Live meeting sessions under load: real daphne + websockets clients, its own database (see bench/live.py).
+bench-live: install
+	@REDIS_URL="$$(scripts/redis-url.sh 10)" EMBEDDED_DB_NAME=meetpilot_bench \
+		$(VENV)/python bench/live.py $(BENCH_LIVE_ARGS)
+
+# Speech: file RTF, WER, DER and live latency on generated meetings (see bench/speech.py).
+bench-speech: install
+	@$(VENV)/python bench/speech.py $(BENCH_SPEECH_ARGS)
+
+# Meeting-analysis quality on the labelled transcripts in eval/data (add EVAL_ARGS="--provider llm" or "--errors").
+eval: install
+	@$(VENV)/python eval/run.py $(EVAL_ARGS)
+
+# Knowledge base: ingestion throughput, retrieval quality, query latency at 10k/100k chunks (see bench/knowledge.py).
+bench-knowledge: install
+	@EMBEDDED_DB_NAME=meetpilot_bench_knowledge $(VENV)/python bench/knowledge.py $(BENCH_KNOWLEDGE_ARGS)

@@ -9,12 +9,21 @@ from datetime import UTC, datetime
 
 log_context: ContextVar[dict[str, object] | None] = ContextVar("log_context", default=None)
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# "request" is django.request's HttpRequest: its repr carries the query string (one-time OAuth codes
+# and the like), and the message already names the path.
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request"}
 
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         context = log_context.get() or {}
+        request = getattr(record, "request", None)
+        if not context and request is not None:
+            # django.request logs 4xx/5xx responses after the middleware has returned: read the request itself.
+            principal = getattr(request, "principal", None)
+            context = {"request_id": getattr(request, "request_id", "-"),
+                       "company_id": principal.company.pk if principal else None,
+                       "user_id": principal.user.pk if principal else None}
         record.request_id = context.get("request_id", "-")
         record.company_id = context.get("company_id")
         record.user_id = context.get("user_id")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import EmailStr
+from pydantic import AfterValidator
 
 from accounts.models import Role
 
@@ -48,8 +51,21 @@ class MembershipIn(Schema):
     role: Role
 
 
+def _django_email(value: str) -> str:
+    # Django's rules, like the dashboard's form (pydantic's EmailStr refuses domains such as *.local).
+    value = value.strip()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValueError("Enter a valid email address.") from None
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_django_email)]
+
+
 class InvitationIn(Schema):
-    email: EmailStr
+    email: Email
     role: Role = Role.MEMBER
 
 

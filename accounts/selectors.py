@@ -41,3 +41,11 @@ def companies_of_user(*, user: User) -> list[Company]:
 
     with scopes_disabled():
         return [m.company for m in Membership.objects.filter(user=user).select_related("company")]
+
+
+def membership_count(*, company: Company) -> int:
+    return Membership.objects.for_company(company).count()
+
+
+def api_token_active_count(*, company: Company, user: User) -> int:
+    return api_token_list(company=company, user=user).filter(revoked_at__isnull=True).count()

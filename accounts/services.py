@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -15,6 +17,8 @@ from accounts.auth import token_generate, token_hash
 from accounts.models import ApiToken, Company, Invitation, Membership, Role, User, WorkerHeartbeat
 from accounts.tenancy import scopes_disabled, tenant_scope
 
+logger = logging.getLogger(__name__)
+
 PUBLIC_EMAIL_DOMAINS = frozenset(
     {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
      "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "yandex.com", "mail.com"}
@@ -22,7 +26,14 @@ PUBLIC_EMAIL_DOMAINS = frozenset(
 
 
 class InvitationError(Exception):
-    """An invitation link that cannot be used; the message is for people."""
+    """An invitation link that cannot be used; the message is for people.
+
+    ``invitation`` is the invitation behind the link when there is one (used, expired or revoked).
+    """
+
+    def __init__(self, message: str, invitation: Invitation | None = None) -> None:
+        super().__init__(message)
+        self.invitation = invitation
 
 
 def email_domain(email: str) -> str:
@@ -61,8 +72,10 @@ def membership_role_set(*, company: Company, membership: Membership, role: str) 
     if membership.role == Role.ADMIN and role != Role.ADMIN:
         _ensure_another_admin(company=company, membership=membership)
     membership.role = role
-    membership.full_clean()
-    membership.save(update_fields=["role"])
+    with tenant_scope(company):
+        membership.full_clean()
+        membership.save(update_fields=["role"])
+    logger.info("member role changed", extra={"membership_id": membership.pk, "role": role})
     return membership
 
 
@@ -75,6 +88,7 @@ def membership_remove(*, company: Company, membership: Membership) -> None:
         ApiToken.objects.filter(user_id=membership.user_id, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+    logger.info("member removed", extra={"membership_id": membership.pk, "member_user_id": membership.user_id})
     membership.delete()
 
 
@@ -130,9 +144,10 @@ def invitation_create(*, company: Company, email: str, role: str, invited_by: Us
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    invitation.full_clean()
-    with tenant_scope(company):
+    with tenant_scope(company):  # full_clean's uniqueness checks query the tenant manager too
+        invitation.full_clean()
         invitation.save()
+    logger.info("invitation created", extra={"invitation_id": invitation.pk, "role": role})
     return CreatedInvitation(invitation=invitation, raw_token=raw)
 
 
@@ -147,12 +162,14 @@ def invitation_by_token(raw_token: str) -> Invitation:
     """The invitation behind a link, or InvitationError with a message for people."""
     with scopes_disabled():  # the link itself names the company
         invitation = Invitation.objects.select_related("company").filter(token_hash=token_hash(raw_token)).first()
-    if invitation is None or invitation.revoked_at is not None:
+    if invitation is None:
         raise InvitationError("This invitation link is not valid. Ask your admin for a new one.")
+    if invitation.revoked_at is not None:
+        raise InvitationError("This invitation was withdrawn. Ask your admin for a new one.", invitation)
     if invitation.accepted_at is not None:
-        raise InvitationError("This invitation has already been used. Sign in to continue.")
+        raise InvitationError("This invitation has already been used. Sign in to continue.", invitation)
     if invitation.expires_at <= timezone.now():
-        raise InvitationError("This invitation has expired. Ask your admin to send a new one.")
+        raise InvitationError("This invitation has expired. Ask your admin to send a new one.", invitation)
     return invitation
 
 
@@ -162,11 +179,12 @@ def invitation_accept(*, raw_token: str, user: User) -> Membership:
     with scopes_disabled():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.accepted_at is not None:
-        raise InvitationError("This invitation has already been used. Sign in to continue.")
+        raise InvitationError("This invitation has already been used. Sign in to continue.", locked)
     membership = membership_add(company=invitation.company, user=user, role=locked.role)
     locked.accepted_at = timezone.now()
     locked.accepted_by = user
     locked.save(update_fields=["accepted_at", "accepted_by"])
+    logger.info("invitation accepted", extra={"invitation_id": locked.pk, "member_user_id": user.pk})
     return membership
 
 
@@ -183,9 +201,10 @@ def api_token_create(*, company: Company, user: User, name: str) -> CreatedToken
     raw = token_generate()
     token = ApiToken(company=company, user=user, name=name.strip() or "API token", prefix=raw[:10],
                      token_hash=token_hash(raw))
-    token.full_clean()
-    with tenant_scope(company):
+    with tenant_scope(company):  # full_clean's uniqueness checks query the tenant manager too
+        token.full_clean()
         token.save()
+    logger.info("api token created", extra={"token_id": token.pk, "token_prefix": token.prefix})
     return CreatedToken(token=token, raw_token=raw)
 
 
@@ -194,6 +213,7 @@ def api_token_revoke(*, company: Company, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        logger.info("api token revoked", extra={"token_id": token.pk})
     return token
 
 
@@ -202,13 +222,47 @@ def api_token_revoke(*, company: Company, token: ApiToken) -> ApiToken:
 
 def company_update(*, company: Company, name: str, email_domain: str, settings_patch: dict | None = None
                    ) -> Company:
+    domain = email_domain.strip().lower().lstrip("@")
+    if domain in PUBLIC_EMAIL_DOMAINS:
+        # Everyone at gmail.com would join this company on sign-up.
+        raise ValidationError({"email_domain": f"{domain} is a public mail domain; use your company's own domain."})
+    if domain and Company.objects.filter(email_domain=domain).exclude(pk=company.pk).exists():
+        raise ValidationError({"email_domain": "Another company already uses this domain."})
     company.name = name.strip()
-    company.email_domain = email_domain.strip().lower()
+    company.email_domain = domain
     if settings_patch:
         company.settings = {**company.settings, **settings_patch}
     company.full_clean()
     company.save()
     return company
+
+
+# --- the demo company -------------------------------------------------------------------
+
+DEMO_COMPANY_NAME = "Acme Demo"
+DEMO_DOMAIN = "demo.meetpilot.local"
+DEMO_ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
+
+
+@transaction.atomic
+def demo_company_seed(*, password: str) -> tuple[Company, User]:
+    """The demo company and its admin: created once, repaired on later runs (password reset to ``password``)."""
+    user = User.objects.filter(email=DEMO_ADMIN_EMAIL).first()
+    if user is None:
+        user = User.objects.create_user(email=DEMO_ADMIN_EMAIL, password=password, full_name="Demo Admin")
+    else:
+        user.set_password(password)
+        user.is_active = True
+        user.save(update_fields=["password", "is_active"])
+    company = Company.objects.filter(email_domain=DEMO_DOMAIN).first()
+    if company is None:
+        company = company_create(name=DEMO_COMPANY_NAME, owner=user, email_domain=DEMO_DOMAIN)
+    with tenant_scope(company):
+        membership = membership_add(company=company, user=user, role=Role.ADMIN)
+        if membership.role != Role.ADMIN:
+            membership.role = Role.ADMIN
+            membership.save(update_fields=["role"])
+    return company, user
 
 
 def worker_heartbeat_record(*, hostname: str) -> None:

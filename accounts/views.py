@@ -9,17 +9,53 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import dashboard, selectors, services
 from accounts.adapters import INVITATION_SESSION_KEY
-from accounts.auth import SESSION_COMPANY_KEY
+from accounts.auth import SESSION_COMPANY_KEY, WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX
 from accounts.decorators import principal_required
 from accounts.forms import CompanyForm, InvitationForm, RoleForm, TokenForm
-from accounts.permissions import ROLE_PERMISSIONS, Perm, has_perm
+from accounts.models import Role
+from accounts.permissions import ROLE_PERMISSIONS, Perm, has_perm, require
+
+# Where the extension opens its live-caption socket (meetings' routing serves it).
+WS_MEETING_PATH = "/ws/meetings/<meeting_id>/"
+
+PERM_LABELS = {
+    Perm.VIEW: "View meetings, transcripts, documents and analytics",
+    Perm.ASK: "Ask questions of meetings and documents",
+    Perm.ACTION_ITEM_EDIT_OWN: "Edit action items assigned to them",
+    Perm.ACTION_ITEM_EDIT: "Edit any action item",
+    Perm.MEETING_EDIT: "Create, run and upload meetings",
+    Perm.DOCUMENT_EDIT: "Upload and manage documents",
+    Perm.TOKENS_OWN: "Create their own API tokens",
+    Perm.MEMBERS_MANAGE: "Invite people, change roles, remove members",
+    Perm.INTEGRATIONS_MANAGE: "Connect integrations",
+    Perm.SETTINGS_MANAGE: "Change company settings, prompts and AI providers",
+}
+
+
+def _perm_matrix() -> list[dict]:
+    """One row per permission, one boolean per role (the role table as people read it)."""
+    roles = [role for role, _ in Role.choices]
+    return [{"perm": str(perm), "label": PERM_LABELS.get(perm, str(perm)),
+             "allowed": [perm in ROLE_PERMISSIONS[role] for role in roles]} for perm in Perm]
+
+
+def _invitation_context(invitation, token: str) -> dict:
+    back = reverse("accounts:invitation_accept", args=[token])
+    return {"invitation": invitation, "next_url": back, "inviter": invitation.invited_by}
 
 
 @principal_required
 def home(request):
-    return render(request, "accounts/home.html", {})
+    p = request.principal
+    steps = dashboard.getting_started(p)
+    context = {
+        "stats": dashboard.home_stats(p),
+        "steps": steps,
+        "steps_done": sum(1 for s in steps if s.done),
+    }
+    return render(request, "accounts/home.html", context)
 
 
 @principal_required(perm=Perm.VIEW)
@@ -32,7 +68,10 @@ def team(request):
         "invite_form": InvitationForm(),
         "role_table": [(role, sorted(str(x) for x in perms)) for role, perms in ROLE_PERMISSIONS.items()],
         "all_perms": [str(x) for x in Perm],
+        "perm_matrix": _perm_matrix(),
+        "roles": Role.choices,
         "created_invite_url": request.session.pop("created_invite_url", None),
+        "invitation_ttl_days": settings.INVITATION_TTL_DAYS,
     }
     return render(request, "accounts/team.html", context)
 
@@ -89,24 +128,36 @@ def member_remove(request, membership_id: int):
     return redirect("accounts:team")
 
 
+def _invitation_unusable(request, exc: services.InvitationError):
+    """A link that cannot be used: 410 with the reason, unless the person already joined through it."""
+    invitation = exc.invitation
+    if (invitation is not None and request.user.is_authenticated
+            and invitation.accepted_by_id == request.user.pk):
+        # Signing up through the link already accepted it (accounts.adapters); the link brings them home.
+        request.session[SESSION_COMPANY_KEY] = invitation.company_id
+        return redirect("dashboard:home")
+    return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
+
+
 def invitation_accept(request, token: str):
     """An invitation link: signed-in users join at once; others sign up or sign in first."""
     try:
         invitation = services.invitation_by_token(token)
     except services.InvitationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
+        return _invitation_unusable(request, exc)
     if not request.user.is_authenticated:
+        # Sign-up (email or Google) reads it from the session and joins this company (accounts.adapters).
         request.session[INVITATION_SESSION_KEY] = token
-        return render(request, "accounts/invitation.html", {"invitation": invitation})
+        return render(request, "accounts/invitation.html", _invitation_context(invitation, token))
     if request.method == "POST":
         try:
             membership = services.invitation_accept(raw_token=token, user=request.user)
         except services.InvitationError as exc:
-            return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
+            return _invitation_unusable(request, exc)
         request.session[SESSION_COMPANY_KEY] = membership.company_id
         messages.success(request, f"Welcome to {membership.company.name}.")
         return redirect("dashboard:home")
-    return render(request, "accounts/invitation.html", {"invitation": invitation})
+    return render(request, "accounts/invitation.html", _invitation_context(invitation, token))
 
 
 @principal_required(perm=Perm.TOKENS_OWN)
@@ -116,7 +167,10 @@ def tokens(request):
         "tokens": selectors.api_token_list(company=p.company, user=p.user),
         "form": TokenForm(),
         "new_token": request.session.pop("new_token", None),
-        "ws_url": settings.SITE_URL.replace("http", "ws", 1).rstrip("/") + "/ws/meetings/<id>/",
+        "ws_url": settings.SITE_URL.replace("http", "ws", 1).rstrip("/") + WS_MEETING_PATH,
+        "api_url": settings.SITE_URL.rstrip("/") + "/api/v1/",
+        "ws_protocol": WS_PROTOCOL,
+        "ws_token_prefix": WS_TOKEN_PROTOCOL_PREFIX,
     }
     return render(request, "accounts/tokens.html", context)
 
@@ -148,9 +202,7 @@ def company_settings(request):
     p = request.principal
     form = CompanyForm(initial={"name": p.company.name, "email_domain": p.company.email_domain})
     if request.method == "POST":
-        if not has_perm(p, Perm.SETTINGS_MANAGE):
-            messages.error(request, "Only admins can change company settings.")
-            return redirect("accounts:settings")
+        require(p, Perm.SETTINGS_MANAGE)  # the page is read-only for others; a POST anyway is a 403
         form = CompanyForm(request.POST)
         if form.is_valid():
             try:
@@ -161,13 +213,18 @@ def company_settings(request):
                 for field, errors in exc.message_dict.items():
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
-    return render(request, "accounts/settings.html", {"form": form, "can_edit": has_perm(p, Perm.SETTINGS_MANAGE)})
+    context = {"form": form, "can_edit": has_perm(p, Perm.SETTINGS_MANAGE),
+               "companies": selectors.companies_of_user(user=request.user)}
+    return render(request, "accounts/settings.html", context)
 
 
 @require_POST
 @login_required
 def company_switch(request):
-    company_id = int(request.POST.get("company_id", "0") or 0)
+    try:
+        company_id = int(request.POST.get("company_id", ""))
+    except ValueError:
+        return redirect("dashboard:home")
     if any(c.pk == company_id for c in selectors.companies_of_user(user=request.user)):
         request.session[SESSION_COMPANY_KEY] = company_id
     return redirect("dashboard:home")

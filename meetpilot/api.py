@@ -4,6 +4,11 @@ from ninja import NinjaAPI
 
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
+from knowledge.api import router as knowledge_router
+from meetings.api import router as meetings_router
+from meetings.intelligence.api import router as intelligence_router
+from meetings.live.api import router as live_router
+from meetings.uploads.api import router as uploads_router
 from meetpilot.apikit import install_error_handlers
 
 api = NinjaAPI(
@@ -20,3 +25,9 @@ api = NinjaAPI(
 install_error_handlers(api)
 
 api.add_router("/", accounts_router)
+# Before meetings: its /meetings/{meeting_id} would otherwise also match /meetings/search.
+api.add_router("/", intelligence_router)
+api.add_router("/", meetings_router)
+api.add_router("/", knowledge_router)
+api.add_router("/", uploads_router)
+api.add_router("/", live_router)

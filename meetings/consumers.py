@@ -1,0 +1,428 @@
+"""The live meeting WebSocket: ``/ws/meetings/<id>/`` (protocol: docs/protocol.md).
+
+Authentication happened in ``accounts.auth.WebSocketAuthMiddleware`` (scope["principal"]).
+This consumer resolves the meeting through the same selector as the API (4404 for a missing
+or foreign meeting), validates frames with the protocol models, and hands every piece of work
+to the live services in worker threads. It keeps only per-connection state: the output format,
+the client id, token buckets and the event cursor (the newest event id sent to this client).
+
+Event delivery: every event is logged in MeetingEvent before it is published, and the
+meeting's events commit in id order. The cursor lets this connection drop what it already sent
+and fill any gap (a dropped group message, a resume after reconnect) from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import DatabaseSyncToAsync
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+
+from accounts.auth import websocket_subprotocol
+from accounts.permissions import Perm, has_perm
+from accounts.tenancy import tenant_scope
+from meetings import selectors
+from meetings.live import presence, ratelimit
+from meetings.live.events import bind_server_loop, company_group, event_frame, events_since, meeting_group
+from meetings.live.ingest import IngestResult, caption_ingest, default_client_id, status_payload
+from meetings.live.pipeline import ask_enqueue
+from meetings.live.protocol import (
+    LEGACY_CLIENT_TYPES,
+    PROTOCOL_VERSION,
+    SUBPROTOCOL_LEGACY,
+    SUPPORTED_VERSIONS,
+    AskIn,
+    CaptionIn,
+    CloseCode,
+    EndIn,
+    ErrorCode,
+    HelloIn,
+    LegacyCaptionIn,
+    LegacyQueryIn,
+    PingIn,
+    ProtocolError,
+    caption_from_legacy,
+    parse_client_frame,
+)
+from meetings.live.render import html_fragment, legacy_error, legacy_frame
+from meetings.live.session import connection_joined, connection_left, session_end
+from meetings.models import Meeting
+
+logger = logging.getLogger("meetpilot.live")
+
+# Database work of live connections runs here, not in the server's single thread-sensitive
+# thread, so one slow query does not hold up every other socket.
+_db_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="live-db")
+MAX_EPOCHS = 20  # how many fresh client ids a default-id client may be moved to (see _ingest)
+ACKED_MEMORY = 2048  # final sequences remembered per connection to spot a repeat on one connection
+
+
+def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    def run() -> Any:
+        with tenant_scope(company_id):
+            return fn(*args, **kwargs)
+
+    return DatabaseSyncToAsync(run, thread_sensitive=False, executor=_db_executor)()
+
+
+class MeetingConsumer(AsyncWebsocketConsumer):
+    ready = False
+
+    # --- connect / disconnect -------------------------------------------------------------
+
+    async def connect(self) -> None:
+        principal = self.scope.get("principal")
+        if principal is None:  # the auth middleware rejects these first; never serve them
+            await self.close(code=CloseCode.UNAUTHENTICATED)
+            return
+        self.principal = principal
+        self.company_id = principal.company.pk
+        try:
+            meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
+            if not 0 < meeting_id < 2**63:
+                raise ValueError(meeting_id)
+            self.meeting: Meeting = await _in_thread(self.company_id, selectors.meeting_get,
+                                                     company=principal.company, meeting_id=meeting_id)
+        except (Http404, ValueError, OverflowError):
+            await self.close(code=CloseCode.NOT_FOUND)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.can_stream = has_perm(principal, Perm.MEETING_EDIT)
+        if query.get("mode", [""])[0] == "stream" and not self.can_stream:
+            await self.close(code=CloseCode.FORBIDDEN)
+            return
+        offered = self.scope.get("subprotocols") or []
+        requested_format = query.get("format", [""])[0]
+        self.format = ("html" if requested_format == "html"
+                       else "legacy" if requested_format == "legacy" or SUBPROTOCOL_LEGACY in offered else "json")
+        base_id = default_client_id(principal)
+        self.base_client_id = base_id
+        self.client_id = base_id
+        self.client_id_is_default = True
+        self.epoch = 1
+        self.self_name: str | None = None
+        self.participant_id: int | None = None
+        self.cursor: int | None = None  # newest event id sent; None until the stream is synced
+        self.hello_seen = False
+        self.acked_finals: dict[int, None] = {}
+        self.legacy_asks: set[str] = set()
+        self.bucket = ratelimit.TokenBucket(rate=settings.LIVE_CONNECTION_RATE, burst=settings.LIVE_CONNECTION_BURST)
+        self.ask_bucket = ratelimit.TokenBucket(rate=settings.LIVE_ASK_RATE, burst=settings.LIVE_ASK_BURST)
+        self.last_seen = time.monotonic()
+        self.connected_at = time.time()
+        self.group = meeting_group(self.meeting.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        subprotocol = SUBPROTOCOL_LEGACY if SUBPROTOCOL_LEGACY in offered else websocket_subprotocol(self.scope)
+        await self.accept(subprotocol=subprotocol)
+        self.ready = True
+        bind_server_loop(asyncio.get_running_loop())
+        await self._presence_touch()
+        resume = query.get("last_event_id", [""])[0]
+        if resume.isdigit():
+            await self._stream_from(int(resume))
+        elif self.format != "json":  # these clients never say hello: stream from now on
+            await self._stream_from(None)
+        self.watchdog = asyncio.create_task(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        if not self.ready:
+            return
+        self.ready = False
+        watchdog = getattr(self, "watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await _in_thread(self.company_id, presence.presence_remove, meeting_id=self.meeting.pk,
+                             channel=self.channel_name)
+            if self.participant_id is not None:
+                await _in_thread(self.company_id, connection_left, company=self.principal.company,
+                                 meeting=self.meeting, participant_id=self.participant_id)
+        except Exception:
+            logger.exception("live disconnect bookkeeping failed")
+
+    async def _watch(self) -> None:
+        """Close v1 clients that went quiet (they ping); refresh this connection's presence."""
+        timeout = settings.LIVE_IDLE_TIMEOUT_SECONDS
+        interval = max(0.05, min(timeout / 3, 30.0))
+        last_presence = time.monotonic()
+        try:
+            while self.ready:
+                await asyncio.sleep(interval)
+                now = time.monotonic()
+                if self.format == "json" and now - self.last_seen > timeout:
+                    await self.close(code=CloseCode.IDLE_TIMEOUT)
+                    return
+                if now - last_presence > presence.TTL_SECONDS / 3:
+                    last_presence = now
+                    await self._presence_touch()
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("live watchdog failed")
+
+    async def _presence_touch(self) -> None:
+        info = {"client_id": self.client_id, "format": self.format, "user_id": self.principal.user.pk,
+                "participant_id": self.participant_id, "since": self.connected_at}
+        try:
+            await _in_thread(self.company_id, presence.presence_touch, meeting_id=self.meeting.pk,
+                             channel=self.channel_name, info=info)
+        except Exception:
+            logger.exception("live presence update failed")
+
+    # --- frames from the client -----------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_seen = time.monotonic()
+        try:
+            await self._receive(text_data, bytes_data)
+        except ProtocolError as exc:
+            await self._send_error(exc.code, exc.message, sequence=exc.sequence, details=exc.details,
+                                   retry_after=exc.retry_after)
+        except Exception:
+            logger.exception("live frame failed (meeting %s)", getattr(self, "meeting", None) and self.meeting.pk)
+            try:
+                await self._send_error(ErrorCode.INTERNAL, "Something went wrong on our side; the frame was not "
+                                       "processed. Resend it if it was a caption.")
+            except Exception:
+                logger.exception("could not report an internal error")
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        if text_data is None:
+            raise ProtocolError(ErrorCode.UNSUPPORTED_FRAME, "Binary frames are not supported; send JSON text.")
+        limit = settings.LIVE_MAX_FRAME_BYTES
+        if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
+            raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes.")
+        try:
+            message = parse_client_frame(text_data)
+        except ProtocolError as exc:
+            if exc.code == ErrorCode.UNKNOWN_TYPE and '"type"' not in text_data and self.format == "html":
+                return  # htmx ws-send of a form without a type: nothing for us
+            raise
+        allowed, wait = self.bucket.take()
+        sequence = getattr(message, "sequence", None) or getattr(getattr(message, "data", None),
+                                                                 "sequence_number", None)
+        if not allowed:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down and resend from this "
+                                "sequence.", sequence=sequence, retry_after=wait)
+        if message.type in LEGACY_CLIENT_TYPES and not self.hello_seen and self.format == "json":
+            self.format = "legacy"  # an older extension build that never says hello
+        if self.cursor is None and not isinstance(message, HelloIn):
+            await self._stream_from(None)
+        if isinstance(message, HelloIn):
+            await self._hello(message)
+        elif isinstance(message, CaptionIn):
+            await self._caption(message)
+        elif isinstance(message, LegacyCaptionIn):
+            await self._caption(caption_from_legacy(message))
+        elif isinstance(message, AskIn):
+            await self._ask(message.question, message.id)
+        elif isinstance(message, LegacyQueryIn):
+            ask_id = f"legacy-{uuid.uuid4().hex[:12]}"
+            self.legacy_asks.add(ask_id)
+            await self._ask(message.data.question, ask_id)
+        elif isinstance(message, PingIn):
+            await self._send_json({"type": "pong", "nonce": message.nonce, "server_time": time.time()})
+        elif isinstance(message, EndIn):
+            await self._end()
+
+    async def _hello(self, message: HelloIn) -> None:
+        self.hello_seen = True
+        if message.protocol not in SUPPORTED_VERSIONS:
+            await self._send_error(ErrorCode.UNSUPPORTED_PROTOCOL, f"This server speaks protocol versions "
+                                   f"{list(SUPPORTED_VERSIONS)}; continuing with {PROTOCOL_VERSION}.")
+        if message.client_id:
+            self.client_id = self.base_client_id = message.client_id
+            self.client_id_is_default = False
+            self.epoch = 1
+        if message.format == "legacy" and self.format == "json":
+            self.format = "legacy"
+        if message.participant is not None:
+            self.self_name = message.participant.name
+            self.participant_id = await _in_thread(
+                self.company_id, connection_joined, company=self.principal.company, meeting=self.meeting,
+                name=message.participant.name, email=message.participant.email, user=self.principal.user)
+        meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
+                                   meeting_id=self.meeting.pk)
+        replay_from = message.last_event_id if message.last_event_id is not None else meeting.last_event_id
+        data = status_payload(meeting, kind="hello", protocol=PROTOCOL_VERSION, client_id=self.client_id,
+                              format=self.format, can_stream=self.can_stream, last_event_id=meeting.last_event_id,
+                              replay_from=replay_from)
+        await self._send_json({"type": "status", "event_id": None, "meeting_id": meeting.pk,
+                               "at": meeting.updated_at.isoformat(), "data": data})
+        await self._presence_touch()
+        self.cursor = None
+        await self._stream_from(replay_from)
+
+    async def _caption(self, caption: CaptionIn) -> None:
+        if not self.can_stream:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may follow this meeting but not send captions.",
+                                sequence=caption.sequence)
+        allowed, wait = await _in_thread(self.company_id, ratelimit.company_take, self.company_id)
+        if not allowed:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "Your company is sending too many captions; resend from this "
+                                "sequence.", sequence=caption.sequence, retry_after=wait)
+        result = await self._ingest(caption)
+        if not result.accepted:
+            raise ProtocolError(result.error, result.message, sequence=result.sequence)
+        if caption.is_final:
+            if result.status == "duplicate" and caption.sequence in self.acked_finals:
+                await self._send_error(ErrorCode.DUPLICATE_SEQUENCE, f"Sequence {caption.sequence} was already "
+                                       "acked on this connection; acked again, not stored twice.",
+                                       sequence=caption.sequence)
+            self.acked_finals[caption.sequence] = None
+            if len(self.acked_finals) > ACKED_MEMORY:
+                self.acked_finals.pop(next(iter(self.acked_finals)))
+        if self.format == "json":
+            await self._send_json(result.ack())
+
+    async def _ingest(self, caption: CaptionIn) -> IngestResult:
+        """Store the caption; a client on its default id that restarted its numbering moves to a fresh id."""
+        while True:
+            result = await _in_thread(self.company_id, caption_ingest, company=self.principal.company,
+                                      meeting=self.meeting, client_id=self.client_id, caption=caption,
+                                      self_name=self.self_name, user=self.principal.user)
+            if (result.error != ErrorCode.SEQUENCE_CONFLICT or not self.client_id_is_default
+                    or self.epoch >= MAX_EPOCHS):
+                return result
+            self.epoch += 1
+            self.client_id = f"{self.base_client_id}~{self.epoch}"
+
+    async def _ask(self, question: str, ask_id: str | None) -> None:
+        if not has_perm(self.principal, Perm.ASK):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not ask questions.")
+        allowed, wait = self.ask_bucket.take()
+        if allowed:
+            allowed, wait = await _in_thread(self.company_id, ratelimit.company_take, self.company_id, cost=5)
+        if not allowed:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many questions; try again shortly.", retry_after=wait)
+        await _in_thread(self.company_id, ask_enqueue, company_id=self.company_id, meeting_id=self.meeting.pk,
+                         question=question, ask_id=ask_id, user_id=self.principal.user.pk,
+                         participant_id=self.participant_id)
+
+    async def _end(self) -> None:
+        if not self.can_stream:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not end this meeting.")
+        await _in_thread(self.company_id, session_end, company=self.principal.company, meeting=self.meeting)
+
+    # --- events to the client --------------------------------------------------------------
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        """A committed event from the meeting's group (maybe out of order, maybe after a gap)."""
+        frame = message["event"]
+        event_id = frame["event_id"]
+        if not self.ready or self.cursor is None or event_id <= self.cursor:
+            return
+        try:
+            if event_id > self.cursor + 1:  # something went missing on the way: read it from the log
+                await self._catch_up(until=event_id - 1)
+                if event_id <= self.cursor:
+                    return
+            await self._deliver([frame])
+            self.cursor = event_id
+        except Exception:
+            logger.exception("delivering event %s failed", event_id)
+
+    async def _stream_from(self, after: int | None) -> None:
+        """Start streaming after event ``after`` (None: from now on), replaying the log first."""
+        if after is None:
+            meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
+                                       meeting_id=self.meeting.pk)
+            self.cursor = meeting.last_event_id
+            return
+        self.cursor = after
+        await self._catch_up(until=None)
+
+    async def _catch_up(self, *, until: int | None) -> None:
+        page = settings.LIVE_REPLAY_PAGE
+        while True:
+            events = await _in_thread(self.company_id, events_since, company=self.principal.company,
+                                      meeting=self.meeting, after_event_id=self.cursor, limit=page,
+                                      until_event_id=until)
+            if events:
+                await self._deliver([event_frame(event) for event in events])
+                self.cursor = events[-1].event_id
+            if len(events) < page:
+                if until is not None and self.cursor < until:
+                    self.cursor = until  # ids are dense; a hole means the row is gone
+                return
+
+    async def _deliver(self, frames: list[dict[str, Any]]) -> None:
+        if self.format == "json":
+            for frame in frames:
+                await self._send_json(frame)
+        elif self.format == "legacy":
+            for frame in frames:
+                if frame["type"] == "answer" and frame["data"].get("ask_id") not in self.legacy_asks:
+                    continue  # the old sidebar shows answers to its own questions only
+                out = legacy_frame(frame)
+                if out is not None:
+                    await self._send_json(out)
+        else:
+            fragments = await _in_thread(self.company_id, lambda: [html_fragment(f, company_id=self.company_id)
+                                                                   for f in frames])
+            for fragment in fragments:
+                if fragment:
+                    await self.send(text_data=fragment)
+
+    async def _send_json(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload, separators=(",", ":"), default=str))
+
+    async def _send_error(self, code: ErrorCode, message: str, *, sequence: int | None = None,
+                          details: list | None = None, retry_after: float | None = None) -> None:
+        if self.format == "html":
+            return
+        error = {"type": "error", "code": str(code), "message": message, "sequence": sequence}
+        if retry_after is not None:
+            error["retry_after"] = retry_after
+        if details:
+            error["details"] = details
+        await self._send_json(legacy_error(error) if self.format == "legacy" else error)
+
+
+class CompanyLiveConsumer(AsyncWebsocketConsumer):
+    """``/ws/meetings/``: company-wide dashboards follow every meeting starting and ending.
+
+    Read-only, JSON only; it relays the ``status`` events of the company's meetings (the
+    ``company.<id>`` group). It has no replay of its own: after a reconnect a dashboard reloads
+    the meeting list over REST, and each meeting's log remains the source of truth.
+    """
+
+    async def connect(self) -> None:
+        principal = self.scope.get("principal")
+        if principal is None or not has_perm(principal, Perm.VIEW):
+            await self.close(code=CloseCode.UNAUTHENTICATED)
+            return
+        self.group = company_group(principal.company.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept(subprotocol=websocket_subprotocol(self.scope))
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = parse_client_frame(text_data or "")
+        except ProtocolError as exc:
+            await self.send(text_data=json.dumps({"type": "error", "code": str(exc.code), "message": exc.message,
+                                                  "sequence": None}))
+            return
+        if isinstance(message, PingIn):
+            await self.send(text_data=json.dumps({"type": "pong", "nonce": message.nonce,
+                                                  "server_time": time.time()}))
+        else:
+            await self.send(text_data=json.dumps({"type": "error", "code": str(ErrorCode.FORBIDDEN),
+                                                  "message": "This socket is read-only.", "sequence": None}))
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message["event"], separators=(",", ":"), default=str))

@@ -1,0 +1,218 @@
+"""Meetings as searchable chunks, next to the documents in ``knowledge``'s chunk table.
+
+Four source types per meeting, each replaced as a whole (``chunks_replace``), so indexing is
+idempotent and a re-run after a regenerated report leaves no stale chunks:
+- ``transcript``: windows of consecutive segments, about 800-1000 characters, each knowing its
+  speakers, time range and segment ids (a search hit can open the exact moment);
+- ``summary``: the short and detailed summary and the key points;
+- ``decision`` and ``action_item``: one chunk each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from accounts.models import Company
+from knowledge.services import ChunkInput, chunks_delete, chunks_replace
+from meetings.intelligence import selectors
+from meetings.intelligence.pipeline import speaker_name
+from meetings.intelligence.timefmt import clock, meeting_day
+from meetings.models import ActionItem, Decision, Meeting, Participant, TranscriptSegment
+
+WINDOW_MIN_CHARS = 800
+WINDOW_MAX_CHARS = 1000
+SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
+
+
+@dataclass(frozen=True)
+class _Line:
+    segment_id: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+
+
+def _base_metadata(meeting: Meeting, participants: list[str]) -> dict:
+    return {
+        "meeting_id": meeting.pk,
+        "meeting_title": meeting.title,
+        "meeting_date": meeting_day(meeting).isoformat(),
+        "platform": meeting.platform,
+        "participants": participants,
+    }
+
+
+def _split_long(line: _Line, limit: int) -> list[_Line]:
+    """A monologue longer than one window is cut at sentence ends (time spread evenly)."""
+    if len(line.text) <= limit:
+        return [line]
+    pieces, current = [], ""
+    for sentence in line.text.replace("? ", "?\n").replace(". ", ".\n").replace("! ", "!\n").split("\n"):
+        while len(sentence) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:limit])
+            sentence = sentence[limit:]
+        if current and len(current) + 1 + len(sentence) > limit:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    span = (line.end - line.start) / max(1, len(line.text))
+    out, offset = [], 0
+    for piece in pieces:
+        start = line.start + offset * span
+        offset += len(piece) + 1
+        out.append(_Line(line.segment_id, line.speaker, start, min(line.end, line.start + offset * span), piece))
+    return out
+
+
+def transcript_windows(lines: Sequence[_Line], *, min_chars: int = WINDOW_MIN_CHARS,
+                       max_chars: int = WINDOW_MAX_CHARS) -> list[list[_Line]]:
+    """Consecutive lines grouped into windows of ``min_chars``..``max_chars`` (a final short one allowed)."""
+    windows: list[list[_Line]] = []
+    current: list[_Line] = []
+    size = 0
+    for line in lines:
+        for piece in _split_long(line, max_chars - len(piece_prefix(line)) - 1):
+            rendered = len(piece_prefix(piece)) + len(piece.text) + 1
+            if (current and size >= min_chars) or (current and size + rendered > max_chars):
+                windows.append(current)
+                current, size = [], 0
+            current.append(piece)
+            size += rendered
+    if current:
+        windows.append(current)
+    return windows
+
+
+def piece_prefix(line: _Line) -> str:
+    return f"{line.speaker}: "
+
+
+def _transcript_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
+    lines = [
+        _Line(segment_id=s.pk, speaker=speaker_name(s), start=float(s.start_time),
+              end=float(max(s.end_time, s.start_time)), text=" ".join(s.text.split()))
+        for s in selectors.segments_final(meeting=meeting).iterator(chunk_size=2000)
+        if s.text.strip()
+    ]
+    chunks: list[ChunkInput] = []
+    offset = 0
+    for position, window in enumerate(transcript_windows(lines)):
+        text = "\n".join(f"{piece_prefix(line)}{line.text}" for line in window)
+        start, end = window[0].start, window[-1].end
+        chunks.append(ChunkInput(
+            text=text, position=position, start_char=offset, end_char=offset + len(text),
+            title=f"{meeting.title} · {clock(start)}",
+            metadata={
+                **_base_metadata(meeting, participants),
+                "speakers": list(dict.fromkeys(line.speaker for line in window)),
+                "start_time": round(start, 2),
+                "end_time": round(end, 2),
+                "segment_ids": list(dict.fromkeys(line.segment_id for line in window)),
+                # Per text line: [segment id, start second], so a sentence can be cited at its own moment.
+                "lines": [[line.segment_id, round(line.start, 2)] for line in window],
+            },
+        ))
+        offset += len(text) + 1
+    return chunks
+
+
+def _summary_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
+    report = selectors.report_get(meeting=meeting)
+    if report is None or report.status != "done":
+        return []
+    parts = [report.short_summary, report.detailed_summary]
+    if report.key_points:
+        parts.append("Key points:\n" + "\n".join(f"- {p}" for p in report.key_points))
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    if not text:
+        return []
+    chunks, position = [], 0
+    # Long summaries in windows of at most WINDOW_MAX_CHARS, cut at paragraph ends where possible.
+    pending = ""
+    for paragraph in text.split("\n\n"):
+        if pending and len(pending) + 2 + len(paragraph) > WINDOW_MAX_CHARS:
+            chunks.append(pending)
+            pending = paragraph
+        else:
+            pending = f"{pending}\n\n{paragraph}" if pending else paragraph
+    if pending:
+        chunks.append(pending)
+    out = []
+    for position, piece in enumerate(chunks):
+        out.append(ChunkInput(text=piece, position=position, title=f"{meeting.title} · summary",
+                              metadata={**_base_metadata(meeting, participants), "speakers": [],
+                                        "start_time": 0, "end_time": 0, "segment_ids": [],
+                                        "report_provider": report.provider}))
+    return out
+
+
+def _segment_time(segment: TranscriptSegment | None) -> tuple[float, list[int]]:
+    if segment is None:
+        return 0.0, []
+    return float(segment.start_time), [segment.pk]
+
+
+def _decision_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
+    out = []
+    decisions = Decision.objects.for_company(meeting.company_id).filter(meeting=meeting).prefetch_related(
+        "source_segments").order_by("pk")
+    for position, decision in enumerate(decisions):
+        segments = sorted(decision.source_segments.all(), key=lambda s: s.start_time)
+        start, ids = _segment_time(segments[0] if segments else None)
+        out.append(ChunkInput(text=f"Decision: {decision.text}", position=position,
+                              title=f"{meeting.title} · decision",
+                              metadata={**_base_metadata(meeting, participants), "speakers": [],
+                                        "start_time": start, "end_time": start,
+                                        "segment_ids": ids or [s.pk for s in segments], "decision_id": decision.pk}))
+    return out
+
+
+def _action_item_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
+    out = []
+    items = ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting).select_related(
+        "source_segment").order_by("pk")
+    for position, item in enumerate(items):
+        start, ids = _segment_time(item.source_segment)
+        owner = f" (owner: {item.assignee_name})" if item.assignee_name else ""
+        due = f", due {item.due_date.isoformat()}" if item.due_date else ""
+        out.append(ChunkInput(text=f"Action item: {item.description}{owner}{due}", position=position,
+                              title=f"{meeting.title} · action item",
+                              metadata={**_base_metadata(meeting, participants), "speakers": [],
+                                        "start_time": start, "end_time": start, "segment_ids": ids,
+                                        "action_item_id": item.pk, "assignee": item.assignee_name,
+                                        "status": item.status}))
+    return out
+
+
+def meeting_index(*, company: Company, meeting: Meeting) -> dict[str, int]:
+    """(Re)build every chunk of ``meeting``; returns how many chunks each source type has now."""
+    assert meeting.company_id == company.pk
+    participants = [p.name for p in Participant.objects.for_company(company).filter(meeting=meeting)]
+    builders = {
+        "transcript": _transcript_chunks,
+        "summary": _summary_chunks,
+        "decision": _decision_chunks,
+        "action_item": _action_item_chunks,
+    }
+    # The chunk date is the meeting's date, so the chunk search's date filters mean "meetings held then".
+    moment = meeting.started_at or meeting.scheduled_start or meeting.created_at
+    counts = {}
+    for source_type, build in builders.items():
+        counts[source_type] = chunks_replace(company=company, source_type=source_type, source_id=meeting.pk,
+                                             chunks=build(meeting, participants), created_at=moment)
+    return counts
+
+
+def meeting_unindex(*, company: Company, meeting_id: int) -> None:
+    for source_type in SOURCE_TYPES:
+        chunks_delete(company=company, source_type=source_type, source_id=meeting_id)

@@ -1,0 +1,392 @@
+"""The after-meeting pipeline: analyse a finished meeting and store what was found.
+
+``report_generate`` is idempotent and safe to re-run:
+- the MeetingReport row is replaced field by field;
+- action items and decisions merge with what is already there (live detections, earlier runs,
+  items people added) by ``dedupe_key`` and then by fuzzy similarity of the wording, so nothing
+  is duplicated; fields a person edited (``ActionItem.edited_fields``) are never overwritten;
+- items an earlier run created that the new run no longer finds are removed only when nobody
+  touched them (not edited, still pending, not synced anywhere);
+- participants' speaking time and participation score are recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Company
+from meetings import analysis as local_analysis
+from meetings.analysis.text import content_tokens
+from meetings.intelligence import selectors
+from meetings.intelligence.llm_analysis import ProviderAnalysis, analyze_utterances
+from meetings.intelligence.matching import FUZZY_THRESHOLD, similarity
+from meetings.intelligence.services import report_for_update, report_mark
+from meetings.intelligence.timefmt import meeting_day
+from meetings.models import ActionItem, Decision, Meeting, MeetingReport, Participant, TranscriptSegment
+
+logger = logging.getLogger(__name__)
+
+
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def speaker_name(segment: TranscriptSegment) -> str:
+    if segment.participant_id and segment.participant is not None:
+        return segment.participant.name
+    return segment.speaker_label or "Unknown"
+
+
+def meeting_utterances(*, meeting: Meeting) -> list[Any]:
+    return [
+        local_analysis.Utterance(speaker=speaker_name(s), text=s.text, start=float(s.start_time),
+                                 end=float(max(s.end_time, s.start_time)), segment_id=s.pk)
+        for s in selectors.segments_final(meeting=meeting).iterator(chunk_size=2000)
+        if s.text.strip()
+    ]
+
+
+def _participants(meeting: Meeting) -> list[Participant]:
+    return list(Participant.objects.for_company(meeting.company_id).filter(meeting=meeting))
+
+
+# --- JSON shapes of the analysis --------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if hasattr(value, "model_dump"):
+        return jsonable(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    if hasattr(value, "item"):  # numpy scalars
+        return jsonable(value.item())
+    return value
+
+
+def _first(data: dict, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if data.get(name) not in (None, ""):
+            return data[name]
+    return default
+
+
+def questions_json(questions: Iterable[Any], utterances: Sequence[Any]) -> list[dict]:
+    """Questions in the report's shape: {text, asked_by, at, segment_id, answered, answer, answer_segment}.
+
+    The analysis gives utterance positions (``index``, ``answered_by``); the report keeps times and
+    segment ids so a question links to the moment it was asked and answered.
+    """
+    rows = []
+    for raw in questions:
+        data = jsonable(raw)
+        if not isinstance(data, dict):
+            data = {"text": str(data)}
+        asked = _utterance_at(utterances, data.get("index"))
+        answer = _utterance_at(utterances, data.get("answered_by"))
+        rows.append({
+            "text": _first(data, "text", "question", default=""),
+            "asked_by": _first(data, "asked_by", "asker", "speaker", default=""),
+            "at": round(asked.start, 2) if asked else _first(data, "at", "start", default=None),
+            "segment_id": asked.segment_id if asked else data.get("segment_id"),
+            "answered": bool(data.get("answered", False)),
+            "answer": (answer.text if answer else _first(data, "answer", default=""))[:500],
+            "answered_by": answer.speaker if answer else "",
+            "answer_segment": answer.segment_id if answer else None,
+        })
+    return rows
+
+
+def _utterance_at(utterances: Sequence[Any], index: Any) -> Any | None:
+    return utterances[index] if isinstance(index, int) and 0 <= index < len(utterances) else None
+
+
+def talk_time_json(stats: Iterable[Any]) -> list[dict]:
+    return [jsonable(s) for s in stats]
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    return content_tokens(text)
+
+
+def _match(key: str, text: str, existing: Sequence[Any], taken: set[int], text_of: Any) -> Any | None:
+    for row in existing:
+        if row.pk not in taken and key and row.dedupe_key == key:
+            return row
+    best, best_score = None, FUZZY_THRESHOLD
+    for row in existing:
+        if row.pk in taken:
+            continue
+        score = similarity(text, text_of(row))
+        if score >= best_score:
+            best, best_score = row, score
+    return best
+
+
+class _SegmentFinder:
+    """Finds the transcript segment a quoted sentence came from (word-overlap, via an inverted index)."""
+
+    def __init__(self, utterances: Sequence[Any]) -> None:
+        self.utterances = utterances
+        self.index: dict[str, list[int]] = defaultdict(list)
+        for i, utterance in enumerate(utterances):
+            for word in set(words(utterance.text)):
+                self.index[word].append(i)
+
+    def find(self, text: str) -> Any | None:
+        query = set(words(text))
+        if not query:
+            return None
+        scores: dict[int, int] = defaultdict(int)
+        for word in query:
+            postings = self.index.get(word, ())
+            if len(postings) > 200:  # too common to tell segments apart
+                continue
+            for i in postings:
+                scores[i] += 1
+        if not scores:
+            return None
+        best = max(scores, key=lambda i: (scores[i], -i))
+        return self.utterances[best] if scores[best] >= max(2, len(query) // 2) else None
+
+
+def _found_id(finder: _SegmentFinder, text: str) -> int | None:
+    found = finder.find(text)
+    return found.segment_id if found is not None else None
+
+
+def _participant_for(name: str, participants: Sequence[Participant]) -> Participant | None:
+    wanted = name.strip().lower()
+    if not wanted:
+        return None
+    for p in participants:
+        if wanted in (p.name.lower(), p.speaker_label.lower()):
+            return p
+    first_names = [p for p in participants if p.name.lower().split(" ")[0] == wanted.split(" ")[0]]
+    return first_names[0] if len(first_names) == 1 else None
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def _action_items_merge(*, meeting: Meeting, candidates: Sequence[Any], provider: str,
+                        participants: Sequence[Participant], finder: _SegmentFinder) -> dict[str, int]:
+    existing = list(ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting).order_by("pk"))
+    taken: set[int] = set()
+    counts = {"created": 0, "updated": 0, "removed": 0}
+    for cand in candidates:
+        key = (cand.dedupe_key or local_analysis.normalize_key(cand.description))[:64]
+        row = _match(key, cand.description, existing, taken, lambda r: r.description)
+        participant = _participant_for(cand.assignee_name or "", participants)
+        source_id = getattr(cand, "segment_id", None) or _found_id(finder, cand.source_text or cand.description)
+        values = {
+            "description": cand.description[:5000],
+            "assignee_name": (participant.name if participant else cand.assignee_name or "")[:200],
+            "assignee_participant": participant,
+            "assignee_user": participant.user if participant and participant.user_id else None,
+            "due_date": cand.due_date,
+            "priority": cand.priority if cand.priority in ActionItem.Priority.values else ActionItem.Priority.MEDIUM,
+        }
+        if row is None:
+            item = ActionItem(company_id=meeting.company_id, meeting=meeting, origin=ActionItem.Origin.SUMMARY,
+                              provider=provider[:100], dedupe_key=key, confidence=float(cand.confidence),
+                              source_segment_id=source_id, **values)
+            item.full_clean(exclude=["source_segment", "assignee_user", "assignee_participant"])
+            item.save()
+            existing.append(item)
+            taken.add(item.pk)
+            counts["created"] += 1
+            continue
+        taken.add(row.pk)
+        edited = set(row.edited_fields or [])
+        assignee = {"assignee_name", "assignee_user", "assignee_participant"}
+        if edited & (assignee | {"assignee"}):  # the assignment is one choice: any part edited keeps all
+            edited |= assignee
+        changed: list[str] = []
+        for name, value in values.items():
+            if name in edited:
+                continue
+            current = getattr(row, name)
+            if row.origin == ActionItem.Origin.SUMMARY:
+                should = current != value  # our own earlier result: the newest run wins
+            else:
+                # A live or manual item: only fill in what it is missing.
+                should = current in (None, "") and value not in (None, "")
+            if should:
+                setattr(row, name, value)
+                changed.append(name)
+        if row.origin == ActionItem.Origin.SUMMARY:
+            for name, value in (("provider", provider[:100]), ("dedupe_key", key),
+                                ("confidence", float(cand.confidence))):
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+                    changed.append(name)
+        elif float(cand.confidence) > row.confidence:
+            row.confidence = float(cand.confidence)
+            changed.append("confidence")
+        if row.source_segment_id is None and source_id is not None:
+            row.source_segment_id = source_id
+            changed.append("source_segment")
+        if changed:
+            row.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+            counts["updated"] += 1
+    stale = [
+        row for row in existing
+        if row.pk not in taken and row.origin == ActionItem.Origin.SUMMARY and not row.edited_fields
+        and row.status == ActionItem.Status.PENDING and not row.external_ids
+    ]
+    if stale:
+        ActionItem.objects.for_company(meeting.company_id).filter(pk__in=[r.pk for r in stale]).delete()
+        counts["removed"] = len(stale)
+    return counts
+
+
+def _decisions_merge(*, meeting: Meeting, candidates: Sequence[Any], provider: str,
+                     finder: _SegmentFinder) -> dict[str, int]:
+    existing = list(Decision.objects.for_company(meeting.company_id).filter(meeting=meeting).order_by("pk"))
+    taken: set[int] = set()
+    counts = {"created": 0, "updated": 0, "removed": 0}
+    for cand in candidates:
+        key = (cand.dedupe_key or local_analysis.normalize_key(cand.text))[:64]
+        row = _match(key, cand.text, existing, taken, lambda r: r.text)
+        source_id = getattr(cand, "segment_id", None) or _found_id(finder, cand.source_text or cand.text)
+        if row is None:
+            row = Decision.objects.create(company_id=meeting.company_id, meeting=meeting, text=cand.text[:5000],
+                                          confidence=float(cand.confidence), origin=ActionItem.Origin.SUMMARY,
+                                          provider=provider[:100], dedupe_key=key)
+            existing.append(row)
+            counts["created"] += 1
+        elif row.origin == ActionItem.Origin.SUMMARY and (row.text, row.provider) != (cand.text, provider[:100]):
+            row.text, row.provider, row.dedupe_key = cand.text[:5000], provider[:100], key
+            row.confidence = float(cand.confidence)
+            row.save(update_fields=["text", "provider", "dedupe_key", "confidence"])
+            counts["updated"] += 1
+        taken.add(row.pk)
+        if source_id:
+            row.source_segments.add(source_id)
+    stale = [r.pk for r in existing if r.pk not in taken and r.origin == ActionItem.Origin.SUMMARY]
+    if stale:
+        Decision.objects.for_company(meeting.company_id).filter(pk__in=stale).delete()
+        counts["removed"] = len(stale)
+    return counts
+
+
+def participation_score(*, share: float, turn_share: float) -> float:
+    """0-100: the participant's part of the conversation, 70% by speaking time and 30% by turns."""
+    return round(100 * (0.7 * share + 0.3 * turn_share), 1)
+
+
+def _participants_update(*, meeting: Meeting, talk_time: Sequence[dict], participants: Sequence[Participant]) -> None:
+    total_turns = sum(int(s.get("turns") or 0) for s in talk_time) or 1
+    seen: set[int] = set()
+    for stats in talk_time:
+        participant = _participant_for(str(stats.get("speaker") or ""), participants)
+        if participant is None or participant.pk in seen:
+            continue
+        seen.add(participant.pk)
+        participant.speaking_seconds = float(stats.get("speaking_seconds") or 0)
+        participant.participation_score = participation_score(
+            share=float(stats.get("share") or 0), turn_share=int(stats.get("turns") or 0) / total_turns)
+        participant.save(update_fields=["speaking_seconds", "participation_score"])
+    for participant in participants:  # people who never spoke this time
+        if participant.pk not in seen and (participant.speaking_seconds or participant.participation_score):
+            participant.speaking_seconds = 0
+            participant.participation_score = 0
+            participant.save(update_fields=["speaking_seconds", "participation_score"])
+
+
+def _analysis_embed():
+    if not getattr(settings, "INTELLIGENCE_ANALYSIS_EMBED", True):
+        return None
+    from knowledge.embeddings import embed_texts
+
+    return embed_texts
+
+
+def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -> MeetingReport:
+    """Analyse ``meeting`` and store the report, action items, decisions and participation."""
+    assert meeting.company_id == company.pk
+    report_mark(meeting=meeting, status="running")
+    try:
+        utterances = meeting_utterances(meeting=meeting)
+        participants = _participants(meeting)
+        if utterances:
+            outcome = analyze_utterances(utterances, company=company, meeting_title=meeting.title,
+                                         meeting_date=meeting_day(meeting),
+                                         participants=[p.name for p in participants], embed=_analysis_embed(),
+                                         provider=provider)
+        else:
+            outcome = None
+        with transaction.atomic():
+            report = report_for_update(meeting)
+            if outcome is None:
+                _report_empty(report)
+            else:
+                _report_store(report=report, meeting=meeting, outcome=outcome, utterances=utterances,
+                              participants=participants)
+    except Exception as exc:
+        report_mark(meeting=meeting, status="failed", error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    return report
+
+
+def _report_empty(report: MeetingReport) -> None:
+    for name in ("short_summary", "detailed_summary", "follow_up_email"):
+        setattr(report, name, "")
+    report.topics, report.questions, report.talk_time, report.key_points, report.sentiment = [], [], [], [], {}
+    report.provider = "local"
+    report.is_partial = False
+    report.notes = "The meeting has no transcript, so there was nothing to analyse."
+    report.status = "done"
+    report.error = ""
+    report.generated_at = timezone.now()
+    report.save()
+
+
+def _report_store(*, report: MeetingReport, meeting: Meeting, outcome: ProviderAnalysis, utterances: Sequence[Any],
+                  participants: Sequence[Participant]) -> None:
+    analysis = outcome.analysis
+    finder = _SegmentFinder(utterances)
+    talk_time = talk_time_json(analysis.talk_time)
+    report.short_summary = analysis.short_summary or ""
+    report.detailed_summary = analysis.detailed_summary or ""
+    report.key_points = [str(p) for p in jsonable(analysis.key_points or [])]
+    report.topics = jsonable(analysis.topics or [])
+    report.questions = questions_json(analysis.questions or [], utterances)
+    report.sentiment = jsonable(analysis.sentiment or {})
+    report.talk_time = talk_time
+    report.follow_up_email = analysis.follow_up_email or ""
+    report.provider = outcome.provider[:100]
+    report.is_partial = outcome.is_partial
+    report.notes = "\n".join(outcome.notes)
+    item_provider = outcome.sections.get("action_items", outcome.provider)
+    decision_provider = outcome.sections.get("decisions", outcome.provider)
+    _action_items_merge(meeting=meeting, candidates=analysis.action_items or [], provider=item_provider,
+                        participants=participants, finder=finder)
+    _decisions_merge(meeting=meeting, candidates=analysis.decisions or [], provider=decision_provider,
+                     finder=finder)
+    _participants_update(meeting=meeting, talk_time=talk_time, participants=participants)
+    report.status = "done"
+    report.error = ""
+    report.generated_at = timezone.now()
+    report.save()

@@ -1,0 +1,24 @@
+"""Signal receivers, connected in ``IntelligenceConfig.ready`` (imports stay inside: ready() runs early)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def on_transcript_completed(sender: object, *, company_id: int, meeting_id: int, **kwargs: Any) -> None:
+    """A live meeting ended or an upload finished: queue the after-meeting pipeline."""
+    from meetings.intelligence.services import report_enqueue
+
+    report_enqueue(company_id=company_id, meeting_id=meeting_id)
+
+
+def on_meeting_deleted(sender: object, *, instance: Any, **kwargs: Any) -> None:
+    """A deleted meeting leaves no chunks behind in search."""
+    from accounts.models import Company
+    from accounts.tenancy import tenant_scope
+    from meetings.intelligence.indexing import meeting_unindex
+
+    if getattr(instance, "company_id", None) is None:
+        return
+    with tenant_scope(instance.company_id):
+        meeting_unindex(company=Company(pk=instance.company_id), meeting_id=instance.pk)

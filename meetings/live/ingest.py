@@ -1,0 +1,300 @@
+"""Captions in: each one stored exactly once, under the meeting's row lock.
+
+A caption is identified by ``(client_id, sequence)``: a resend after a reconnect finds its row
+and is acked again without a second write. Interim captions (``is_final`` false) are stored and
+replaced in place by later captions with the same sequence until the final one arrives. A
+final caption whose normalised speaker + text matches a final segment of the same meeting
+within ``LIVE_DUPLICATE_WINDOW_SECONDS`` (two extensions in one call) is acked as a duplicate
+of that segment. Everything happens inside one transaction that holds the meeting's row
+lock, so concurrent connections (even in several processes) cannot both store one caption.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from dateutil import parser as date_parser
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from accounts.models import Company, User
+from meetings import services as meeting_services
+from meetings.live.events import event_emit, lock_meeting
+from meetings.live.protocol import CaptionIn, ErrorCode, event_payload
+from meetings.models import AnalyticsEvent, Meeting, Participant, TranscriptSegment
+
+# What a meeting platform shows for the extension user's own captions.
+SELF_SPEAKER_NAMES = frozenset({"you", "you (presenting)", "me"})
+WORDS_PER_SECOND = 2.6  # speaking pace used when a caption carries no end time
+
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    sequence: int
+    status: Literal["stored", "updated", "duplicate", "stale", "rejected"]
+    segment_id: int | None = None
+    error: ErrorCode | None = None
+    message: str = ""
+    event_ids: list[int] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status != "rejected"
+
+    def ack(self) -> dict[str, Any]:
+        return {"type": "ack", "sequence": self.sequence, "segment_id": self.segment_id, "status": self.status,
+                "duplicate": self.status == "duplicate"}
+
+    def error_frame(self) -> dict[str, Any]:
+        return {"type": "error", "code": str(self.error), "message": self.message, "sequence": self.sequence}
+
+
+def default_client_id(principal: Any) -> str:
+    """One per API token (or per user for the dashboard): the same for the socket and REST."""
+    token_id = principal.token_id if principal.via == "token" else None
+    return f"t{token_id}" if token_id else f"u{principal.user.pk}"
+
+
+def normalize_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
+
+
+def content_key(speaker: str, text: str) -> str:
+    """Normalised speaker + text: the same caption seen by two extensions has the same key."""
+    return hashlib.sha256(f"{normalize_text(speaker)}|{normalize_text(text)}".encode()).hexdigest()
+
+
+def clean_text(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def parse_timestamp(value: float | str | None) -> datetime | float | None:
+    """A wall-clock datetime (Unix seconds/ms or ISO 8601), or a float offset for small numbers."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            try:
+                parsed = date_parser.isoparse(value)
+            except (ValueError, OverflowError):
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if value > 1e11:  # milliseconds since the epoch
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if value > 1e8:  # seconds since the epoch
+        return datetime.fromtimestamp(value, tz=UTC)
+    return float(value)  # already seconds from the meeting start
+
+
+def caption_offsets(*, meeting: Meeting, caption: CaptionIn, now: datetime) -> tuple[float, float]:
+    """Seconds from the meeting start at which the caption starts and ends."""
+    estimate = max(0.8, len(caption.text.split()) / WORDS_PER_SECOND)
+    if caption.start is not None:
+        start = caption.start
+    else:
+        stamp = parse_timestamp(caption.timestamp)
+        base = meeting.started_at or now
+        if isinstance(stamp, float):
+            start = stamp
+        else:
+            start = ((stamp or now) - base).total_seconds()
+    start = round(max(0.0, start), 3)
+    end = caption.end if caption.end is not None and caption.end >= start else start + estimate
+    return start, round(end, 3)
+
+
+def resolve_speaker(speaker: str, *, self_name: str | None) -> str:
+    speaker = clean_text(speaker)[:200]
+    if self_name and (not speaker or speaker.casefold() in SELF_SPEAKER_NAMES):
+        return self_name
+    return speaker
+
+
+def participant_for(*, meeting: Meeting, name: str, user: User | None = None, email: str = "") -> Participant | None:
+    """The meeting's participant called ``name``, created on first sight (caller holds the meeting lock).
+
+    ``user``/``email`` fill in who it is when the client identified itself and they are unknown yet.
+    """
+    if not name:
+        return None
+    participant = Participant.objects.filter(meeting=meeting, name=name).first()
+    if participant is None:
+        participant = Participant(company_id=meeting.company_id, meeting=meeting, name=name, user=user,
+                                  email=email, joined_at=timezone.now())
+        participant.save(force_insert=True)
+    elif (user is not None and participant.user_id is None) or (email and not participant.email):
+        participant.user = participant.user or user
+        participant.email = participant.email or email
+        participant.save(update_fields=["user", "email"])
+    return participant
+
+
+def transcript_payload(segment: TranscriptSegment, *, update: bool = False, removed: bool = False,
+                       duplicate_of: int | None = None) -> dict[str, Any]:
+    participant = segment.participant
+    return event_payload(
+        "transcript", segment_id=segment.pk, sequence=segment.sequence, client_id=segment.client_id,
+        client_sequence=segment.client_sequence, speaker=segment.speaker_label,
+        participant_id=participant.pk if participant else None,
+        role=participant.role if participant else Participant.Role.UNKNOWN, text=segment.text,
+        start=segment.start_time, end=segment.end_time, is_final=segment.is_final, update=update, removed=removed,
+        duplicate_of=duplicate_of,
+    )
+
+
+def status_payload(meeting: Meeting, **extra: Any) -> dict[str, Any]:
+    return event_payload("status", kind=extra.pop("kind", "meeting"), meeting_status=meeting.status,
+                         started_at=meeting.started_at, ended_at=meeting.ended_at, **extra)
+
+
+def _ensure_started(*, company: Company, meeting: Meeting, locked_status: str, events: list[int]) -> None:
+    meeting.status = locked_status
+    if locked_status == Meeting.Status.SCHEDULED:
+        meeting_services.meeting_start(company=company, meeting=meeting)
+        events.append(event_emit(meeting=meeting, type="status", payload=status_payload(meeting)).event_id)
+
+
+def _duplicate_of(*, meeting: Meeting, key: str, start: float, exclude_client: str) -> TranscriptSegment | None:
+    window = settings.LIVE_DUPLICATE_WINDOW_SECONDS
+    return (
+        TranscriptSegment.objects.filter(meeting=meeting, content_key=key, is_final=True,
+                                         start_time__gte=start - window, start_time__lte=start + window)
+        .exclude(client_id=exclude_client)
+        .order_by("sequence")
+        .first()
+    )
+
+
+def _record_turn(*, meeting: Meeting, segment: TranscriptSegment) -> None:
+    """speak_start / speak_end analytics when the speaker changes between final segments."""
+    previous = (
+        TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
+        .exclude(pk=segment.pk).select_related("participant").order_by("-sequence").first()
+    )
+    if previous is not None and previous.speaker_label == segment.speaker_label:
+        return
+    now = timezone.now()
+    rows = []
+
+    def row(kind: str, participant_id: int, offset: float, segment_id: int) -> AnalyticsEvent:
+        return AnalyticsEvent(company_id=meeting.company_id, meeting=meeting, participant_id=participant_id,
+                              kind=kind, at=now, offset_seconds=offset, data={"segment_id": segment_id})
+
+    if previous is not None and previous.participant_id:
+        rows.append(row(AnalyticsEvent.Kind.SPEAK_END, previous.participant_id, previous.end_time, previous.pk))
+    if segment.participant_id:
+        rows.append(row(AnalyticsEvent.Kind.SPEAK_START, segment.participant_id, segment.start_time, segment.pk))
+    AnalyticsEvent.objects.bulk_create(rows)
+
+
+def _finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
+    """Book-keeping when a segment becomes final, and its analysis once committed."""
+    if segment.participant_id:
+        Participant.objects.filter(pk=segment.participant_id).update(
+            speaking_seconds=F("speaking_seconds") + max(0.0, segment.end_time - segment.start_time))
+    _record_turn(meeting=meeting, segment=segment)
+    from meetings.live.pipeline import analysis_enqueue
+
+    company_id, meeting_id, segment_id = meeting.company_id, meeting.pk, segment.pk
+    transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
+                                                   segment_id=segment_id))
+
+
+def _rejected(caption: CaptionIn, code: ErrorCode, message: str, segment_id: int | None = None) -> IngestResult:
+    return IngestResult(sequence=caption.sequence, status="rejected", error=code, message=message,
+                        segment_id=segment_id)
+
+
+def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, caption: CaptionIn,
+                   self_name: str | None = None, user: User | None = None) -> IngestResult:
+    """Store one caption from ``client_id`` exactly once. Returns what to answer (ack or error)."""
+    assert meeting.company_id == company.pk
+    now = timezone.now()
+    text = clean_text(caption.text)
+    if not text:
+        return _rejected(caption, ErrorCode.INVALID_MESSAGE, "The caption has no text.")
+    speaker = resolve_speaker(caption.speaker, self_name=self_name)
+    key = content_key(speaker, text)
+    events: list[int] = []
+    with transaction.atomic():
+        locked_status, _ = lock_meeting(meeting.pk)
+        if locked_status == Meeting.Status.ENDED:
+            return _rejected(caption, ErrorCode.MEETING_ENDED, "This meeting has ended; captions are no longer "
+                             "accepted.")
+        _ensure_started(company=company, meeting=meeting, locked_status=locked_status, events=events)
+        existing = (TranscriptSegment.objects.select_related("participant")
+                    .filter(meeting=meeting, client_id=client_id, client_sequence=caption.sequence).first())
+        if existing is not None and existing.is_final:
+            if not caption.is_final:
+                return IngestResult(sequence=caption.sequence, status="stale", segment_id=existing.pk, event_ids=events)
+            if existing.content_key == key:
+                return IngestResult(sequence=caption.sequence, status="duplicate", segment_id=existing.pk,
+                                    event_ids=events)
+            return _rejected(caption, ErrorCode.SEQUENCE_CONFLICT,
+                             f"Sequence {caption.sequence} already holds a different final caption from this client.",
+                             segment_id=existing.pk)
+        start, end = caption_offsets(meeting=meeting, caption=caption, now=now)
+        if existing is not None:
+            start = min(start, existing.start_time)  # the utterance began with its first interim
+            end = max(end, start + 0.1)
+        if caption.is_final:
+            original = _duplicate_of(meeting=meeting, key=key, start=start, exclude_client=client_id)
+            if original is not None:
+                if existing is not None:  # our interim of it is withdrawn
+                    payload = transcript_payload(existing, update=True, removed=True, duplicate_of=original.pk)
+                    existing.delete()
+                    events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
+                return IngestResult(sequence=caption.sequence, status="duplicate", segment_id=original.pk,
+                                    event_ids=events)
+        if existing is None:
+            newest = (TranscriptSegment.objects.filter(meeting=meeting, client_id=client_id)
+                      .aggregate(n=Max("client_sequence"))["n"])
+            if newest is not None and newest > caption.sequence:
+                return _rejected(caption, ErrorCode.OUT_OF_ORDER,
+                                 f"Sequence {caption.sequence} is below {newest}, already stored for this client; "
+                                 "send captions in order.")
+            owner = user if self_name and speaker == self_name else None
+            participant = participant_for(meeting=meeting, name=speaker, user=owner)
+            sequence = (TranscriptSegment.objects.filter(meeting=meeting).aggregate(n=Max("sequence"))["n"] or 0) + 1
+            segment = TranscriptSegment(
+                company_id=company.pk, meeting=meeting, sequence=sequence, client_id=client_id,
+                client_sequence=caption.sequence, content_key=key, speaker_label=speaker, participant=participant,
+                text=text, start_time=start, end_time=end, is_final=caption.is_final, confidence=caption.confidence,
+                source=TranscriptSegment.Source.CAPTION,
+            )
+            segment.full_clean(exclude=["meeting", "participant", "company"], validate_unique=False)
+            segment.save(force_insert=True)
+            status = "stored"
+        else:
+            segment = existing
+            changed = (segment.text != text or segment.speaker_label != speaker
+                       or segment.is_final != caption.is_final)
+            if not changed:
+                return IngestResult(sequence=caption.sequence, status="updated", segment_id=segment.pk,
+                                    event_ids=events)
+            if segment.speaker_label != speaker:
+                segment.participant = participant_for(meeting=meeting, name=speaker)
+            segment.text, segment.speaker_label, segment.content_key = text, speaker, key
+            segment.start_time, segment.end_time, segment.is_final = start, end, caption.is_final
+            segment.confidence = caption.confidence if caption.confidence is not None else segment.confidence
+            segment.save(update_fields=["text", "speaker_label", "content_key", "participant", "start_time",
+                                        "end_time", "is_final", "confidence", "updated_at"])
+            status = "updated"
+        if segment.is_final:
+            _finalised(meeting=meeting, segment=segment)
+        payload = transcript_payload(segment, update=status == "updated")
+        events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
+    return IngestResult(sequence=caption.sequence, status=status, segment_id=segment.pk, event_ids=events)

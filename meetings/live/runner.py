@@ -1,0 +1,81 @@
+"""A bounded thread pool that runs jobs in order per lane (one lane per meeting and kind of work).
+
+The socket never waits for analysis: the consumer acks after commit and hands the analysis
+here. Jobs of one lane run one after another, in submission order; different lanes share the
+pool's threads. A lane that has ``max_pending`` jobs waiting refuses more (logged), so a flood
+of captions cannot grow memory without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import connections
+
+logger = logging.getLogger("meetpilot.live")
+
+
+class LaneRunner:
+    def __init__(self, *, workers: int, max_pending: int, name: str = "live-analysis") -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._max_pending = max_pending
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._lanes: dict[Hashable, deque[tuple[Callable[..., Any], tuple, dict]]] = {}
+        self._active: set[Hashable] = set()
+        self.dropped = 0
+
+    def submit(self, lane: Hashable, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        with self._lock:
+            queue = self._lanes.setdefault(lane, deque())
+            if len(queue) >= self._max_pending:
+                self.dropped += 1
+                logger.warning("live analysis lane %s is full (%d waiting); job dropped", lane, len(queue))
+                return False
+            queue.append((fn, args, kwargs))
+            if lane in self._active:
+                return True
+            self._active.add(lane)
+        self._executor.submit(self._drain, lane)
+        return True
+
+    def _drain(self, lane: Hashable) -> None:
+        try:
+            while True:
+                with self._lock:
+                    queue = self._lanes.get(lane)
+                    if not queue:
+                        self._lanes.pop(lane, None)
+                        self._active.discard(lane)
+                        self._idle.notify_all()
+                        return
+                    fn, args, kwargs = queue.popleft()
+                try:
+                    fn(*args, **kwargs)
+                except Exception:
+                    logger.exception("live analysis job failed (lane %s)", lane)
+        finally:
+            # Keep or close this thread's connection as CONN_MAX_AGE says (closed at once by default).
+            for conn in connections.all(initialized_only=True):
+                conn.close_if_unusable_or_obsolete()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._lanes.values()) + len(self._active)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every lane is empty (tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._active:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True

@@ -1,0 +1,1 @@
+"""Uploaded recordings and imported transcripts: validation, the processing pipeline and its progress."""

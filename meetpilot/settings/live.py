@@ -1,0 +1,31 @@
+"""The live meeting session: limits and analysis settings (all overridable from the environment)."""
+
+from __future__ import annotations
+
+import environ
+
+env = environ.Env()
+
+# Largest WebSocket text frame accepted; larger frames get an ``error`` (frame_too_large).
+LIVE_MAX_FRAME_BYTES = env.int("LIVE_MAX_FRAME_BYTES", default=64 * 1024)
+LIVE_MAX_CAPTION_CHARS = env.int("LIVE_MAX_CAPTION_CHARS", default=5000)
+LIVE_MAX_BATCH = env.int("LIVE_MAX_BATCH", default=200)  # captions per REST batch
+# Token buckets: frames per second and burst, per connection and per company (shared through Redis).
+LIVE_CONNECTION_RATE = env.float("LIVE_CONNECTION_RATE", default=20.0)
+LIVE_CONNECTION_BURST = env.int("LIVE_CONNECTION_BURST", default=60)
+LIVE_COMPANY_RATE = env.float("LIVE_COMPANY_RATE", default=200.0)
+LIVE_COMPANY_BURST = env.int("LIVE_COMPANY_BURST", default=400)
+LIVE_ASK_RATE = env.float("LIVE_ASK_RATE", default=0.5)
+LIVE_ASK_BURST = env.int("LIVE_ASK_BURST", default=5)
+# A connection that sends nothing (not even a ping) for this long is closed with 4408.
+LIVE_IDLE_TIMEOUT_SECONDS = env.float("LIVE_IDLE_TIMEOUT_SECONDS", default=90.0)
+# Two final captions with the same normalised speaker + text this close together are one caption.
+LIVE_DUPLICATE_WINDOW_SECONDS = env.float("LIVE_DUPLICATE_WINDOW_SECONDS", default=20.0)
+# Events sent per replay page when a client resumes.
+LIVE_REPLAY_PAGE = env.int("LIVE_REPLAY_PAGE", default=500)
+# Analysis of final captions: threads per process, and the most jobs waiting per meeting.
+LIVE_ANALYSIS_WORKERS = env.int("LIVE_ANALYSIS_WORKERS", default=4)
+LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
+# "thread" (default: a bounded pool per process) or "inline" (run after commit in the caller; tests, scripts).
+LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
+LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles

@@ -1,0 +1,215 @@
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.tenancy import tenant_scope
+from knowledge import retrieval
+from knowledge.models import Chunk
+from knowledge.retrieval import access_levels_for, chunks_search
+from knowledge.services import ChunkInput, chunks_replace
+from tests import factories
+from tests.knowledge import corpus
+from tests.knowledge.factories import document_ingested
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kb(company, other_company):
+    return {
+        "refund": document_ingested(company=company, title="Refund policy", text=corpus.REFUND, tags=["billing"]),
+        "q3": document_ingested(company=company, title="Q3 financial report", text=corpus.Q3_REPORT,
+                                tags=["finance"]),
+        "onboarding": document_ingested(company=company, title="Onboarding handbook", text=corpus.ONBOARDING),
+        "security": document_ingested(company=company, title="Incident response runbook", text=corpus.SECURITY,
+                                      access_level="confidential"),
+        "globex": document_ingested(company=other_company, title="Project Hydra plan", text=corpus.GLOBEX),
+    }
+
+
+def test_access_levels_by_role():
+    assert access_levels_for(Role.ADMIN) == {"public", "team", "confidential"}
+    assert access_levels_for(Role.MANAGER) == {"public", "team", "confidential"}
+    assert access_levels_for(Role.MEMBER) == {"public", "team"}
+    assert access_levels_for("guest") == {"public"}
+    assert access_levels_for(None) == {"public"}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "fulltext"])
+def test_each_mode_finds_the_passage(company, kb, mode):
+    hits = chunks_search(company=company, query="third quarter revenue", k=3, mode=mode)
+    assert hits[0].document_id == kb["q3"].pk
+    assert hits[0].source_type == "document" and hits[0].title == "Q3 financial report"
+    assert hits[0].score > 0
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_fulltext_understands_websearch_syntax(company, kb):
+    phrase = chunks_search(company=company, query='"extension 4400"', k=5, mode="fulltext")
+    assert [h.document_id for h in phrase] == [kb["onboarding"].pk]
+    excluded = chunks_search(company=company, query="plans -refund", k=5, mode="fulltext")
+    assert kb["refund"].pk not in {h.document_id for h in excluded}
+    either = chunks_search(company=company, query="payroll or prorated", k=5, mode="fulltext")
+    assert {h.document_id for h in either} == {kb["refund"].pk, kb["onboarding"].pk}
+
+
+def test_plain_questions_do_not_need_every_word(company, kb):
+    hits = chunks_search(company=company, query="how many customers did we add and what about hosting?", k=5,
+                         mode="fulltext")
+    assert hits and hits[0].document_id == kb["q3"].pk
+
+
+def test_company_and_access_level_always_filter(company, other_company, kb):
+    everything = {"public", "team", "confidential"}
+    hits = chunks_search(company=company, query="Project Hydra launch budget sponsor", k=20, access_levels=everything)
+    assert hits and all(h.document_id != kb["globex"].pk for h in hits)
+    with tenant_scope(company):
+        own_ids = set(Chunk.objects.values_list("id", flat=True))
+    assert {h.chunk_id for h in hits} <= own_ids
+    member = chunks_search(company=company, query="master recovery codes vault", k=20)
+    assert all(h.document_id != kb["security"].pk for h in member)
+    assert all(h.access_level != "confidential" for h in member)
+    manager = chunks_search(company=company, query="master recovery codes vault", k=20, access_levels=everything)
+    assert manager[0].document_id == kb["security"].pk
+    assert chunks_search(company=company, query="vault", access_levels=set()) == []
+    outsider = chunks_search(company=other_company, query="refund annual plans", k=20, access_levels=everything)
+    assert {h.document_id for h in outsider} == {kb["globex"].pk}
+
+
+def test_filters(company, kb):
+    by_tag = chunks_search(company=company, query="revenue refund laptop", k=20, filters={"tags": ["finance"]})
+    assert {h.document_id for h in by_tag} == {kb["q3"].pk}
+    by_doc = chunks_search(company=company, query="revenue", k=20, filters={"document_id": kb["refund"].pk})
+    assert {h.document_id for h in by_doc} == {kb["refund"].pk}
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+    assert chunks_search(company=company, query="revenue", filters={"date_from": tomorrow}) == []
+    assert chunks_search(company=company, query="revenue", filters={"date_to": timezone.now().date()})
+    assert chunks_search(company=company, query="revenue", source_types=["transcript"]) == []
+    with pytest.raises(ValueError):
+        chunks_search(company=company, query="revenue", filters={"colour": "blue"})
+    with pytest.raises(ValueError):
+        chunks_search(company=company, query="revenue", mode="psychic")
+
+
+def test_meeting_sources_share_the_index(company, kb):
+    """Other apps index transcripts with chunks_replace and find them with metadata filters."""
+    with tenant_scope(company):
+        stored = chunks_replace(company=company, source_type="transcript", source_id=77, chunks=[
+            ChunkInput(text="Maria: we agreed to move the Falcon launch to the second week of June.", position=0,
+                       title="Weekly sync", metadata={"meeting_id": 77, "speaker": "Maria", "start_time": 12.5,
+                                                      "end_time": 17.0, "segment_id": 3}),
+            ChunkInput(text="Tom: the budget for Falcon stays at 300k.", position=1, title="Weekly sync",
+                       metadata={"meeting_id": 77, "speaker": "Tom", "segment_id": 4}),
+        ])
+    assert stored == 2
+    hits = chunks_search(company=company, query="When is the Falcon launch?", k=3,
+                         filters={"metadata": {"meeting_id": 77}})
+    assert hits[0].source_type == "transcript" and hits[0].document_id is None
+    assert hits[0].metadata["speaker"] == "Maria" and hits[0].metadata["segment_id"] == 3
+    assert all(h.metadata["meeting_id"] == 77 for h in hits)
+    docs_only = chunks_search(company=company, query="When is the Falcon launch?", k=5, source_types=["document"])
+    assert all(h.source_type == "document" for h in docs_only)
+
+
+def _random_chunks(company, *, n, source_id, seed):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    inputs = [ChunkInput(text=f"passage {i} of source {source_id}", position=i) for i in range(n)]
+    with tenant_scope(company):
+        chunks_replace(company=company, source_type="summary", source_id=source_id, chunks=inputs,
+                       embeddings=vectors)
+    return vectors
+
+
+def _exact_top(company, query, k, access=("public", "team")):
+    with connection.cursor() as cursor:
+        where, params = retrieval._where(company_id=company.pk, access_levels=set(access), source_types=None,
+                                         filters=None)
+        rows = retrieval._vector_exact(cursor, where=where, params=params, qvec=retrieval.vector_literal(query), n=k)
+    return [r[0] for r in rows]
+
+
+def test_small_company_gets_full_k_next_to_a_big_one(settings, company):
+    settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = 100
+    big = factories.company_make(name="Big Corp")
+    medium = factories.company_make(name="Medium Corp")
+    _random_chunks(big, n=2400, source_id=1, seed=1)
+    _random_chunks(medium, n=300, source_id=2, seed=2)
+    _random_chunks(company, n=8, source_id=3, seed=3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_chunk")
+    retrieval.counts_forget()
+    with connection.cursor() as cursor:
+        assert retrieval.vector_plan(cursor, company_id=company.pk, n=5) == ("exact", 0)
+        assert retrieval.vector_plan(cursor, company_id=big.pk, n=5)[0] == "hnsw"
+
+    rng = np.random.default_rng(42)
+    for _ in range(5):
+        query = rng.normal(size=384).astype(np.float32)
+        query /= np.linalg.norm(query)
+        for mode in ("vector", "hybrid"):
+            small = chunks_search(company=company, query="passage", k=5, mode=mode, query_embedding=query)
+            assert len(small) == 5, mode
+            assert all(h.source_id == 3 for h in small)
+        small = chunks_search(company=company, query="zzz", k=5, mode="vector", query_embedding=query)
+        assert [h.chunk_id for h in small] == _exact_top(company, query, 5)
+        # The medium company is above the exact threshold but a small share of the table: it still
+        # gets k results, and (nearly) the exact ones.
+        medium_hits = chunks_search(company=medium, query="zzz", k=5, mode="vector", query_embedding=query)
+        assert len(medium_hits) == 5 and all(h.source_id == 2 for h in medium_hits)
+        exact = set(_exact_top(medium, query, 5))
+        assert len(exact & {h.chunk_id for h in medium_hits}) >= 4
+        big_hits = chunks_search(company=big, query="zzz", k=5, mode="vector", query_embedding=query)
+        assert len(big_hits) == 5 and all(h.source_id == 1 for h in big_hits)
+
+
+def test_hnsw_short_result_falls_back_to_exact(settings, company):
+    """Filters that remove most of the index's candidates must not shorten the result."""
+    settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = 50
+    settings.KNOWLEDGE_HNSW_EF_SEARCH = 40
+    _random_chunks(company, n=400, source_id=1, seed=5)
+    with tenant_scope(company):
+        # Only 6 of the company's chunks are visible to members.
+        Chunk.objects.exclude(position__lt=6).update(access_level="confidential")
+    retrieval.counts_forget()
+    query = np.random.default_rng(9).normal(size=384).astype(np.float32)
+    query /= np.linalg.norm(query)
+    hits = chunks_search(company=company, query="zzz", k=5, mode="vector", query_embedding=query,
+                         access_levels={"public", "team"})
+    assert len(hits) == 5
+    assert all(h.access_level == "team" for h in hits)
+    assert [h.chunk_id for h in hits] == _exact_top(company, query, 5)
+
+
+def test_big_companies_rank_only_their_rarest_words(settings, company):
+    settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = 50
+    settings.KNOWLEDGE_FULLTEXT_MAX_RANKED = 40
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = [f"Weekly project status {i}: the project team reviewed budget and planning." for i in range(300)]
+    texts[17] = "Weekly project status: the Zebracorn migration budget was approved by the board."
+    texts[18] = "Project Zebracorn planning notes."
+    with tenant_scope(company):
+        chunks_replace(company=company, source_type="summary", source_id=1, embeddings=vectors,
+                       chunks=[ChunkInput(text=t, position=i) for i, t in enumerate(texts)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_chunk")
+    retrieval.counts_forget()
+    with connection.cursor() as cursor:
+        sql, params = retrieval._tsquery_plan(cursor, query="project budget for Zebracorn", company_id=company.pk)
+        assert params == {"tsq": "'zebracorn'"}  # "project" and "budget" are in every chunk: left out
+        # Only common words: too broad even all together, so the vector list decides alone.
+        assert retrieval._tsquery_plan(cursor, query="the project team", company_id=company.pk) is None
+        # Operators keep websearch semantics whatever the size.
+        assert "websearch_to_tsquery" in retrieval._tsquery_plan(cursor, query='"project team"',
+                                                                 company_id=company.pk)[0]
+    hits = chunks_search(company=company, query="project budget for Zebracorn", k=2, mode="fulltext")
+    assert {h.text for h in hits} == {texts[17], texts[18]}
+    assert chunks_search(company=company, query="the project team", k=5, mode="fulltext") == []
+    assert len(chunks_search(company=company, query="the project team", k=5, mode="hybrid")) == 5

@@ -1,0 +1,117 @@
+import threading
+
+import pytest
+from django.db import IntegrityError, connection
+
+from accounts.tenancy import tenant_scope
+from knowledge import cache as knowledge_cache
+from knowledge import services
+from knowledge.models import Chunk, Document
+from knowledge.services import ChunkInput, chunks_replace
+from tests.knowledge import corpus
+from tests.knowledge.factories import document_ingested
+
+
+def inputs(n: int, prefix: str = "Passage") -> list[ChunkInput]:
+    return [ChunkInput(text=f"{prefix} {i}: the quarterly numbers for region {i}.", position=i, title="Notes")
+            for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_replace_all_is_idempotent_and_atomic(company, django_capture_on_commit_callbacks):
+    with tenant_scope(company):
+        generation = knowledge_cache.generation(company.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert chunks_replace(company=company, source_type="summary", source_id=5, chunks=inputs(4)) == 4
+        assert knowledge_cache.generation(company.pk) > generation
+        assert chunks_replace(company=company, source_type="summary", source_id=5, chunks=inputs(4)) == 4
+        assert Chunk.objects.filter(source_type="summary", source_id=5).count() == 4
+        assert chunks_replace(company=company, source_type="summary", source_id=5, chunks=inputs(2, "New")) == 2
+        texts = list(Chunk.objects.filter(source_id=5).order_by("position").values_list("text", flat=True))
+        assert texts == ["New 0: the quarterly numbers for region 0.", "New 1: the quarterly numbers for region 1."]
+        broken = [*inputs(3, "Broken"), ChunkInput(text="bad page", position=3, page=-1)]
+        with pytest.raises(IntegrityError):
+            chunks_replace(company=company, source_type="summary", source_id=5, chunks=broken)
+        # The failed replace left the previous chunks untouched.
+        assert list(Chunk.objects.filter(source_id=5).order_by("position").values_list("text", flat=True)) == texts
+        other = chunks_replace(company=company, source_type="transcript", source_id=5, chunks=inputs(1))
+        assert other == 1 and Chunk.objects.filter(source_id=5).count() == 3
+        assert services.chunks_delete(company=company, source_type="summary", source_id=5) == 2
+        assert Chunk.objects.filter(source_id=5).count() == 1
+        with pytest.raises(ValueError):
+            chunks_replace(company=company, source_type="tweet", source_id=1, chunks=inputs(1))
+
+
+@pytest.mark.django_db
+def test_ingesting_twice_gives_the_same_chunks(company):
+    document = document_ingested(company=company, title="Handbook", text=corpus.ONBOARDING * 6)
+    with tenant_scope(company):
+        before = list(Chunk.objects.filter(document=document).order_by("position").values_list(
+            "position", "text", "start_char", "end_char"))
+        again = services.document_ingest(company=company, document_id=document.pk)
+        after = list(Chunk.objects.filter(document=document).order_by("position").values_list(
+            "position", "text", "start_char", "end_char"))
+    assert len(before) > 1 and before == after and again.chunk_count == len(after)
+
+
+@pytest.mark.django_db
+def test_a_document_deleted_during_ingestion_stores_nothing(company):
+    document = document_ingested(company=company, title="Handbook", text=corpus.ONBOARDING)
+    with tenant_scope(company):
+        chunks = [ChunkInput(text="late chunk", position=0, document=document)]
+        Document.objects.filter(pk=document.pk).delete()
+        assert chunks_replace(company=company, source_type="document", source_id=document.pk, chunks=chunks) == 0
+        assert not Chunk.objects.filter(source_id=document.pk).exists()
+        assert services.document_ingest(company=company, document_id=document.pk) is None
+
+
+@pytest.mark.django_db
+def test_missing_stored_file_fails_with_a_message(company):
+    document = document_ingested(company=company, title="Handbook", text=corpus.ONBOARDING)
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(document.storage_key)
+    with tenant_scope(company):
+        services.document_ingest(company=company, document_id=document.pk)
+        document.refresh_from_db()
+    assert document.status == "failed" and "missing" in document.error
+
+
+@pytest.mark.django_db
+def test_document_delete_removes_chunks_and_file(company, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    document = document_ingested(company=company, title="Handbook", text=corpus.ONBOARDING)
+    assert default_storage.exists(document.storage_key)
+    with tenant_scope(company), django_capture_on_commit_callbacks(execute=True):
+        services.document_delete(company=company, document=document)
+    with tenant_scope(company):
+        assert not Chunk.objects.exists() and not Document.objects.exists()
+    assert not default_storage.exists(document.storage_key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replaces_never_duplicate(company):
+    """Two workers replacing the same source at once (a retry racing a re-index) leave one set."""
+    errors = []
+    barrier = threading.Barrier(3)
+
+    def replace(prefix):
+        try:
+            with tenant_scope(company):
+                barrier.wait()
+                chunks_replace(company=company, source_type="summary", source_id=9, chunks=inputs(6, prefix))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=replace, args=(p,)) for p in ("A", "B", "C")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with tenant_scope(company):
+        rows = list(Chunk.objects.filter(source_type="summary", source_id=9).values_list("text", flat=True))
+    assert len(rows) == 6 and len({r.split(" ")[0] for r in rows}) == 1  # one writer's complete set
