@@ -132,7 +132,7 @@ def project_document(x: str, used_people: set[str], used_codes: set[str]) -> tup
     RNG.shuffle(order)
     pages = []
     for p in range(4):
-        sentences = filler(x, 12)
+        sentences = filler(x, 24)  # about 2,500 characters: a page of ordinary prose
         for fact in order[p * 2 : p * 2 + 2]:
             sentences.insert(RNG.randint(0, len(sentences)), fact)
         pages.append(" ".join(sentences))
@@ -194,32 +194,41 @@ def bench_ingestion(acme, docs: int, rounds: int) -> tuple[list[list], dict]:
             questions.extend(qs)
     page_count = 4 * len(ids)
 
-    ingest_times = []
-    for _ in range(rounds):  # the first round ingests, the next ones re-index (same work)
-        started = time.perf_counter()
+    # Ingestion and the raw embedder alternate document by document (the raw embedder gets the chunk
+    # texts the ingestion just stored, title included, as they were embedded), so a burst of load from
+    # elsewhere on the machine hits both sides alike. The first round ingests, later ones re-index.
+    ingest_times, raw_times = [], []
+    texts: list[str] = []
+    for _ in range(rounds):
+        ingest_total = raw_total = 0.0
+        texts = []
         for doc_id in ids:
+            started = time.perf_counter()
             document_ingest_task.apply(kwargs={"company_id": acme.pk, "document_id": doc_id}).get()
-        ingest_times.append(time.perf_counter() - started)
+            ingest_total += time.perf_counter() - started
+            with tenant_scope(acme):
+                doc_texts = [f"{title}\n{text}" for title, text in
+                             Chunk.objects.filter(document_id=doc_id).order_by("position").values_list("title", "text")]
+            started = time.perf_counter()
+            for start in range(0, len(doc_texts), services.EMBED_BATCH):
+                embed_texts(doc_texts[start : start + services.EMBED_BATCH])
+            raw_total += time.perf_counter() - started
+            texts.extend(doc_texts)
+        ingest_times.append(ingest_total)
+        raw_times.append(raw_total)
     with tenant_scope(acme):
         assert all(d.status == "ready" for d in Document.objects.filter(pk__in=ids)), "ingestion failed"
-        rows = list(Chunk.objects.filter(document_id__in=ids).values_list("title", "text"))
-    texts = [f"{title}\n{text}" for title, text in rows]
-    raw_times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for start in range(0, len(texts), services.EMBED_BATCH):
-            embed_texts(texts[start : start + services.EMBED_BATCH])
-        raw_times.append(time.perf_counter() - started)
     chunks = len(texts)
     ingest, raw = statistics.median(ingest_times), statistics.median(raw_times)
+    ratio = statistics.median(r / i for r, i in zip(raw_times, ingest_times, strict=True))
     result = [
         ["documents / pages / chunks", f"{len(ids)} / {page_count} / {chunks}", ""],
         [f"ingestion (median of {rounds} runs)", f"{page_count / ingest:.1f} pages/s",
          f"{chunks / ingest:.1f} chunks/s"],
         ["raw local embedder, same chunks", "", f"{chunks / raw:.1f} chunks/s"],
-        ["ingestion / raw embedder", "", f"{raw / ingest:.0%}  (target >= 80%)"],
+        ["ingestion / raw embedder (median of per-run ratios)", "", f"{ratio:.0%}  (target >= 80%)"],
     ]
-    return result, {"questions": questions, "ratio": raw / ingest}
+    return result, {"questions": questions, "ratio": ratio}
 
 
 # --- 2. retrieval quality ---------------------------------------------------------------------------------------
@@ -293,7 +302,7 @@ def made_up_names(n: int, parts: int) -> list[str]:
 def sentence_bank(size: int) -> tuple[list[str], list[int], list[str], list[str]]:
     """Sentences with their family index, plus the project and customer names they use."""
     projects = made_up_names(3000, 3)
-    customers = [f"{name} {RNG.choice(['Ltd', 'GmbH', 'Inc', 'SA', 'Group'])}" for name in made_up_names(2000, 2)]
+    customers = [f"{name} {RNG.choice(['Ltd', 'GmbH', 'Inc', 'SA', 'Group'])}" for name in made_up_names(2000, 3)]
     firsts, lasts = made_up_names(150, 2), made_up_names(250, 3)
     cities = made_up_names(120, 2)
     out: dict[str, int] = {}
@@ -498,6 +507,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--skip-scale", action="store_true", help="only ingestion and retrieval quality")
     args = parser.parse_args()
 
     settings.MEDIA_ROOT = str(Path(settings.VAR_DIR) / "bench-knowledge-media")
@@ -518,6 +528,8 @@ def main() -> None:
               quality[1:])
         print(f"hybrid recall@5 {q['hybrid']:.3f} vs best single method {q['best_single']:.3f} "
               f"({'above' if q['hybrid'] > q['best_single'] else 'NOT above'})")
+        if args.skip_scale:
+            return
         print("3. latency at scale ...", flush=True)
         latency, embedding = bench_latency(args.big, args.small, args.queries, args.repeats)
         table("Query latency, k=5, member's view, excluding the question embedding (p50 / p95)", latency[0],

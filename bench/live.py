@@ -415,6 +415,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", default="1,20,50,20r", help="meetings per run; suffix r = drop and reconnect")
     parser.add_argument("--seconds", type=float, default=40.0, help="streaming time per run")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark company and its data afterwards")
     args = parser.parse_args()
 
     print(f"database {os.environ['EMBEDDED_DB_NAME']}, redis {os.environ.get('REDIS_URL') or '(none: in-memory)'}, "
@@ -448,6 +449,9 @@ def main() -> None:
             daphne.wait(timeout=10)
         except subprocess.TimeoutExpired:
             daphne.kill()
+        if not args.keep:  # the benchmark database keeps only what --keep asks for
+            ctx["company"].delete()
+            ctx["owner"].delete()
 
     print()
     print(f"caption rate: 1 final every 2-3 s per meeting, 2 interims before each; analysis workers "

@@ -128,6 +128,7 @@ def bench_live(folder: Path, meetings: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--live-meetings", type=int, default=len(SETS))
+    parser.add_argument("--live-only", action="store_true", help="skip the file benchmark")
     parser.add_argument("--cache", default=str(Path(settings.VAR_DIR) / "cache" / "bench-speech"))
     args = parser.parse_args()
     folder = Path(args.cache)
@@ -138,6 +139,12 @@ def main() -> None:
     # Warm-up: the first call pays one-off allocations.
     warm = audio_io.decode(synth.meeting_files(folder, "two-a", synth.TWO_SPEAKERS)[0]["wav"])
     pipeline.process_audio(warm[: 8 * SAMPLE_RATE])
+    if args.live_only:
+        live = bench_live(folder, args.live_meetings)
+        lat = live["latencies"]
+        print(f"live latency p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, "
+              f"compute ratio max {max(live['ratios']):.2f}, WER {live['wer']:.1%}")
+        return
     files = bench_files(folder)
     live = bench_live(folder, args.live_meetings)
     rows = files["rows"]

@@ -422,12 +422,13 @@ def chunks_search(
             return [_hit(r, score=r[11], text_rank=r[11], similarity=r[12]) for r in text_rows[:k]]
         vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
 
+    text_weight = settings.KNOWLEDGE_HYBRID_TEXT_WEIGHT
     fused: dict[int, float] = {}
     by_id: dict[int, tuple] = {}
     text_rank: dict[int, float] = {}
     similarity: dict[int, float] = {}
     for rank, row in enumerate(text_rows, start=1):
-        fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank)
+        fused[row[0]] = fused.get(row[0], 0.0) + text_weight / (RRF_K + rank)
         by_id[row[0]] = row
         text_rank[row[0]] = row[11]
         if row[12] is not None:
@@ -436,7 +437,7 @@ def chunks_search(
         fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank)
         by_id.setdefault(row[0], row)
         similarity[row[0]] = row[12]
-    best = 2.0 / (RRF_K + 1)
+    best = (1.0 + text_weight) / (RRF_K + 1)
     order = sorted(fused, key=lambda cid: (-fused[cid], -similarity.get(cid, 0.0), cid))[:k]
     return [_hit(by_id[cid], score=fused[cid] / best, text_rank=text_rank.get(cid), similarity=similarity.get(cid))
             for cid in order]

@@ -292,7 +292,7 @@ def _enqueue_ingest(document: Document) -> None:
 def _progress(document_id: int, *, progress: int, stage: str, status: str | None = None) -> None:
     fields: dict[str, Any] = {"progress": progress, "stage": stage, "updated_at": timezone.now()}
     if status:
-        fields["status"] = status
+        fields.update(status=status, error="")
     # A plain UPDATE outside any transaction: the browser sees it at once.
     Document.objects.filter(pk=document_id).update(**fields)
 
@@ -318,7 +318,6 @@ def document_ingest(*, company: Company, document_id: int) -> Document | None:
     if document is None:
         return None
     _progress(document.pk, progress=PROGRESS_EXTRACTING, stage="extracting", status=Document.Status.PROCESSING)
-    Document.objects.filter(pk=document.pk).update(error="")
     try:
         data = _read_stored(document)
     except (FileNotFoundError, OSError):
@@ -349,13 +348,13 @@ def document_ingest(*, company: Company, document_id: int) -> Document | None:
     stored = chunks_replace(company=company, source_type=SourceType.DOCUMENT, source_id=document.pk, chunks=inputs,
                             access_level=document.access_level, created_at=document.created_at,
                             progress=on_progress)
-    if not Document.objects.for_company(company).filter(pk=document.pk).exists():
-        return None
-    page_count = sum(1 for p in pages if p.number is not None) or None
-    Document.objects.for_company(company).filter(pk=document.pk).update(
-        status=Document.Status.READY, stage="", progress=100, error="", chunk_count=stored, page_count=page_count,
-        processed_at=timezone.now(), updated_at=timezone.now())
-    document.refresh_from_db()
+    done = {"status": Document.Status.READY, "stage": "", "progress": 100, "error": "", "chunk_count": stored,
+            "page_count": sum(1 for p in pages if p.number is not None) or None, "processed_at": timezone.now(),
+            "updated_at": timezone.now()}
+    if not Document.objects.for_company(company).filter(pk=document.pk).update(**done):
+        return None  # deleted meanwhile
+    for name, value in done.items():
+        setattr(document, name, value)
     return document
 
 

@@ -15,6 +15,7 @@ from ninja.responses import Status
 
 from accounts.permissions import Perm, can_edit_action_item, require
 from meetings import exports, selectors, services
+from meetings.live.session import session_end, session_start
 from meetings.schemas import (
     ActionItemFilters,
     ActionItemIn,
@@ -97,16 +98,19 @@ def meeting_delete(request, meeting_id: int):
     return Status(204, None)
 
 
-@router.post("/meetings/{int:meeting_id}/start", response={200: MeetingOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/start", response={200: MeetingOut, 409: ErrorOut, **ERRORS})
 def meeting_start(request, meeting_id: int):
+    """Make the meeting live (idempotent); connected clients get a ``status`` event. Ended meetings: 409."""
     require(request.auth, Perm.MEETING_EDIT)
-    return services.meeting_start(company=request.auth.company, meeting=_meeting(request, meeting_id))
+    return session_start(company=request.auth.company, meeting=_meeting(request, meeting_id))
 
 
 @router.post("/meetings/{int:meeting_id}/end", response={200: MeetingOut, **ERRORS})
 def meeting_end(request, meeting_id: int):
+    """End the meeting (idempotent): leftover interim captions become final, clients get a ``status``
+    event, and the after-meeting report is queued."""
     require(request.auth, Perm.MEETING_EDIT)
-    return services.meeting_end(company=request.auth.company, meeting=_meeting(request, meeting_id))
+    return session_end(company=request.auth.company, meeting=_meeting(request, meeting_id))
 
 
 # --- participants --------------------------------------------------------------------------

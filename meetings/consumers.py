@@ -9,6 +9,9 @@ the client id, token buckets and the event cursor (the newest event id sent to t
 Event delivery: every event is logged in MeetingEvent before it is published, and the
 meeting's events commit in id order. The cursor lets this connection drop what it already sent
 and fill any gap (a dropped group message, a resume after reconnect) from the database.
+
+Audio (binary frames, or ``audio_chunk``): checked here, then handed to the connection's
+``meetings.live.audio.AudioStream``, whose engine transcribes on its own thread.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import parse_qs
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import Http404
 
 from accounts.auth import websocket_subprotocol
@@ -32,6 +36,15 @@ from accounts.permissions import Perm, has_perm
 from accounts.tenancy import tenant_scope
 from meetings import selectors
 from meetings.live import presence, ratelimit
+from meetings.live.audio import (
+    BYTES_PER_SECOND,
+    AudioStream,
+    audio_chunk_claim,
+    audio_stream_ready,
+    base64_chunk,
+    binary_chunk,
+    pcm_check,
+)
 from meetings.live.events import bind_server_loop, company_group, event_frame, events_since, meeting_group
 from meetings.live.ingest import IngestResult, caption_ingest, default_client_id, status_payload
 from meetings.live.pipeline import ask_enqueue
@@ -41,6 +54,7 @@ from meetings.live.protocol import (
     SUBPROTOCOL_LEGACY,
     SUPPORTED_VERSIONS,
     AskIn,
+    AudioChunkIn,
     CaptionIn,
     CloseCode,
     EndIn,
@@ -61,17 +75,30 @@ logger = logging.getLogger("meetpilot.live")
 
 # Database work of live connections runs here, not in the server's single thread-sensitive
 # thread, so one slow query does not hold up every other socket.
-_db_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="live-db")
+_db_executor = ThreadPoolExecutor(max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
 MAX_EPOCHS = 20  # how many fresh client ids a default-id client may be moved to (see _ingest)
 ACKED_MEMORY = 2048  # final sequences remembered per connection to spot a repeat on one connection
 
 
 def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     def run() -> Any:
-        with tenant_scope(company_id):
-            return fn(*args, **kwargs)
+        try:
+            with tenant_scope(company_id):
+                return fn(*args, **kwargs)
+        finally:
+            # Also here, in the context the query ran in: asgiref keeps thread-critical locals per
+            # context, so the wrapper's own clean-up does not always see this connection.
+            close_old_connections()
 
     return DatabaseSyncToAsync(run, thread_sensitive=False, executor=_db_executor)()
+
+
+def _rate_limited_ingest(*, company: Any, caption: CaptionIn, **kwargs: Any) -> IngestResult | float:
+    """The ingest result, or the seconds to wait when the company's bucket is empty."""
+    allowed, wait = ratelimit.company_take(company.pk)
+    if not allowed:
+        return float(wait)
+    return caption_ingest(company=company, caption=caption, **kwargs)
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
@@ -80,6 +107,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # --- connect / disconnect -------------------------------------------------------------
 
     async def connect(self) -> None:
+        try:
+            await self._connect()
+        except Exception:  # e.g. the database or Redis is down: refuse, never crash the server
+            logger.exception("live connect failed")
+            self.ready = False
+            await self.close(code=1011)
+
+    async def _connect(self) -> None:
         principal = self.scope.get("principal")
         if principal is None:  # the auth middleware rejects these first; never serve them
             await self.close(code=CloseCode.UNAUTHENTICATED)
@@ -113,10 +148,15 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self.participant_id: int | None = None
         self.cursor: int | None = None  # newest event id sent; None until the stream is synced
         self.hello_seen = False
+        self.client_info: dict[str, Any] = {}
         self.acked_finals: dict[int, None] = {}
         self.legacy_asks: set[str] = set()
         self.bucket = ratelimit.TokenBucket(rate=settings.LIVE_CONNECTION_RATE, burst=settings.LIVE_CONNECTION_BURST)
         self.ask_bucket = ratelimit.TokenBucket(rate=settings.LIVE_ASK_RATE, burst=settings.LIVE_ASK_BURST)
+        self.audio_bucket = ratelimit.TokenBucket(rate=settings.LIVE_AUDIO_FRAME_RATE,
+                                                  burst=settings.LIVE_AUDIO_FRAME_BURST)
+        self.audio: AudioStream | None = None  # created by the first audio chunk
+        self.audio_ended = False
         self.last_seen = time.monotonic()
         self.connected_at = time.time()
         self.group = meeting_group(self.meeting.pk)
@@ -140,8 +180,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None:
             watchdog.cancel()
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.audio is not None:  # buffered audio still becomes segments, without this connection
+            self.audio.close_soon()
+            self.audio = None
         try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
             await _in_thread(self.company_id, presence.presence_remove, meeting_id=self.meeting.pk,
                              channel=self.channel_name)
             if self.participant_id is not None:
@@ -172,7 +215,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _presence_touch(self) -> None:
         info = {"client_id": self.client_id, "format": self.format, "user_id": self.principal.user.pk,
-                "participant_id": self.participant_id, "since": self.connected_at}
+                "participant_id": self.participant_id, "since": self.connected_at, "client": self.client_info}
         try:
             await _in_thread(self.company_id, presence.presence_touch, meeting_id=self.meeting.pk,
                              channel=self.channel_name, info=info)
@@ -198,20 +241,31 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if text_data is None:
-            raise ProtocolError(ErrorCode.UNSUPPORTED_FRAME, "Binary frames are not supported; send JSON text.")
+            await self._binary(bytes_data or b"")
+            return
         limit = settings.LIVE_MAX_FRAME_BYTES
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes.")
+        allowed, wait = self.bucket.take()  # before parsing: floods of garbage count too
         try:
             message = parse_client_frame(text_data)
         except ProtocolError as exc:
+            if not allowed:
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down.", sequence=exc.sequence,
+                                    retry_after=wait)
             if exc.code == ErrorCode.UNKNOWN_TYPE and '"type"' not in text_data and self.format == "html":
                 return  # htmx ws-send of a form without a type: nothing for us
             raise
-        allowed, wait = self.bucket.take()
-        sequence = getattr(message, "sequence", None) or getattr(getattr(message, "data", None),
-                                                                 "sequence_number", None)
+        if isinstance(message, AudioChunkIn):  # audio has a bucket of its own (10-50 chunks a second)
+            if allowed:
+                self.bucket.tokens = min(self.bucket.burst, self.bucket.tokens + 1)
+            await self._audio(message.sequence, lambda: base64_chunk(message), timestamp=message.timestamp,
+                              speaker=message.speaker)
+            return
         if not allowed:
+            sequence = getattr(message, "sequence", None)
+            if isinstance(message, LegacyCaptionIn):
+                sequence = message.data.sequence_number
             raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down and resend from this "
                                 "sequence.", sequence=sequence, retry_after=wait)
         if message.type in LEGACY_CLIENT_TYPES and not self.hello_seen and self.format == "json":
@@ -228,6 +282,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self._ask(message.question, message.id)
         elif isinstance(message, LegacyQueryIn):
             ask_id = f"legacy-{uuid.uuid4().hex[:12]}"
+            if len(self.legacy_asks) >= ACKED_MEMORY:
+                self.legacy_asks.clear()
             self.legacy_asks.add(ask_id)
             await self._ask(message.data.question, ask_id)
         elif isinstance(message, PingIn):
@@ -237,6 +293,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _hello(self, message: HelloIn) -> None:
         self.hello_seen = True
+        self.client_info = {"name": message.client.name if message.client else "",
+                            "version": message.client.version if message.client else "",
+                            "capabilities": message.capabilities}
         if message.protocol not in SUPPORTED_VERSIONS:
             await self._send_error(ErrorCode.UNSUPPORTED_PROTOCOL, f"This server speaks protocol versions "
                                    f"{list(SUPPORTED_VERSIONS)}; continuing with {PROTOCOL_VERSION}.")
@@ -253,7 +312,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 name=message.participant.name, email=message.participant.email, user=self.principal.user)
         meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
                                    meeting_id=self.meeting.pk)
-        replay_from = message.last_event_id if message.last_event_id is not None else meeting.last_event_id
+        replay_from = meeting.last_event_id
+        if message.last_event_id is not None:  # never beyond the log, or newer events would be skipped
+            replay_from = min(message.last_event_id, meeting.last_event_id)
         data = status_payload(meeting, kind="hello", protocol=PROTOCOL_VERSION, client_id=self.client_id,
                               format=self.format, can_stream=self.can_stream, last_event_id=meeting.last_event_id,
                               replay_from=replay_from)
@@ -267,10 +328,6 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not self.can_stream:
             raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may follow this meeting but not send captions.",
                                 sequence=caption.sequence)
-        allowed, wait = await _in_thread(self.company_id, ratelimit.company_take, self.company_id)
-        if not allowed:
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "Your company is sending too many captions; resend from this "
-                                "sequence.", sequence=caption.sequence, retry_after=wait)
         result = await self._ingest(caption)
         if not result.accepted:
             raise ProtocolError(result.error, result.message, sequence=result.sequence)
@@ -285,12 +342,86 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.format == "json":
             await self._send_json(result.ack())
 
+    # --- audio --------------------------------------------------------------------------------
+
+    async def _binary(self, data: bytes) -> None:
+        if self.format != "json":
+            raise ProtocolError(ErrorCode.UNSUPPORTED_FRAME, "Binary frames are audio, for JSON (v1) connections.")
+        sequence, pcm = binary_chunk(data)
+        limit = settings.LIVE_MAX_FRAME_BYTES
+        if len(data) > limit:
+            raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes.", sequence=sequence)
+        await self._audio(sequence, lambda: pcm)
+
+    async def _audio(self, sequence: int, pcm_of: Any, *, timestamp: float | str | None = None,
+                     speaker: str = "") -> None:
+        """One audio chunk: checked, fed to this connection's engine once, acked once buffered."""
+        if not self.can_stream:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may follow this meeting but not send audio.",
+                                sequence=sequence)
+        allowed, wait = self.audio_bucket.take()
+        if not allowed:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many audio frames; resend from this sequence.",
+                                sequence=sequence, retry_after=wait)
+        pcm = pcm_of()
+        pcm_check(sequence, pcm)
+        if self.cursor is None:
+            await self._stream_from(None)
+        stream = await self._audio_stream(sequence)
+        if speaker:
+            stream.speaker = speaker
+        start = None
+        if sequence > stream.newest_sequence:
+            backlog = stream.lag_seconds + len(pcm) / BYTES_PER_SECOND - settings.LIVE_AUDIO_MAX_BACKLOG_SECONDS
+            if backlog > 0:  # refused, not acked: the client keeps it and resends
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "Transcription is behind; resend from this sequence.",
+                                    sequence=sequence, retry_after=round(max(1.0, backlog), 1))
+            start = await asyncio.to_thread(audio_chunk_claim, meeting=self.meeting, client_id=stream.client_id,
+                                            sequence=sequence, samples=len(pcm) // 2,
+                                            start=stream.chunk_start(pcm=pcm, timestamp=timestamp))
+        fresh = start is not None
+        if start is not None:
+            stream.feed(sequence=sequence, pcm=pcm, start=start)
+        await self._send_json({"type": "ack", "sequence": sequence, "segment_id": None,
+                               "status": "buffered" if fresh else "duplicate", "duplicate": not fresh,
+                               "stream": "audio"})
+
+    async def _audio_stream(self, sequence: int) -> AudioStream:
+        # Audio is numbered per client id; the caption-only epoch suffix (t12~2) does not apply.
+        if self.audio is not None and self.audio.client_id != self.base_client_id:
+            self.audio.close_soon()  # hello named another client id: that is another stream
+            self.audio = None
+        if self.audio is None:
+            meeting = None if self.audio_ended else await _in_thread(
+                self.company_id, audio_stream_ready, company=self.principal.company, meeting=self.meeting)
+            if meeting is None:
+                self.audio_ended = True
+                raise ProtocolError(ErrorCode.MEETING_ENDED, "This meeting has ended; audio is refused.",
+                                    sequence=sequence)
+            self.meeting = meeting
+            company_id = self.company_id
+            self.audio = AudioStream(
+                company=self.principal.company, meeting=meeting, client_id=self.base_client_id,
+                user=self.principal.user, self_name=self.self_name, send=self._send_json,
+                run_db=lambda fn, **kwargs: _in_thread(company_id, fn, **kwargs))
+        return self.audio
+
+    async def _audio_close(self) -> None:
+        """Finish this connection's audio: every buffered utterance stored before anything else."""
+        if self.audio is not None:
+            stream, self.audio = self.audio, None
+            await stream.aclose()
+
     async def _ingest(self, caption: CaptionIn) -> IngestResult:
         """Store the caption; a client on its default id that restarted its numbering moves to a fresh id."""
         while True:
-            result = await _in_thread(self.company_id, caption_ingest, company=self.principal.company,
+            # One trip to a worker thread: the company's shared bucket, then the write.
+            result = await _in_thread(self.company_id, _rate_limited_ingest, company=self.principal.company,
                                       meeting=self.meeting, client_id=self.client_id, caption=caption,
                                       self_name=self.self_name, user=self.principal.user)
+            if isinstance(result, float):
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "Your company is sending too many captions; resend "
+                                    "from this sequence.", sequence=caption.sequence, retry_after=result)
             if (result.error != ErrorCode.SEQUENCE_CONFLICT or not self.client_id_is_default
                     or self.epoch >= MAX_EPOCHS):
                 return result
@@ -312,6 +443,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def _end(self) -> None:
         if not self.can_stream:
             raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not end this meeting.")
+        await self._audio_close()
         await _in_thread(self.company_id, session_end, company=self.principal.company, meeting=self.meeting)
 
     # --- events to the client --------------------------------------------------------------
@@ -320,6 +452,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         """A committed event from the meeting's group (maybe out of order, maybe after a gap)."""
         frame = message["event"]
         event_id = frame["event_id"]
+        if frame["type"] == "status" and frame["data"].get("meeting_status") == "ended" and self.audio is not None:
+            self.audio.close_soon()  # someone ended the meeting: later audio is refused
+            self.audio, self.audio_ended = None, True
         if not self.ready or self.cursor is None or event_id <= self.cursor:
             return
         try:
@@ -334,12 +469,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _stream_from(self, after: int | None) -> None:
         """Start streaming after event ``after`` (None: from now on), replaying the log first."""
+        meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
+                                   meeting_id=self.meeting.pk)
         if after is None:
-            meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
-                                       meeting_id=self.meeting.pk)
             self.cursor = meeting.last_event_id
             return
-        self.cursor = after
+        self.cursor = min(after, meeting.last_event_id)  # a cursor from the future would skip new events
         await self._catch_up(until=None)
 
     async def _catch_up(self, *, until: int | None) -> None:

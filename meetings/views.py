@@ -6,6 +6,7 @@ requests get a fragment of the same page template (``page.html#fragment``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,13 +31,18 @@ from meetings.forms import (
     ParticipantForm,
     SpeakerRenameForm,
 )
-from meetings.models import Meeting
+from meetings.live.session import session_end, session_start
+from meetings.models import Meeting, MeetingReport
+from meetpilot.apikit import ApiError
 
 LIST = "meetings/meeting_list.html"
 FORM = "meetings/meeting_form.html"
 DETAIL = "meetings/meeting_detail.html"
 BOARD = "meetings/action_items.html"
 MEETINGS_PER_PAGE = 20
+# How long after a meeting ends its page keeps asking whether the report has been written.
+REPORT_WAIT = timedelta(hours=1)
+REPORT_IN_PROGRESS = ("pending", "running")
 
 
 def _form_errors(form: Any, exc: ValidationError | services.InvalidReference) -> None:
@@ -123,18 +130,40 @@ def meeting_delete(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect("meetings:list")
 
 
+def _report_waiting(meeting: Meeting, report: MeetingReport | None) -> bool:
+    """Whether the page should keep asking for the after-meeting report (it is being written)."""
+    if meeting.status != Meeting.Status.ENDED:
+        return False
+    if report is not None:
+        return report.status in REPORT_IN_PROGRESS
+    # No row yet: the analysis is queued right after the end; give up on a meeting long over.
+    return bool(meeting.ended_at and timezone.now() - meeting.ended_at < REPORT_WAIT)
+
+
+def _report_context(meeting: Meeting, report: MeetingReport | None) -> dict[str, Any]:
+    return {"meeting": meeting, "report": report, "report_waiting": _report_waiting(meeting, report)}
+
+
 @require_GET
 @principal_required(perm=Perm.VIEW)
 def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     p = request.principal
+    # Read first: the socket replays every event after this id, so nothing that happens while the
+    # rest of the page is read and rendered (or before the socket connects) is missed.
     meeting = selectors.meeting_get(company=p.company, meeting_id=meeting_id)
+    if _fragment(request) and request.GET.get("part") == "report":
+        context = _report_context(meeting, selectors.meeting_report_get(company=p.company, meeting=meeting))
+        response = render(request, f"{DETAIL}#report_slot", context)
+        if not context["report_waiting"]:
+            response.status_code = 286  # htmx: stop polling
+        return response
     overview = selectors.meeting_overview(company=p.company, meeting=meeting)
     context = {
-        "meeting": meeting,
+        **_report_context(meeting, overview.report),
         "o": overview,
         "members": overview.members,
         "live": meeting.status != Meeting.Status.ENDED,
-        "ws_path": f"/ws/meetings/{meeting.pk}/?format=html",
+        "ws_path": f"/ws/meetings/{meeting.pk}/?format=html&last_event_id={meeting.last_event_id}",
         "export_formats": exports.FORMAT_LABELS.items(),
         "action_form": ActionItemForm(members=overview.members, participants=overview.participants),
         "participant_form": ParticipantForm(members=overview.members),
@@ -151,18 +180,22 @@ def _after_status_change(request: HttpRequest, meeting: Meeting) -> HttpResponse
 @require_POST
 @principal_required(perm=Perm.MEETING_EDIT)
 def meeting_start(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """Start through the live session, so connected clients hear of it (a ``status`` event)."""
     p = request.principal
-    meeting = services.meeting_start(company=p.company,
-                                     meeting=selectors.meeting_get(company=p.company, meeting_id=meeting_id))
+    meeting = selectors.meeting_get(company=p.company, meeting_id=meeting_id)
+    try:
+        session_start(company=p.company, meeting=meeting)
+    except ApiError as exc:  # an ended meeting is not started again
+        messages.error(request, str(exc.detail))
     return _after_status_change(request, meeting)
 
 
 @require_POST
 @principal_required(perm=Perm.MEETING_EDIT)
 def meeting_end(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """End through the live session: captions still being typed become final, clients are told."""
     p = request.principal
-    meeting = services.meeting_end(company=p.company,
-                                   meeting=selectors.meeting_get(company=p.company, meeting_id=meeting_id))
+    meeting = session_end(company=p.company, meeting=selectors.meeting_get(company=p.company, meeting_id=meeting_id))
     return _after_status_change(request, meeting)
 
 

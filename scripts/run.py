@@ -31,7 +31,7 @@ def main() -> int:
     print("==> migrating the database")
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
-    manage("seed_demo")
+    manage("seed_demo", "--with-data")
 
     concurrency = os.environ.get("CELERY_CONCURRENCY", "2")
     commands = {

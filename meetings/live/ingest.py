@@ -200,7 +200,7 @@ def _record_turn(*, meeting: Meeting, segment: TranscriptSegment) -> None:
     AnalyticsEvent.objects.bulk_create(rows)
 
 
-def _finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
+def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
     """Book-keeping when a segment becomes final, and its analysis once committed."""
     if segment.participant_id:
         Participant.objects.filter(pk=segment.participant_id).update(
@@ -219,8 +219,13 @@ def _rejected(caption: CaptionIn, code: ErrorCode, message: str, segment_id: int
 
 
 def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, caption: CaptionIn,
-                   self_name: str | None = None, user: User | None = None) -> IngestResult:
-    """Store one caption from ``client_id`` exactly once. Returns what to answer (ack or error)."""
+                   self_name: str | None = None, user: User | None = None,
+                   source: str = TranscriptSegment.Source.CAPTION) -> IngestResult:
+    """Store one caption from ``client_id`` exactly once. Returns what to answer (ack or error).
+
+    ``source`` is ``audio`` for utterances transcribed from live audio (meetings.live.audio), which
+    take this same path so that idempotency, duplicates, events and analysis are the captions' own.
+    """
     assert meeting.company_id == company.pk
     now = timezone.now()
     text = clean_text(caption.text)
@@ -273,7 +278,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                 company_id=company.pk, meeting=meeting, sequence=sequence, client_id=client_id,
                 client_sequence=caption.sequence, content_key=key, speaker_label=speaker, participant=participant,
                 text=text, start_time=start, end_time=end, is_final=caption.is_final, confidence=caption.confidence,
-                source=TranscriptSegment.Source.CAPTION,
+                source=source,
             )
             segment.full_clean(exclude=["meeting", "participant", "company"], validate_unique=False)
             segment.save(force_insert=True)
@@ -294,7 +299,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                                         "end_time", "is_final", "confidence", "updated_at"])
             status = "updated"
         if segment.is_final:
-            _finalised(meeting=meeting, segment=segment)
+            segment_finalised(meeting=meeting, segment=segment)
         payload = transcript_payload(segment, update=status == "updated")
         events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
     return IngestResult(sequence=caption.sequence, status=status, segment_id=segment.pk, event_ids=events)

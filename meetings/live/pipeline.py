@@ -7,7 +7,9 @@ segment, in this order (cheap first, so action items never wait for the knowledg
 1. speaker roles (customer / consultant) re-learnt over the recent utterances;
 2. action items and decisions;
 3. questions: an analytics row, and in sales meetings a customer's question gets a suggested
-   answer from the knowledge base (documents only) with its sources;
+   answer from the knowledge base (documents only) with its sources -- on the separate
+   ``answers`` pool, which also answers ``ask``: an answer that waits on an LLM must not hold up
+   the action items and fact checks of this or any other meeting;
 4. numeric claims checked against the knowledge base: a ``fact_check`` event for correct and
    incorrect claims, with the corrected value and the cited passage.
 
@@ -20,6 +22,7 @@ modules are missing the corresponding step is skipped, never the whole analysis.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import date
 from functools import cache
@@ -54,24 +57,35 @@ CLAIM_SEARCH_K = 3
 SUGGESTION_TOP_K = 3
 DOCUMENTS_ONLY = {"source_types": ["document"]}
 
-_runner: LaneRunner | None = None
+_runners: dict[str, LaneRunner] = {}
+_runners_lock = threading.Lock()
 
 
-def runner() -> LaneRunner:
-    global _runner
-    if _runner is None:
-        _runner = LaneRunner(workers=settings.LIVE_ANALYSIS_WORKERS, max_pending=settings.LIVE_ANALYSIS_MAX_PENDING)
-    return _runner
+def runner(kind: str = "analysis") -> LaneRunner:
+    """The per-process pool for ``analysis`` (captions) or ``answers`` (knowledge-base answers, which
+    may wait seconds on an LLM and must not hold up the action items of other meetings)."""
+    with _runners_lock:  # one pool per kind, or per-meeting order would not hold
+        if kind not in _runners:
+            workers = settings.LIVE_ANALYSIS_WORKERS if kind == "analysis" else settings.LIVE_ANSWER_WORKERS
+            _runners[kind] = LaneRunner(workers=workers, max_pending=settings.LIVE_ANALYSIS_MAX_PENDING,
+                                        name=f"live-{kind}")
+        return _runners[kind]
 
 
-def _submit(lane: tuple, fn: Any, **kwargs: Any) -> bool:
+def runners_wait_idle(timeout: float = 10.0) -> bool:
+    """Until both pools are empty (tests and scripts); answers can follow analysis, so twice."""
+    return all([runner("analysis").wait_idle(timeout), runner("answers").wait_idle(timeout),
+                runner("analysis").wait_idle(timeout)])
+
+
+def _submit(lane: tuple, fn: Any, *, pool: str = "analysis", **kwargs: Any) -> bool:
     if settings.LIVE_ANALYSIS_MODE == "inline":
         try:
             fn(**kwargs)
         except Exception:
             logger.exception("live analysis failed")
         return True
-    return runner().submit(lane, fn, **kwargs)
+    return runner(pool).submit(lane, fn, **kwargs)
 
 
 def analysis_enqueue(*, company_id: int, meeting_id: int, segment_id: int) -> bool:
@@ -83,8 +97,9 @@ def analysis_enqueue(*, company_id: int, meeting_id: int, segment_id: int) -> bo
 def ask_enqueue(*, company_id: int, meeting_id: int, question: str, ask_id: str | None, user_id: int | None,
                 participant_id: int | None = None) -> bool:
     """Queue an ``ask``; its answer arrives as an ``answer`` event. Asks have their own lane per meeting."""
-    return _submit(("ask", meeting_id), ask_answer, company_id=company_id, meeting_id=meeting_id, question=question,
-                   ask_id=ask_id, user_id=user_id, participant_id=participant_id, received_at=time.time())
+    return _submit(("ask", meeting_id), ask_answer, pool="answers", company_id=company_id, meeting_id=meeting_id,
+                   question=question, ask_id=ask_id, user_id=user_id, participant_id=participant_id,
+                   received_at=time.time())
 
 
 # --- optional collaborators -----------------------------------------------------------------
@@ -241,8 +256,8 @@ def _knowledge_answer(company: Company, question: str) -> Any | None:
                                    filters=DOCUMENTS_ONLY, access_levels=live_access_levels())
 
 
-def _question(*, company: Company, meeting: Meeting, segment: TranscriptSegment, utterance: Any,
-              analysis: ModuleType, roles: dict[str, str]) -> None:
+def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, analysis: ModuleType,
+              roles: dict[str, str]) -> None:
     found = analysis.detect_question(utterance)
     if found is None or not found.is_question:
         return
@@ -253,19 +268,32 @@ def _question(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
     role = roles.get(segment.speaker_label, Participant.Role.UNKNOWN)
     if meeting.kind != Meeting.Kind.SALES or role not in (Participant.Role.CUSTOMER, Participant.Role.UNKNOWN):
         return
-    answer = _knowledge_answer(company, found.text)
-    if answer is None or not answer.known:
-        return
-    latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
-    with transaction.atomic():
-        lock_meeting(meeting.pk)
-        suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
-                                kind=Suggestion.Kind.SUGGESTION, question=found.text, answer=answer.answer,
-                                sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
-                                latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
-        suggestion.save(force_insert=True)
-        event_emit(meeting=meeting, type="suggestion",
-                   payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+    _submit(("suggest", meeting.pk), suggestion_answer, pool="answers", company_id=meeting.company_id,
+            meeting_id=meeting.pk, segment_id=segment.pk, question=found.text)
+
+
+def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, question: str) -> Suggestion | None:
+    """A suggested answer to a customer's question, from the knowledge base, with its sources."""
+    with tenant_scope(company_id):
+        segment = (TranscriptSegment.objects.select_related("meeting", "meeting__company")
+                   .filter(pk=segment_id, meeting_id=meeting_id).first())
+        if segment is None:
+            return None
+        meeting = segment.meeting
+        answer = _knowledge_answer(meeting.company, question)
+        if answer is None or not answer.known:
+            return None
+        latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
+        with transaction.atomic():
+            lock_meeting(meeting.pk)
+            suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
+                                    kind=Suggestion.Kind.SUGGESTION, question=question, answer=answer.answer,
+                                    sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
+                                    latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
+            suggestion.save(force_insert=True)
+            event_emit(meeting=meeting, type="suggestion",
+                       payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+        return suggestion
 
 
 def fact_check_payload(check: FactCheck, speaker: str) -> dict[str, Any]:
@@ -325,8 +353,8 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int) -> Non
             ("action_items", lambda: _action_items(meeting=meeting, segment=segment, utterance=utterance,
                                                    analysis=analysis)),
             ("decision", lambda: _decision(meeting=meeting, segment=segment, utterance=utterance, analysis=analysis)),
-            ("question", lambda: _question(company=company, meeting=meeting, segment=segment, utterance=utterance,
-                                           analysis=analysis, roles=roles)),
+            ("question", lambda: _question(meeting=meeting, segment=segment, utterance=utterance, analysis=analysis,
+                                           roles=roles)),
             ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment,
                                                  analysis=analysis)),
         ]

@@ -28,6 +28,7 @@ SUBPROTOCOL_LEGACY = "meetpilot.legacy"
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9._:~-]{1,64}$"
 MAX_SEQUENCE = 2**53  # what a JavaScript number holds exactly
+MAX_AUDIO_SEQUENCE = 2**32 - 1  # the binary audio frame's 4-byte header
 
 
 class ErrorCode(StrEnum):
@@ -43,6 +44,7 @@ class ErrorCode(StrEnum):
     OUT_OF_ORDER = "out_of_order"  # a new final caption numbered below one already stored for this client
     DUPLICATE_SEQUENCE = "duplicate_sequence"  # this connection already had this final caption acked
     SEQUENCE_CONFLICT = "sequence_conflict"  # the sequence is taken by a different final caption
+    INVALID_AUDIO = "invalid_audio"  # an audio chunk that is not PCM16 (odd byte count, empty, bad base64)
     INTERNAL = "internal"  # a server bug; logged, the connection stays open
 
 
@@ -131,6 +133,24 @@ class EndIn(_In):
     type: Literal["end"]
 
 
+class AudioChunkIn(_In):
+    """Audio as JSON: base64 of PCM16 mono 16 kHz little-endian. Binary frames carry the same audio
+    with less overhead (a 4-byte big-endian sequence, then the PCM bytes; see docs/protocol.md)."""
+
+    type: Literal["audio_chunk"]
+    sequence: int = Field(ge=0, le=MAX_AUDIO_SEQUENCE,
+                          description="the client's own number for this chunk, increasing by one per chunk; "
+                                      "audio chunks are numbered apart from captions")
+    data: str = Field(min_length=1, description="base64 (standard alphabet, padded) of PCM16 mono 16 kHz "
+                                                "little-endian: an even number of bytes")
+    timestamp: Timestamp = Field(None, description="when the chunk's first sample was captured (Unix seconds or "
+                                                   "milliseconds, or ISO 8601); read from the chunk that starts "
+                                                   "a stream, to line audio up with captions")
+    speaker: str = Field("", max_length=200, description="who is speaking in this audio, when the client knows "
+                                                         "(\"You\" for the user's own microphone); kept for later "
+                                                         "chunks of the connection")
+
+
 class LegacyCaptionData(_In):
     text: str = Field(min_length=1, max_length=5000)
     speaker_name: str = Field("", max_length=200)
@@ -154,11 +174,11 @@ class LegacyQueryIn(_In):
 
 
 ClientMessage = Annotated[
-    HelloIn | CaptionIn | AskIn | PingIn | EndIn | LegacyCaptionIn | LegacyQueryIn,
+    HelloIn | CaptionIn | AudioChunkIn | AskIn | PingIn | EndIn | LegacyCaptionIn | LegacyQueryIn,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("hello", "caption", "ask", "ping", "end", "CAPTION_CHUNK", "USER_QUERY")
+CLIENT_TYPES = ("hello", "caption", "audio_chunk", "ask", "ping", "end", "CAPTION_CHUNK", "USER_QUERY")
 LEGACY_CLIENT_TYPES = ("CAPTION_CHUNK", "USER_QUERY")
 
 
@@ -302,9 +322,10 @@ class ParticipantRole(_Out):
 
 
 class StatusData(_Out):
-    kind: Literal["meeting", "roles", "hello"] = Field(
+    kind: Literal["meeting", "roles", "hello", "audio"] = Field(
         description="meeting: the meeting's status changed; roles: speaker roles changed; "
-                    "hello: the per-connection answer to hello (sent without an event id)")
+                    "hello: the per-connection answer to hello (sent without an event id); "
+                    "audio: this connection's audio transcription fell behind or caught up (no event id)")
     meeting_status: Literal["scheduled", "active", "ended"]
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -316,6 +337,13 @@ class StatusData(_Out):
     can_stream: bool | None = None
     last_event_id: int | None = None
     replay_from: int | None = None
+    # audio only
+    state: Literal["lagging", "ok"] | None = Field(
+        None, description="lagging: transcription is behind real time and audio is queued (never dropped); "
+                          "ok: caught up again")
+    lag_seconds: float | None = Field(None, description="audio received but not transcribed yet")
+    compute_ratio: float | None = Field(None, description="transcription seconds per second of audio so far")
+    audio_seconds: float | None = Field(None, description="audio of this stream analysed so far")
 
 
 EVENT_DATA: dict[str, type[_Out]] = {
@@ -397,15 +425,20 @@ class StatusEvent(_Out):
 
 
 class AckOut(_Out):
-    """Sent only after the caption is committed (or recognised as already stored)."""
+    """Sent only after the caption is committed (or recognised as already stored), or once an audio
+    chunk is buffered for transcription (``stream: "audio"``)."""
 
     type: Literal["ack"] = "ack"
     sequence: int
-    segment_id: int | None = Field(description="the stored segment (for a duplicate: the one it duplicates)")
-    status: Literal["stored", "updated", "duplicate", "stale"] = Field(
+    segment_id: int | None = Field(description="the stored segment (for a duplicate: the one it duplicates); "
+                                               "null for audio chunks")
+    status: Literal["stored", "updated", "duplicate", "stale", "buffered"] = Field(
         description="stored: new; updated: an interim replaced; duplicate: already stored (by this client or "
-                    "another); stale: an interim that arrived after its final, ignored")
+                    "another), or an audio chunk already accepted (not fed twice); stale: an interim that "
+                    "arrived after its final, ignored; buffered: an audio chunk queued for transcription")
     duplicate: bool = False
+    stream: Literal["caption", "audio"] = Field(
+        "caption", description="which numbering ``sequence`` belongs to: captions, or audio chunks")
 
 
 class ErrorOut(_Out):
@@ -484,6 +517,7 @@ SCHEMA_MODELS: dict[str, tuple[str, type[BaseModel]]] = {
     # file stem: (direction, model)
     "client.hello": ("client", HelloIn),
     "client.caption": ("client", CaptionIn),
+    "client.audio_chunk": ("client", AudioChunkIn),
     "client.ask": ("client", AskIn),
     "client.ping": ("client", PingIn),
     "client.end": ("client", EndIn),

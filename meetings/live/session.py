@@ -43,7 +43,7 @@ def session_start(*, company: Company, meeting: Meeting) -> Meeting:
 def session_end(*, company: Company, meeting: Meeting) -> Meeting:
     """End the meeting (idempotent): interims left by clients become final and are analysed."""
     assert meeting.company_id == company.pk
-    from meetings.live.ingest import _finalised
+    from meetings.live.ingest import segment_finalised
 
     with transaction.atomic():
         status, _ = lock_meeting(meeting.pk)
@@ -53,7 +53,7 @@ def session_end(*, company: Company, meeting: Meeting) -> Meeting:
         for segment in TranscriptSegment.objects.filter(meeting=meeting, is_final=False).order_by("sequence"):
             segment.is_final = True
             segment.save(update_fields=["is_final", "updated_at"])
-            _finalised(meeting=meeting, segment=segment)
+            segment_finalised(meeting=meeting, segment=segment)
         last = (TranscriptSegment.objects.filter(meeting=meeting, is_final=True).order_by("-sequence").first())
         if last is not None and last.participant_id:
             AnalyticsEvent.objects.create(company_id=company.pk, meeting=meeting, participant_id=last.participant_id,

@@ -41,11 +41,21 @@ SPEECH_OFF = 0.35  # below this a frame counts as silence
 PREROLL_FRAMES = 10  # ~320 ms kept before the trigger so first syllables are not cut
 KEEP_TRAILING_SECONDS = 0.2
 LANGUAGE_SURE = 0.8  # detection probability that fixes the call's language at once
+LANGUAGE_LIKELY = 0.5  # enough to decode a final in that language without detecting again
+DETECT_AFTER_SECONDS = (1.5, 4.0)  # speech before a language guess, and before a second one if unsure
 BEHIND_SECONDS = 2.0  # lag that makes the engine report it is behind (and skip interims)
 _FLUSH, _STOP = object(), object()
 
 Callback = Callable[[Any], Any]
 TranscribeFn = Callable[..., list[SttSegment]]
+
+
+def _default_detect(audio: np.ndarray) -> tuple[str, float] | None:
+    if (settings.STT_PROVIDER or "local").lower() != "local":
+        return None  # remote engines detect the language themselves
+    from meetings.speech import whisper
+
+    return whisper.detect_language(audio)
 
 
 def _default_transcribe(audio: np.ndarray, *, language: str | None) -> list[SttSegment]:
@@ -59,11 +69,13 @@ class LiveAudioTranscriber:
     def __init__(self, *, on_interim: Callback, on_final: Callback, language: str | None = None,
                  on_status: Callback | None = None, loop: asyncio.AbstractEventLoop | None = None,
                  silence_ms: int | None = None, interim_seconds: float | None = None,
-                 max_utterance_seconds: float | None = None, transcribe: TranscribeFn | None = None) -> None:
+                 max_utterance_seconds: float | None = None, transcribe: TranscribeFn | None = None,
+                 detect_language: Callable[[np.ndarray], tuple[str, float] | None] | None = None) -> None:
         self.language = (language or "").split("-")[0].lower() or None
         self._language_fixed = self.language is not None
         self._language_votes: dict[str, int] = {}
         self._language_guess = "en"
+        self._guess_probability = 0.0
         self._on_interim = on_interim
         self._on_final = on_final
         self._on_status = on_status
@@ -77,6 +89,9 @@ class LiveAudioTranscriber:
         self._interim_seconds = interim_seconds or settings.LIVE_INTERIM_SECONDS
         self._max_utterance = max_utterance_seconds or settings.LIVE_MAX_UTTERANCE_SECONDS
         self._transcribe = transcribe or _default_transcribe
+        self._detect = detect_language if detect_language is not None else (
+            _default_detect if transcribe is None else (lambda audio: None))
+        self._detections_this_utterance = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._vad = StreamingVad()
         self._lock = threading.Lock()
@@ -189,6 +204,7 @@ class LiveAudioTranscriber:
                 self._silent_run = 0
                 self._last_interim_frames = 0
                 self._last_interim_text = ""
+                self._detections_this_utterance = 0
             return
         self._utterance.append(frame)
         self._silent_run = self._silent_run + 1 if probability < SPEECH_OFF else 0
@@ -211,7 +227,7 @@ class LiveAudioTranscriber:
         start = self._utterance_start
         self._utterance = []
         self._silent_run = 0
-        segments = self._run_asr(audio)
+        segments = self._run_asr(audio, language=self.language or self._confident_guess())
         text = " ".join(s.text for s in segments).strip()
         if not text:
             return
@@ -224,20 +240,45 @@ class LiveAudioTranscriber:
         self._emit(self._on_final, final)
 
     def _learn_language(self, segment: SttSegment) -> None:
+        self._vote_language(segment.language, segment.language_probability)
+
+    def _vote_language(self, language: str | None, probability: float | None) -> None:
         """Keep the detected language for the rest of the call once it is certain: detected with
         high probability, or the same language twice. Until then every utterance is detected anew."""
-        if self._language_fixed or not segment.language:
+        if self._language_fixed or not language:
             return
-        self._language_guess = segment.language
-        self._language_votes[segment.language] = self._language_votes.get(segment.language, 0) + 1
-        sure = segment.language_probability is not None and segment.language_probability >= LANGUAGE_SURE
-        if sure or self._language_votes[segment.language] >= 2:
-            self.language = segment.language
+        self._language_guess = language
+        self._guess_probability = probability or 0.0
+        self._language_votes[language] = self._language_votes.get(language, 0) + 1
+        if (probability is not None and probability >= LANGUAGE_SURE) or self._language_votes[language] >= 2:
+            self.language = language
             self._language_fixed = True
+
+    def _confident_guess(self) -> str | None:
+        return self._language_guess if self._guess_probability >= LANGUAGE_LIKELY else None
+
+    def _detect_while_speaking(self) -> None:
+        """Detect the language during an utterance, while the engine would otherwise wait, so the
+        final (which someone is waiting for) can take the fast path with a known language."""
+        if self._language_fixed or self._confident_guess():
+            return
+        done = self._detections_this_utterance
+        if done >= len(DETECT_AFTER_SECONDS) or len(self._utterance) * FRAME_SECONDS < DETECT_AFTER_SECONDS[done]:
+            return
+        self._detections_this_utterance += 1
+        started = time.perf_counter()
+        try:
+            guess = self._detect(np.concatenate(self._utterance))
+        finally:
+            self._asr_seconds += time.perf_counter() - started
+        if guess:
+            self._vote_language(*guess)
 
     def _maybe_interim(self) -> None:
         if not self._utterance or self._behind:
             return
+        if self._silent_run * FRAME_SECONDS <= 0.25:
+            self._detect_while_speaking()
         frames = len(self._utterance)
         if (frames - self._last_interim_frames) * FRAME_SECONDS < self._interim_interval:
             return

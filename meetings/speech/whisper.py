@@ -115,8 +115,8 @@ def transcribe_short(audio: np.ndarray, *, language: str | None = None) -> tuple
     """One short clip (a live utterance) in one greedy pass, with the encoder window fitted to it.
 
     faster-whisper always pads to Whisper's 30 s window; for a 3 s utterance that is ten times the
-    encoder work. Here the mel features are padded only to the next second (at least 5 s), which
-    measured 3-5x faster with the same text on utterances up to ~20 s. Longer clips go through
+    encoder work. Here the audio is padded only to the next second (at least 5 s), which measured
+    3-5x faster with about the same text on utterances up to ~20 s. Longer clips go through
     ``transcribe``.
     """
     seconds = audio.size / SAMPLE_RATE
@@ -126,19 +126,18 @@ def transcribe_short(audio: np.ndarray, *, language: str | None = None) -> tuple
     from faster_whisper.tokenizer import Tokenizer
 
     model = get_model()
-    # Pad the audio (not the features) with silence, as Whisper's own 30 s padding does.
-    window = int(min(3000, max(500, 100 * math.ceil(seconds + 0.5))))
+    # Pad the audio (not the features) with silence, as Whisper's own 30 s padding does. Language
+    # detection on a fitted window is unsteady (seen: Latin for English), so without a language the
+    # clip gets Whisper's full 30 s window, used for both detection and decoding. Callers lock the
+    # language once they are sure, so that slower pass runs only at the start of a call.
+    window = 3000 if not language else int(min(3000, max(500, 100 * math.ceil(seconds + 0.5))))
     padded = np.pad(audio, (0, max(0, window * 160 - audio.size)))
     features = model.feature_extractor(padded)[:, :window]
     encoded = model.model.encode(
         ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None].astype(np.float32))), to_cpu=False)
     probability = None
     if not language:
-        # Detection on a fitted window is unsteady (seen: Latin for English); it gets Whisper's full
-        # 30 s window. Callers lock the language once they are sure, so this runs only at the start.
-        full = model.feature_extractor(np.pad(audio, (0, max(0, 3000 * 160 - audio.size))))[:, :3000]
-        detected = model.model.detect_language(model.model.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(full[None].astype(np.float32))), to_cpu=False))[0]
+        detected = model.model.detect_language(encoded)[0]
         language, probability = (detected[0][0][2:-2], float(detected[0][1])) if detected else ("en", None)
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
     result = model.model.generate(
@@ -158,3 +157,18 @@ def transcribe_short(audio: np.ndarray, *, language: str | None = None) -> tuple
                          avg_logprob=logprob, no_speech_prob=float(result.no_speech_prob), language=language,
                          language_probability=probability)
     return [segment], language
+
+
+def detect_language(audio: np.ndarray) -> tuple[str, float]:
+    """Whisper's language guess for a clip, (code, probability), on the full 30 s window."""
+    import ctranslate2
+
+    model = get_model()
+    clip = audio[: 30 * SAMPLE_RATE]
+    features = model.feature_extractor(np.pad(clip, (0, max(0, 3000 * 160 - clip.size))))[:, :3000]
+    encoded = model.model.encode(
+        ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None].astype(np.float32))), to_cpu=False)
+    detected = model.model.detect_language(encoded)[0]
+    if not detected:
+        return "en", 0.0
+    return detected[0][0][2:-2], float(detected[0][1])

@@ -161,6 +161,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even before collectstatic
 # WhiteNoise serves static files from daphne; finders let it work before collectstatic too.
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
@@ -237,7 +238,7 @@ EMBEDDINGS_BASE_URL = env.str("EMBEDDINGS_BASE_URL", default="")
 EMBEDDINGS_API_KEY = env.str("EMBEDDINGS_API_KEY", default="")
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="text-embedding-3-small")
 EMBEDDINGS_DIMENSIONS = env.int("EMBEDDINGS_DIMENSIONS", default=384)
-EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=16)
+EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=8)  # local: texts per ONNX run
 EMBEDDINGS_THREADS = env.int("EMBEDDINGS_THREADS", default=2)  # onnxruntime intra-op threads
 # Documents
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
@@ -252,6 +253,8 @@ KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=100)
 # Above that size, a plain-word full-text query keeps its rarest words while the rows Postgres must
 # rank stay under this many (common words hardly change a rank but can match half the table).
 KNOWLEDGE_FULLTEXT_MAX_RANKED = env.int("KNOWLEDGE_FULLTEXT_MAX_RANKED", default=1500)
+# Weight of the full-text list in the rank fusion (the vector list weighs 1): plain RRF by default.
+KNOWLEDGE_HYBRID_TEXT_WEIGHT = env.float("KNOWLEDGE_HYBRID_TEXT_WEIGHT", default=1.0)
 # Answers: below this cosine similarity between the question and the best passage, "I don't know".
 KNOWLEDGE_ANSWER_MIN_SIMILARITY = env.float("KNOWLEDGE_ANSWER_MIN_SIMILARITY", default=0.3)
 KNOWLEDGE_ANSWER_CACHE_SECONDS = env.int("KNOWLEDGE_ANSWER_CACHE_SECONDS", default=300)

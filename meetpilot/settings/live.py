@@ -25,7 +25,17 @@ LIVE_DUPLICATE_WINDOW_SECONDS = env.float("LIVE_DUPLICATE_WINDOW_SECONDS", defau
 LIVE_REPLAY_PAGE = env.int("LIVE_REPLAY_PAGE", default=500)
 # Analysis of final captions: threads per process, and the most jobs waiting per meeting.
 LIVE_ANALYSIS_WORKERS = env.int("LIVE_ANALYSIS_WORKERS", default=4)
+# Knowledge-base answers (suggestions and ask) have a pool of their own: they may wait on an LLM.
+LIVE_ANSWER_WORKERS = env.int("LIVE_ANSWER_WORKERS", default=4)
 LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
 # "thread" (default: a bounded pool per process) or "inline" (run after commit in the caller; tests, scripts).
 LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
+# Threads per process for the database work of live connections (each keeps its own connection).
+LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
+# Live audio (binary frames or audio_chunk): audio frames per second per connection (apart from the
+# frame bucket above), and the most audio in seconds waiting for transcription on one connection
+# before further chunks are refused with rate_limited (not acked: the client resends them).
+LIVE_AUDIO_FRAME_RATE = env.float("LIVE_AUDIO_FRAME_RATE", default=100.0)
+LIVE_AUDIO_FRAME_BURST = env.int("LIVE_AUDIO_FRAME_BURST", default=1000)
+LIVE_AUDIO_MAX_BACKLOG_SECONDS = env.float("LIVE_AUDIO_MAX_BACKLOG_SECONDS", default=120.0)

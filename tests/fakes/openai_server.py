@@ -8,7 +8,7 @@ httpx and a socket. Behaviour is programmable per test:
 
     def test_something(fake_openai, settings):
         fake_openai.configure(settings)          # LLM_* (and EMBEDDINGS_*) point at the fake
-        fake_openai.reply("Revenue was $18.7M [1].")
+        fake_openai.reply("Revenue was $18.7M [1].")  # chunk_size=, chunk_delay= shape the stream
         ...                                       # code under test calls the LLM
         assert fake_openai.requests[-1]["path"] == "/v1/chat/completions"
 
@@ -42,6 +42,7 @@ class Behaviour:
     status: int = 500
     break_after: int = 1
     chunk_size: int = 8  # characters per streamed delta
+    chunk_delay: float = 0.0  # seconds between streamed deltas
 
 
 @dataclass
@@ -60,8 +61,8 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def reply(self, text: str) -> None:
-        self.behaviour = Behaviour(mode="ok", reply=text)
+    def reply(self, text: str, *, chunk_size: int = 8, chunk_delay: float = 0.0) -> None:
+        self.behaviour = Behaviour(mode="ok", reply=text, chunk_size=chunk_size, chunk_delay=chunk_delay)
 
     def fail(self, status: int = 500) -> None:
         self.behaviour = Behaviour(mode="error", status=status)
@@ -178,6 +179,8 @@ class FakeOpenAI:
                      "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             handler.wfile.flush()
+            if b.chunk_delay:
+                self._release.wait(b.chunk_delay)
         end = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                "model": body.get("model", "fake-model"),
                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}

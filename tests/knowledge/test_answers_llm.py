@@ -115,3 +115,40 @@ def test_stream_broken_midway_resets_then_falls_back(member, kb, fake_openai, se
     done = events[-1][1]
     assert done["fallback"] and done["provider"] == "local" and after == done["answer"]
     assert "18.7 million" in done["answer"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_stream_arrives_while_the_model_is_still_writing(member, fake_openai, settings):
+    """Through the ASGI path (async client): deltas reach the client before the answer is complete."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    try:
+        await _stream_timing(member, fake_openai, settings)
+    finally:
+        await sync_to_async(connections.close_all)()  # the worker thread's connection
+
+
+async def _stream_timing(member, fake_openai, settings):
+    import time
+
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    await sync_to_async(document_ingested)(company=member.company, title="Q3 financial report",
+                                           text=corpus.Q3_REPORT)
+    fake_openai.configure(settings, timeout=5)
+    fake_openai.reply("Revenue was $18.7 million in the third quarter [1].", chunk_size=10, chunk_delay=0.25)
+    response = await AsyncClient().post("/api/v1/query/stream", data={"question": QUESTION},
+                                        content_type="application/json", AUTHORIZATION=f"Bearer {member.token}")
+    assert response.status_code == 200
+    arrivals = []
+    async for part in response.streaming_content:
+        text = part.decode()
+        if "event: delta" in text:
+            arrivals.append(("delta", time.monotonic()))
+        if "event: done" in text:
+            arrivals.append(("done", time.monotonic()))
+    first_delta = next(t for kind, t in arrivals if kind == "delta")
+    done = next(t for kind, t in arrivals if kind == "done")
+    assert done - first_delta > 0.75  # five pieces 0.25 s apart: the first was not held back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from typing import Any
 
@@ -60,6 +61,19 @@ async def drain(comm: WebsocketCommunicator, *, quiet: float = 0.3) -> list[dict
     while not await comm.receive_nothing(timeout=quiet):
         frames.append(json.loads(await comm.receive_from(timeout=1)))
     return frames
+
+
+async def close_thread_connections() -> None:
+    """Close the database connections that sync_to_async threads opened (test databases drop cleanly)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    def close() -> None:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+
+    await sync_to_async(close)()  # the thread-sensitive thread (auth middleware, sync fixtures)
+    gc.collect()  # and those of per-connection executor threads that have exited
 
 
 async def hello(comm: WebsocketCommunicator, **fields: Any) -> dict:

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
-from meetings.models import Meeting, Participant, TranscriptSegment
+from meetings.models import Meeting, MeetingEvent, Participant, TranscriptSegment
+from meetings.signals import transcript_completed
 from tests.meetings.factories import (
     action_item_make,
     decision_make,
@@ -154,15 +155,44 @@ def test_member_can_read_but_not_create_or_control_meetings(member, acme):
     assert _json(client, "post", f"/meetings/{m}/action-items", {"description": "x"}).status_code == 403
 
 
-def test_start_and_end(manager, company, django_capture_on_commit_callbacks):
+def _status_events(meeting) -> list[str]:
+    with tenant_scope(meeting.company_id):
+        return [e.payload["meeting_status"] for e in
+                MeetingEvent.objects.filter(meeting=meeting, type="status").order_by("event_id")]
+
+
+def test_start_and_end_go_through_the_live_session(manager, company, django_capture_on_commit_callbacks):
     meeting = meeting_make(company=company)
+    interim = segment_make(meeting=meeting, text="and one more thing", is_final=False)
     response = _json(manager.api(), "post", f"/meetings/{meeting.pk}/start")
     assert response.status_code == 200 and response.json()["status"] == "active"
     assert response.json()["started_at"] is not None
-    with django_capture_on_commit_callbacks() as callbacks:
+    assert _status_events(meeting) == ["active"]  # connected clients hear of it
+    assert _json(manager.api(), "post", f"/meetings/{meeting.pk}/start").status_code == 200
+    assert _status_events(meeting) == ["active"]  # starting again changes nothing
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = _json(manager.api(), "post", f"/meetings/{meeting.pk}/end")
     assert response.json()["status"] == "ended" and response.json()["duration_seconds"] >= 0
-    assert len(callbacks) == 1  # transcript_completed is sent after commit
+    assert _status_events(meeting) == ["active", "ended"]
+    interim.refresh_from_db()
+    assert interim.is_final  # the caption left half-typed is part of the transcript now
+    # The after-meeting report is asked for once, after commit.
+    [completed] = [c for c in callbacks if c.__qualname__.startswith("meeting_end.")]
+    sent = []
+    transcript_completed.connect(receiver := lambda sender, **kw: sent.append(kw["meeting_id"]), weak=False)
+    try:
+        completed()
+    finally:
+        transcript_completed.disconnect(receiver)
+    assert sent == [meeting.pk]
+
+    assert _json(manager.api(), "post", f"/meetings/{meeting.pk}/end").status_code == 200
+    assert _status_events(meeting) == ["active", "ended"]
+    again = _json(manager.api(), "post", f"/meetings/{meeting.pk}/start")
+    assert again.status_code == 409 and again.json()["code"] == "meeting_ended"
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.ENDED
 
 
 # --- list filters and pagination -----------------------------------------------------------

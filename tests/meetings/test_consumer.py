@@ -7,13 +7,14 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
 from accounts.tenancy import tenant_scope
 from meetings.live import events as live_events
 from meetings.live.events import event_emit
-from meetings.live.pipeline import runner
+from meetings.live.pipeline import runners_wait_idle
 from meetings.live.protocol import (
     AckOut,
     ErrorOut,
@@ -23,15 +24,25 @@ from meetings.live.protocol import (
 )
 from meetings.models import ActionItem, FactCheck, Meeting, MeetingEvent, TranscriptSegment
 from tests.meetings.factories import meeting_make
-from tests.meetings.live_helpers import ORIGIN, caption_frame, communicator, drain, hello, receive, receive_until
+from tests.meetings.live_helpers import (
+    ORIGIN,
+    caption_frame,
+    close_thread_connections,
+    communicator,
+    drain,
+    hello,
+    receive,
+    receive_until,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
 @pytest.fixture(autouse=True)
-def _analysis_settles():
+async def _settle():
     yield
-    runner().wait_idle(timeout=20)
+    await sync_to_async(runners_wait_idle, thread_sensitive=False)(timeout=20)
+    await close_thread_connections()
 
 
 @pytest.fixture
@@ -44,7 +55,7 @@ def _db(company, fn, *args, **kwargs):
         with tenant_scope(company):
             return fn(*args, **kwargs)
 
-    return sync_to_async(run, thread_sensitive=False)()
+    return database_sync_to_async(run, thread_sensitive=False)()
 
 
 def segments(company, meeting):
@@ -477,3 +488,13 @@ async def test_company_wide_socket_follows_meeting_status_of_its_own_company_onl
     assert json.loads(await ours.receive_from(timeout=5))["code"] == "forbidden"
     for comm in (ours, theirs, ext):
         await comm.disconnect()
+
+
+async def test_a_resume_point_from_the_future_does_not_hide_new_events(meeting, admin):
+    comm = await connect(meeting.pk, token=admin.token)
+    status = await hello(comm, last_event_id=10_000)
+    assert status["data"]["replay_from"] == 0
+    await comm.send_json_to(caption_frame(1, "still delivered"))
+    event = await receive_until(comm, lambda f: f["type"] == "transcript")
+    assert event["event_id"] == 1
+    await comm.disconnect()

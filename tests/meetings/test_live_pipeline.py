@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
-from meetings.live.pipeline import ask_answer, runner
+from meetings.live.pipeline import ask_answer, runners_wait_idle
 from meetings.models import (
     ActionItem,
     AnalyticsEvent,
@@ -27,7 +27,7 @@ from meetings.models import (
     Suggestion,
 )
 from tests.meetings.factories import meeting_make
-from tests.meetings.live_helpers import caption_frame, communicator, hello, receive_until
+from tests.meetings.live_helpers import caption_frame, close_thread_connections, communicator, hello, receive_until
 
 analysis = pytest.importorskip("meetings.analysis")
 pytest.importorskip("knowledge.answers")
@@ -109,7 +109,7 @@ async def test_scripted_sales_call(company, admin, knowledge, sales_meeting):
             await receive_until(comm, lambda f, k=kind, p=pred: f["type"] == k and p(f), timeout=60,
                                 collected=frames)
     await comm.disconnect()
-    await sync_to_async(runner().wait_idle)(30)
+    await sync_to_async(runners_wait_idle)(30)
 
     # the events carry what the dashboard and extension show
     item = next(f["data"] for f in frames if f["type"] == "action_item")
@@ -132,6 +132,7 @@ async def test_scripted_sales_call(company, admin, knowledge, sales_meeting):
     assert last_transcript["data"]["role"] == "consultant"  # learnt by then, sent with the transcript
 
     state = await sync_to_async(_state)(company, sales_meeting)
+    await close_thread_connections()
     [action] = state["items"]
     assert action.due_date == date(2025, 3, 14) and action.priority == "high" and action.origin == "live"
     assert action.assignee_participant.name == "Dana Seller" and action.assignee_participant.user_id == admin.user.pk

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
-from meetings.models import ActionItem, Meeting, Participant, TranscriptSegment
+from meetings.models import ActionItem, Meeting, MeetingEvent, MeetingReport, Participant, TranscriptSegment
 from tests.meetings.factories import (
     action_item_make,
     decision_make,
@@ -109,7 +109,17 @@ def test_empty_state_invites_to_create_and_install_the_extension(manager, member
     page = manager.browser().get(reverse("meetings:list")).content.decode()
     assert "No meetings yet" in page and reverse("meetings:create") in page
     assert "extension" in page and reverse("accounts:tokens") in page
-    assert reverse("meetings:create") not in member.browser().get(reverse("meetings:list")).content.decode()
+    assert reverse("uploads:new") in page and reverse("uploads:import") in page
+    members_page = member.browser().get(reverse("meetings:list")).content.decode()
+    assert reverse("meetings:create") not in members_page and reverse("uploads:import") not in members_page
+
+
+def test_list_header_offers_upload_and_import(manager, company):
+    meeting_make(company=company, title="Weekly")
+    page = manager.browser().get(reverse("meetings:list")).content.decode()
+    assert "No meetings yet" not in page
+    assert f'href="{reverse("uploads:new")}">Upload a recording</a>' in page
+    assert f'href="{reverse("uploads:import")}">Import a transcript</a>' in page
 
 
 def test_list_filters_badges_and_htmx_fragment(member, company):
@@ -180,7 +190,42 @@ def test_start_and_end_with_htmx_swap_the_header(manager, company):
     assert browser.get(reverse("meetings:start", args=[meeting.pk])).status_code == 405
 
 
+def _status_events(meeting) -> list[str]:
+    with tenant_scope(meeting.company_id):
+        return [e.payload["meeting_status"] for e in
+                MeetingEvent.objects.filter(meeting=meeting, type="status").order_by("event_id")]
+
+
+def test_start_and_end_from_the_dashboard_go_through_the_live_session(manager, company):
+    meeting = meeting_make(company=company)
+    interim = segment_make(meeting=meeting, text="still typing", is_final=False)
+    browser = manager.browser()
+    browser.post(reverse("meetings:start", args=[meeting.pk]), **HTMX)
+    assert _status_events(meeting) == ["active"]
+    browser.post(reverse("meetings:end", args=[meeting.pk]))
+    assert _status_events(meeting) == ["active", "ended"]
+    interim.refresh_from_db()
+    assert interim.is_final
+
+    # An ended meeting is not started again: the page says why instead of failing.
+    response = browser.post(reverse("meetings:start", args=[meeting.pk]), follow=True)
+    assert response.status_code == 200 and "This meeting has ended." in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.ENDED and _status_events(meeting) == ["active", "ended"]
+
+
 # --- meeting page and the live contract ----------------------------------------------------
+
+
+def test_socket_url_resumes_after_the_last_event_the_page_shows(manager, company):
+    meeting = meeting_make(company=company)
+    browser = manager.browser()
+    browser.post(reverse("meetings:start", args=[meeting.pk]))
+    meeting.refresh_from_db()
+    assert meeting.last_event_id > 0
+    page = browser.get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    [url] = re.findall(r'ws-connect="([^"]+)"', page)
+    assert url.replace("&amp;", "&") == f"/ws/meetings/{meeting.pk}/?format=html&last_event_id={meeting.last_event_id}"
 
 
 def test_detail_page_has_every_pane_and_opens_the_socket_while_live(member, acme):
@@ -194,7 +239,9 @@ def test_detail_page_has_every_pane_and_opens_the_socket_while_live(member, acme
     for container in ("transcript-list", "action-items-list", "decisions-list", "fact-checks-list",
                       "suggestions-list", "meeting-status"):
         assert f'id="{container}"' in page, container
-    assert 'hx-ext="ws"' in page and f'ws-connect="/ws/meetings/{meeting.pk}/?format=html"' in page
+    meeting.refresh_from_db()
+    assert 'hx-ext="ws"' in page
+    assert f'ws-connect="/ws/meetings/{meeting.pk}/?format=html&amp;last_event_id={meeting.last_event_id}"' in page
     assert f'id="segment-{acme["segment"].pk}"' in page and "Acme confidential line." in page
     assert "not yet final" not in page
     assert f'id="action-item-{acme["item"].pk}"' in page
@@ -209,6 +256,52 @@ def test_ended_meeting_does_not_open_a_socket(member, company):
     meeting = meeting_make(company=company, status=Meeting.Status.ENDED)
     page = member.browser().get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
     assert "ws-connect" not in page and 'data-status="ended"' in page
+
+
+def test_ended_meeting_shows_the_report_card_with_regenerate(manager, member, company):
+    meeting = meeting_make(company=company, status=Meeting.Status.ENDED)
+    report_make(meeting=meeting, short_summary="We agreed on the pilot.",
+                key_points=["A 60 day pilot first", {"text": "Budget is 80k"}])
+    page = manager.browser().get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    assert 'id="intel-report-card"' in page and "We agreed on the pilot." in page
+    assert f'href="{reverse("intelligence:report", args=[meeting.pk])}"' in page
+    assert f'action="{reverse("intelligence:report_regenerate", args=[meeting.pk])}"' in page
+    assert "A 60 day pilot first" in page and "Budget is 80k" in page
+    assert 'id="report-slot" class="report-slot">' in page  # finished: no polling
+    members_page = member.browser().get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    assert 'id="intel-report-card"' in members_page
+    assert reverse("intelligence:report_regenerate", args=[meeting.pk]) not in members_page
+
+
+def test_report_card_polls_until_the_report_is_written(member, company):
+    meeting = meeting_make(company=company, status=Meeting.Status.ENDED, ended_at=timezone.now())
+    browser = member.browser()
+    url = reverse("meetings:detail", args=[meeting.pk])
+    slot = browser.get(url, {"part": "report"}, **HTMX)  # just ended, nothing queued yet
+    assert slot.status_code == 200 and 'hx-trigger="every 3s"' in slot.content.decode()
+    report = report_make(meeting=meeting, status="running", short_summary="")
+    slot = browser.get(url, {"part": "report"}, **HTMX)
+    html = slot.content.decode()
+    assert slot.status_code == 200 and html.startswith('<div id="report-slot"') and "Analysing the meeting" in html
+    with tenant_scope(company):
+        MeetingReport.objects.filter(pk=report.pk).update(status="done", short_summary="Done and dusted.")
+    slot = browser.get(url, {"part": "report"}, **HTMX)
+    assert slot.status_code == 286 and "Done and dusted." in slot.content.decode()  # htmx stops polling
+    assert "hx-trigger" not in slot.content.decode()
+
+    long_ago = meeting_make(company=company, status=Meeting.Status.ENDED,
+                            ended_at=timezone.now() - timedelta(days=2))
+    assert browser.get(reverse("meetings:detail", args=[long_ago.pk]), {"part": "report"},
+                       **HTMX).status_code == 286  # never analysed: nothing to wait for
+
+
+def test_live_page_fetches_the_report_card_once_the_meeting_ends(member, acme, outsider):
+    url = reverse("meetings:detail", args=[acme["meeting"].pk])
+    page = member.browser().get(url).content.decode()
+    assert 'id="intel-report-card"' not in page
+    assert f'hx-get="{url}?part=report"' in page and "dataset.status === &#x27;ended&#x27;" not in page
+    assert "every 4s [document.querySelector('#meeting-status')?.dataset.status === 'ended']" in page
+    assert outsider.browser().get(url, {"part": "report"}, **HTMX).status_code == 404
 
 
 def test_live_partials_render_alone_with_the_contracted_ids(company, member):

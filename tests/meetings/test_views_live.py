@@ -7,14 +7,17 @@ live side sends: the page's own partials wrapped for htmx's out-of-band swaps.
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from meetings.models import Meeting
-from tests.meetings.factories import action_item_make, meeting_make, segment_make, suggestion_make
+from tests.meetings.factories import action_item_make, meeting_make, report_make, segment_make, suggestion_make
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,6 +29,31 @@ DETAIL = "meetings/meeting_detail.html"
 
 def _append(container: str, partial: str, obj) -> str:
     return f'<div hx-swap-oob="beforeend:#{container}">{render_to_string(f"{DETAIL}#{partial}", {"obj": obj})}</div>'
+
+
+def _in_thread(fn, *args) -> None:
+    """Database work from inside the Playwright loop (the ORM refuses to run on an event loop's thread)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _end_with_report(meeting) -> None:
+    with tenant_scope(meeting.company_id):
+        Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.ENDED, ended_at=timezone.now())
+    report_make(meeting=meeting, short_summary="We agreed to ship on Friday.")
 
 
 def test_pushed_fragments_update_the_panes(live_server, manager, company):
@@ -60,7 +88,8 @@ def test_pushed_fragments_update_the_panes(live_server, manager, company):
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.route_web_socket(f"**/ws/meetings/{meeting.pk}/?format=html", lambda ws: sockets.append(ws))
+        page.route_web_socket(f"**/ws/meetings/{meeting.pk}/?format=html&last_event_id=*",
+                              lambda ws: sockets.append(ws))
         page.goto(url)
         page.wait_for_function("() => document.querySelector('#live-conn')?.dataset.state === 'open'")
         assert page.locator(".ctl-end").is_visible() and not page.locator(".ctl-start").is_visible()
@@ -86,8 +115,11 @@ def test_pushed_fragments_update_the_panes(live_server, manager, company):
         assert page.locator("#transcript-list > li").count() == 2
         assert "ship it on Friday" in page.locator(f"#segment-{interim.pk}").inner_text()
 
+        _in_thread(_end_with_report, meeting)
         sockets[0].send(pushes[4])  # the meeting ended elsewhere: badge and controls follow
         page.wait_for_selector('#meeting-status[data-status="ended"]')
         assert not page.locator(".ctl-end").is_visible()
+        # ... and the after-meeting report card is fetched in without a reload.
+        page.wait_for_selector("#intel-report-card:has-text('We agreed to ship on Friday.')", timeout=15_000)
         assert errors == []
         browser.close()
