@@ -307,6 +307,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             self.format = "legacy"
         if message.participant is not None:
             self.self_name = message.participant.name
+            if self.audio is not None:
+                self.audio.self_name = self.self_name
             self.participant_id = await _in_thread(
                 self.company_id, connection_joined, company=self.principal.company, meeting=self.meeting,
                 name=message.participant.name, email=message.participant.email, user=self.principal.user)

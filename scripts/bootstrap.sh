@@ -29,8 +29,10 @@ fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "==> installing Python dependencies"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q ".[test]"
+  # pip's config may name extra local indexes that do not exist; their "ignored" notes are noise.
+  pip_quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; return "${PIPESTATUS[0]}"; }
+  pip_quiet .venv/bin/pip install -q --upgrade pip
+  pip_quiet .venv/bin/pip install -q ".[test]"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -17,7 +17,9 @@ sequence>``: each engine starts at a chunk no other engine was fed, so a reconne
 new engine can never reuse an old engine's numbers.
 
 Which chunks were accepted is kept per (meeting, client_id) in Redis (or in this process without
-Redis): a chunk resent after a reconnect is acked as a duplicate and never fed twice. An ack means
+Redis): a chunk resent after a reconnect is acked as a duplicate and never fed twice. The same
+record is the stream's clock (where its first chunk began, and how much audio followed), so an
+engine started after a reconnect places its utterances where they were spoken. An ack means
 "buffered in this server process"; the audio is transcribed even when the client disconnects,
 because disconnecting flushes the utterance in progress into a final segment.
 """

@@ -144,8 +144,9 @@ class AudioChunkIn(_In):
     data: str = Field(min_length=1, description="base64 (standard alphabet, padded) of PCM16 mono 16 kHz "
                                                 "little-endian: an even number of bytes")
     timestamp: Timestamp = Field(None, description="when the chunk's first sample was captured (Unix seconds or "
-                                                   "milliseconds, or ISO 8601); read from the chunk that starts "
-                                                   "a stream, to line audio up with captions")
+                                                   "milliseconds, or ISO 8601, as for captions); read from the "
+                                                   "first chunk of this client_id's audio, later chunks follow "
+                                                   "on sample by sample")
     speaker: str = Field("", max_length=200, description="who is speaking in this audio, when the client knows "
                                                          "(\"You\" for the user's own microphone); kept for later "
                                                          "chunks of the connection")

@@ -185,8 +185,8 @@ STORAGES = {
 }
 
 # --- redis, celery, channels -------------------------------------------------------
-from meetpilot.settings.runtime import *  # noqa: E402,F403
 from meetpilot.settings.live import *  # noqa: E402,F403
+from meetpilot.settings.runtime import *  # noqa: E402,F403
 
 # --- browsers and the extension: CORS for the API, Origin allow-list for WebSockets ---
 CHROME_EXTENSION_IDS = env.list("CHROME_EXTENSION_IDS", default=[])
@@ -302,3 +302,11 @@ ELEVENLABS_VOICE_ID = env.str("ELEVENLABS_VOICE_ID", default="21m00Tcm4TlvDq8ikW
 ELEVENLABS_MODEL = env.str("ELEVENLABS_MODEL", default="eleven_multilingual_v2")
 # faster-whisper logs every file it transcribes at INFO.
 LOGGING["loggers"]["faster_whisper"] = {"level": "WARNING"}
+
+# --- meeting intelligence (after-meeting analysis, chat) --------------------------------
+INTELLIGENCE_ANALYSIS_EMBED = env.bool("INTELLIGENCE_ANALYSIS_EMBED", default=True)
+INTELLIGENCE_LLM_PART_TOKENS = env.int("INTELLIGENCE_LLM_PART_TOKENS", default=6000)
+INTELLIGENCE_LLM_MAX_PARTS = env.int("INTELLIGENCE_LLM_MAX_PARTS", default=16)
+INTELLIGENCE_LLM_CONCURRENCY = env.int("INTELLIGENCE_LLM_CONCURRENCY", default=4)
+INTELLIGENCE_CHAT_MIN_SIMILARITY = env.float("INTELLIGENCE_CHAT_MIN_SIMILARITY", default=0.4)
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")

@@ -12,6 +12,7 @@ import json
 import struct
 import threading
 import time
+from collections import OrderedDict
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
-from meetings.live.audio import audio_streams_wait_closed
+from meetings.live.audio import audio_final_store, audio_interim_store, audio_streams_wait_closed
+from meetings.live.ingest import caption_ingest
 from meetings.live.pipeline import runners_wait_idle
 from meetings.live.protocol import AckOut, ErrorOut, StatusEvent, TranscriptEvent
 from meetings.models import ActionItem, Meeting, TranscriptSegment
@@ -29,6 +31,7 @@ from meetings.speech import streaming
 from meetings.speech.types import SttSegment
 from tests.meetings.factories import meeting_make
 from tests.meetings.live_helpers import (
+    caption,
     caption_frame,
     close_thread_connections,
     communicator,
@@ -273,8 +276,13 @@ async def test_resent_chunks_are_acked_as_duplicates_and_never_fed_twice(meeting
     rows = await audio_rows(company, meeting)
     assert all(r["is_final"] and r["source"] == "audio" for r in rows)
     # first connection: turn 1 and the first part of turn 2; second: the rest, numbered apart
-    assert sorted((r["client_id"] != "ext-1#a0", r["client_id"], r["client_sequence"]) for r in rows) == [
-        (False, "ext-1#a0", 0), (False, "ext-1#a0", 1), (True, f"ext-1#a{cut}", 0)]
+    rows.sort(key=lambda r: r["start_time"])
+    assert [(r["client_id"], r["client_sequence"]) for r in rows] == [("ext-1#a0", 0), ("ext-1#a0", 1),
+                                                                      (f"ext-1#a{cut}", 0)]
+    # The stream's clock is its audio: the second engine goes on where the first one stopped.
+    stream_start = rows[0]["start_time"] - turns[0].start
+    assert rows[1]["end_time"] == pytest.approx(stream_start + cut / 10, abs=0.4)
+    assert rows[2]["start_time"] == pytest.approx(stream_start + cut / 10, abs=0.4)
 
 
 # --- captions and audio together ------------------------------------------------------------
@@ -304,8 +312,8 @@ async def test_audio_corrects_the_caption_that_covers_it_and_keeps_its_speaker(m
                              timestamp=captured.timestamp() * 1000)
     action = await receive_until(comm, lambda f: f["type"] == "action_item", collected=frames, timeout=30)
     updates = [f["data"] for f in frames if f["type"] == "transcript" and f["data"]["update"]
-               and not f["data"]["removed"]]
-    assert [(u["segment_id"], u["speaker"], u["text"]) for u in updates[-2:]] == [
+               and f["data"]["segment_id"] in caption_ids]
+    assert [(u["segment_id"], u["speaker"], u["text"]) for u in updates] == [
         (caption_ids[0], "Alice Seller", turns[0].text), (caption_ids[1], "Priya Buyer", second.text)]
     removed = [f["data"] for f in frames if f["type"] == "transcript" and f["data"]["removed"]]
     assert all(r["duplicate_of"] in caption_ids and r["client_id"] == "ext-1#a0" for r in removed)
@@ -416,3 +424,45 @@ async def test_a_scheduled_meeting_starts_with_its_first_audio(scheduled, compan
     assert status.status == Meeting.Status.ACTIVE
     assert status.started_at <= timezone.now()
     await comm.disconnect()
+
+
+# --- the storing rules, without a socket ------------------------------------------------------------
+
+
+async def test_utterances_covering_one_caption_are_joined_and_unrelated_audio_stays_apart(meeting, company):
+    def run():
+        m = Meeting.objects.get(pk=meeting.pk)
+        caption_ingest(company=company, meeting=m, client_id="ext-1",
+                       caption=caption(1, "we will ship on monday and then review on tuesday", speaker="Sam",
+                                       start=100.0, end=106.0))
+        merges = OrderedDict()
+        common = {"company": company, "meeting": m, "client_id": "ext-1#a0", "merges": merges}
+        first = audio_final_store(utterance=0, text="We will ship on Monday,", start=100.2, end=102.5, **common)
+        second = audio_final_store(utterance=1, text="and then review on Tuesday.", start=103.0, end=105.8, **common)
+        other = audio_final_store(utterance=2, text="Completely unrelated words here.", start=104.0, end=105.0,
+                                  **common)
+        return first, second, other
+
+    first, second, other = await _db(company, run)
+    assert (first.status, second.status) == ("merged", "merged") and first.segment_id == second.segment_id
+    assert other.status == "stored"
+    rows = await audio_rows(company, meeting)
+    assert [(r["speaker_label"], r["text"], r["source"]) for r in rows] == [
+        ("Sam", "We will ship on Monday, and then review on Tuesday.", "caption"),
+        ("", "Completely unrelated words here.", "audio")]
+
+
+async def test_an_interim_left_by_an_empty_utterance_is_withdrawn(meeting, company):
+    def run():
+        m = Meeting.objects.get(pk=meeting.pk)
+        common = {"company": company, "meeting": m, "client_id": "ext-1#a0", "utterance": 0}
+        audio_interim_store(text="mumble", at=50.0, **common)  # that utterance came out empty: no final
+        return audio_final_store(text="The next utterance.", start=53.0, end=55.0, **common)
+
+    result = await _db(company, run)
+    assert result.status == "stored"
+    rows = await audio_rows(company, meeting)
+    assert [(r["text"], r["is_final"], r["start_time"]) for r in rows] == [("The next utterance.", True, 53.0)]
+    kinds = await _db(company, lambda: [(e.payload["text"], e.payload["removed"]) for e in
+                                        meeting.events.order_by("event_id")])
+    assert kinds == [("mumble", False), ("mumble", True), ("The next utterance.", False)]
