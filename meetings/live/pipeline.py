@@ -248,12 +248,14 @@ def suggestion_payload(suggestion: Suggestion, *, asker: str = "", ask_id: str |
                          segment_id=suggestion.segment_id, asker=asker, ask_id=ask_id)
 
 
-def _knowledge_answer(company: Company, question: str) -> Any | None:
+def _knowledge_answer(company: Company, question: str, *, prompt_type: str = "answer") -> Any | None:
+    """``prompt_type`` picks the company's prompt and provider: "suggestion" for customer questions."""
     answers = _module("knowledge.answers")
     if answers is None:
         return None
     return answers.answer_question(company=company, question=question, top_k=SUGGESTION_TOP_K,
-                                   filters=DOCUMENTS_ONLY, access_levels=live_access_levels())
+                                   filters=DOCUMENTS_ONLY, access_levels=live_access_levels(),
+                                   prompt_type=prompt_type)
 
 
 def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, analysis: ModuleType,
@@ -280,7 +282,7 @@ def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, ques
         if segment is None:
             return None
         meeting = segment.meeting
-        answer = _knowledge_answer(meeting.company, question)
+        answer = _knowledge_answer(meeting.company, question, prompt_type="suggestion")
         if answer is None or not answer.known:
             return None
         latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
@@ -379,7 +381,7 @@ def ask_answer(*, company_id: int, meeting_id: int, question: str, ask_id: str |
         user = User.objects.filter(pk=user_id).first() if user_id else None
         answer = None
         try:
-            answer = _knowledge_answer(company, question)
+            answer = _knowledge_answer(company, question, prompt_type="answer")
         except Exception:
             logger.exception("answering an ask failed")
         latency_ms = (time.time() - received_at) * 1000 if received_at else None

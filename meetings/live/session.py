@@ -43,17 +43,21 @@ def session_start(*, company: Company, meeting: Meeting) -> Meeting:
 def session_end(*, company: Company, meeting: Meeting) -> Meeting:
     """End the meeting (idempotent): interims left by clients become final and are analysed."""
     assert meeting.company_id == company.pk
-    from meetings.live.ingest import segment_finalised
+    from meetings.live.ingest import segment_finalised, transcript_payload
 
     with transaction.atomic():
         status, _ = lock_meeting(meeting.pk)
         meeting.refresh_from_db(fields=["status", "started_at", "ended_at", "last_event_id"])
         if status == Meeting.Status.ENDED:
             return meeting
-        for segment in TranscriptSegment.objects.filter(meeting=meeting, is_final=False).order_by("sequence"):
+        for segment in (TranscriptSegment.objects.select_related("participant")
+                        .filter(meeting=meeting, is_final=False).order_by("sequence")):
             segment.is_final = True
             segment.save(update_fields=["is_final", "updated_at"])
             segment_finalised(meeting=meeting, segment=segment)
+            # Connected pages (and the replay log) must see the caption turn final, or they keep
+            # showing it as still being typed.
+            event_emit(meeting=meeting, type="transcript", payload=transcript_payload(segment, update=True))
         last = (TranscriptSegment.objects.filter(meeting=meeting, is_final=True).order_by("-sequence").first())
         if last is not None and last.participant_id:
             AnalyticsEvent.objects.create(company_id=company.pk, meeting=meeting, participant_id=last.participant_id,

@@ -206,7 +206,7 @@
       text.textContent = result.answer;
       confidence.textContent = result.known ? result.confidence + " confidence" : "no answer found";
       confidence.className = "badge " + (result.known ? "kb-conf-" + result.confidence : "badge-warn");
-      provider.textContent = (result.provider === "llm" ? "written by the language model" : "quoted from your documents") +
+      provider.textContent = (result.provider && !result.provider.startsWith("local") ? "written by the language model" : "quoted from your documents") +
         (result.fallback ? " (the language model was unavailable)" : "") + (result.cached ? " · cached" : "");
       sources.innerHTML = "";
       (result.sources || []).forEach((s, i) => {

@@ -39,7 +39,7 @@ def test_llm_writes_a_grounded_answer_with_citations(company, kb, fake_openai, s
     fake_openai.configure(settings)
     fake_openai.reply("Revenue was $18.7 million [2]. Annual plans are refundable for 30 days [1][2].")
     answer = answer_question(company=company, question=QUESTION)
-    assert answer.provider == "llm" and answer.known and not answer.fallback
+    assert answer.provider == "openai:fake-model" and answer.known and not answer.fallback
     prompt = fake_openai.requests[-1]["body"]["messages"]
     assert prompt[0]["role"] == "system" and "only the numbered sources" in prompt[0]["content"]
     assert "18.7 million" in prompt[1]["content"] and QUESTION in prompt[1]["content"]
@@ -74,7 +74,7 @@ def test_provider_failures_fall_back_to_the_local_answer(company, kb, fake_opena
     assert "18.7 million" in answer.answer and answer.sources[0]["document_id"] == kb["q3"].pk
     # A fallback is not cached: once the provider is back, the LLM answers again.
     fake_openai.reply("Revenue was $18.7 million [1].")
-    assert answer_question(company=company, question=QUESTION).provider == "llm"
+    assert answer_question(company=company, question=QUESTION).provider == "openai:fake-model"
 
 
 def test_stream_with_the_llm(member, kb, fake_openai, settings):
@@ -85,7 +85,7 @@ def test_stream_with_the_llm(member, kb, fake_openai, settings):
     deltas = [d["text"] for e, d in events if e == "delta"]
     assert len(deltas) > 3  # really streamed in pieces
     kind, done = events[-1]
-    assert kind == "done" and done["provider"] == "llm" and done["known"]
+    assert kind == "done" and done["provider"] == "openai:fake-model" and done["known"]
     assert "".join(deltas) == done["answer"]
     assert done["sources"][0]["document_id"] == kb["q3"].pk
     assert fake_openai.requests[-1]["body"]["stream"] is True

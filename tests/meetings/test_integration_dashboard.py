@@ -121,6 +121,9 @@ async def test_the_page_socket_replays_what_happened_between_render_and_connect(
 
         await sync_to_async(browser.post)(reverse("meetings:end", args=[meeting.pk]))
         for socket in (page_socket, plain_socket):  # both hear the end, through the live session
+            # First the interim caption turns final (so the page stops showing it as typed), then the status.
+            finalised = await socket.receive_from(timeout=5)
+            assert 'id="segment-' in finalised and "Revenue grew nicely" in finalised
             badge = await socket.receive_from(timeout=5)
             assert badge.startswith('<span id="meeting-status"') and 'data-status="ended"' in badge
     finally:
