@@ -21,7 +21,8 @@ def _place_new_user(request, user) -> None:
         except services.InvitationError:
             pass  # fall through: the person still gets an account
     company_name = request.session.pop("signup_company_name", "") if request else ""
-    services.user_join_or_create_company(user=user, company_name=company_name)
+    services.user_join_or_create_company(user=user, company_name=company_name,
+                                         email_verified=services.email_is_verified(user))
 
 
 class AccountAdapter(DefaultAccountAdapter):

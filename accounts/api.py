@@ -41,7 +41,7 @@ def company_get(request):
 @router.patch("/company", response={200: CompanyOut, **ERRORS})
 def company_update(request, payload: CompanyIn):
     require(request.auth, Perm.SETTINGS_MANAGE)
-    return services.company_update(company=request.auth.company, name=payload.name,
+    return services.company_update(company=request.auth.company, by_user=request.auth.user, name=payload.name,
                                    email_domain=payload.email_domain)
 
 

@@ -99,27 +99,32 @@ def _ensure_another_admin(*, company: Company, membership: Membership) -> None:
         raise ValueError("A company needs at least one admin.")
 
 
-def user_join_or_create_company(*, user: User, company_name: str = "") -> Membership:
+def email_is_verified(user: User, email: str | None = None) -> bool:
+    """Whether ``user`` proved they own ``email`` (a confirmed address, or one the identity provider vouched for)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=email or user.email, verified=True).exists()
+
+
+def user_join_or_create_company(*, user: User, company_name: str = "", email_verified: bool = False) -> Membership:
     """Where a newly signed-up user lands.
 
-    A user whose email domain belongs to a company joins it as a member; anyone
-    else gets a company of their own and is its admin. Public mail domains
-    (gmail.com and the like) never match a company.
+    Only a verified address counts as proof of working at a domain: such a user joins the
+    company that owns their domain as a member, or gets a new company that claims it. Anyone
+    else (an unverified sign-up, a public mail domain such as gmail.com) gets a company of their
+    own without a domain and is its admin; colleagues join it through invitations.
     """
-    domain = email_domain(user.email)
-    company = None
-    if domain and domain not in PUBLIC_EMAIL_DOMAINS:
-        company = Company.objects.filter(email_domain=domain).first()
+    domain = email_domain(user.email) if email_verified else ""
+    if domain in PUBLIC_EMAIL_DOMAINS:
+        domain = ""
+    company = Company.objects.filter(email_domain=domain).first() if domain else None
     if company is not None:
         return membership_add(company=company, user=user, role=Role.MEMBER)
-    claim_domain = domain if domain and domain not in PUBLIC_EMAIL_DOMAINS else ""
-    if claim_domain and Company.objects.filter(email_domain=claim_domain).exists():
-        claim_domain = ""
-    name = company_name or (domain.split(".")[0].title() if claim_domain else f"{user.display_name}'s team")
+    name = company_name or (domain.split(".")[0].title() if domain else f"{user.display_name}'s team")
     try:
-        company = company_create(name=name, owner=user, email_domain=claim_domain)
+        company = company_create(name=name, owner=user, email_domain=domain)
     except IntegrityError:  # two first sign-ups from one domain at once: the second joins the first
-        company = Company.objects.get(email_domain=claim_domain)
+        company = Company.objects.get(email_domain=domain)
         return membership_add(company=company, user=user, role=Role.MEMBER)
     with tenant_scope(company):
         return Membership.objects.get(company=company, user=user)
@@ -220,14 +225,17 @@ def api_token_revoke(*, company: Company, token: ApiToken) -> ApiToken:
 # --- company ------------------------------------------------------------------------
 
 
-def company_update(*, company: Company, name: str, email_domain: str, settings_patch: dict | None = None
-                   ) -> Company:
+def company_update(*, company: Company, by_user: User, name: str, email_domain: str,
+                   settings_patch: dict | None = None) -> Company:
     domain = email_domain.strip().lower().lstrip("@")
     if domain in PUBLIC_EMAIL_DOMAINS:
         # Everyone at gmail.com would join this company on sign-up.
         raise ValidationError({"email_domain": f"{domain} is a public mail domain; use your company's own domain."})
     if domain and Company.objects.filter(email_domain=domain).exclude(pk=company.pk).exists():
         raise ValidationError({"email_domain": "Another company already uses this domain."})
+    if domain and domain != company.email_domain and not _owns_domain(by_user, domain):
+        # Whoever claims a domain brings everyone who signs in from it into this company: ask for proof.
+        raise ValidationError({"email_domain": f"To claim {domain}, sign in with a verified address at {domain}."})
     company.name = name.strip()
     company.email_domain = domain
     if settings_patch:
@@ -235,6 +243,10 @@ def company_update(*, company: Company, name: str, email_domain: str, settings_p
     company.full_clean()
     company.save()
     return company
+
+
+def _owns_domain(user: User, domain: str) -> bool:
+    return email_domain(user.email) == domain and email_is_verified(user)
 
 
 # --- the demo company -------------------------------------------------------------------

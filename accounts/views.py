@@ -206,7 +206,7 @@ def company_settings(request):
         form = CompanyForm(request.POST)
         if form.is_valid():
             try:
-                services.company_update(company=p.company, **form.cleaned_data)
+                services.company_update(company=p.company, by_user=request.user, **form.cleaned_data)
                 messages.success(request, "Settings saved.")
                 return redirect("accounts:settings")
             except ValidationError as exc:
@@ -235,6 +235,8 @@ def no_company(request):
     if request.principal is not None:
         return redirect("dashboard:home")
     if request.method == "POST":
-        services.user_join_or_create_company(user=request.user, company_name=request.POST.get("name", ""))
+        # Never by domain here: someone an admin removed must not be able to walk back in.
+        services.user_join_or_create_company(user=request.user, company_name=request.POST.get("name", ""),
+                                             email_verified=False)
         return redirect("dashboard:home")
     return render(request, "accounts/no_company.html", {})

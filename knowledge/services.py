@@ -121,9 +121,14 @@ def chunks_replace(
     ]
     with transaction.atomic():
         _source_lock(company_id=company.pk, source_type=source_type, source_id=source_id)
-        if document is not None and not Document.objects.for_company(company).select_for_update().filter(
-                pk=document.pk).exists():
-            return 0  # deleted while we were embedding: store nothing
+        if document is not None:
+            locked = Document.objects.for_company(company).select_for_update().filter(pk=document.pk).first()
+            if locked is None:
+                return 0  # deleted while we were embedding: store nothing
+            # The access level may have changed while we were embedding (document_update takes the same
+            # lock): the passages must carry the level the document has now, never a stale one.
+            for row in rows:
+                row.access_level = locked.access_level
         Chunk.objects.for_company(company).filter(source_type=source_type, source_id=source_id).delete()
         Chunk.objects.bulk_create(rows, batch_size=500)
         transaction.on_commit(lambda: knowledge_cache.generation_bump(company.pk))

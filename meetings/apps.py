@@ -10,3 +10,15 @@ class MeetingsConfig(AppConfig):
         from meetings import demo, home  # noqa: F401  (home registers the Overview page's numbers)
 
         seed_demo_data.connect(demo.on_seed_demo_data, dispatch_uid="meetings.demo")
+
+        from django.db.models.signals import post_delete
+
+        from meetings.models import ProcessingJob
+
+        def forget_recording(sender, instance, **kwargs):  # imports the speech stack only when needed
+            from meetings.uploads.services import recording_file_forget
+
+            recording_file_forget(sender, instance, **kwargs)
+
+        post_delete.connect(forget_recording, sender=ProcessingJob, dispatch_uid="meetings.forget_recording",
+                            weak=False)

@@ -94,7 +94,7 @@ def parse_assignee(value: str) -> dict[str, Any] | None:
     """``u12`` / ``p7`` / ``""`` to the service's assignment keys; None for anything else."""
     if value == "":
         return {"assignee_user_id": None, "assignee_participant_id": None, "assignee_name": ""}
-    if len(value) > 1 and value[0] in "up" and value[1:].isdigit():
+    if len(value) > 1 and value[0] in "up" and value[1:].isdecimal() and value[1:].isascii():
         key = "assignee_user_id" if value[0] == "u" else "assignee_participant_id"
         return {"assignee_user_id": None, "assignee_participant_id": None, "assignee_name": "", key: int(value[1:])}
     return None

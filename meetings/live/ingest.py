@@ -12,6 +12,7 @@ lock, so concurrent connections (even in several processes) cannot both store on
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -92,10 +93,15 @@ def parse_timestamp(value: float | str | None) -> datetime | float | None:
             except (ValueError, OverflowError):
                 return None
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if value > 1e11:  # milliseconds since the epoch
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if value > 1e8:  # seconds since the epoch
-        return datetime.fromtimestamp(value, tz=UTC)
+    if not math.isfinite(value) or value < 0:
+        return None
+    try:
+        if value > 1e11:  # milliseconds since the epoch
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        if value > 1e8:  # seconds since the epoch
+            return datetime.fromtimestamp(value, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # beyond what a clock can say: treat as absent
+        return None
     return float(value)  # already seconds from the meeting start
 
 

@@ -58,9 +58,13 @@ class CloseCode:
 # --- client to server ------------------------------------------------------------------------
 
 
+MAX_MEETING_SECONDS = 7 * 24 * 3600  # no meeting runs longer; bounds the times a client may send
+
+
 class _In(BaseModel):
     # Unknown fields are ignored (forward compatibility; htmx's ws-send adds HEADERS).
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # allow_inf_nan=False: json.loads accepts Infinity/NaN, which would poison times and exports.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class ClientInfo(_In):
@@ -108,8 +112,9 @@ class CaptionIn(_In):
     speaker: str = Field("", max_length=200)
     text: str = Field(min_length=1, max_length=5000)
     timestamp: Timestamp = None
-    start: float | None = Field(None, ge=0, description="seconds from the meeting start, when the client knows")
-    end: float | None = Field(None, ge=0)
+    start: float | None = Field(None, ge=0, le=MAX_MEETING_SECONDS,
+                                description="seconds from the meeting start, when the client knows")
+    end: float | None = Field(None, ge=0, le=MAX_MEETING_SECONDS)
     is_final: bool = True
     confidence: float | None = Field(None, ge=0, le=1)
 

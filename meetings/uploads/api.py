@@ -28,7 +28,7 @@ def recording_upload(request, file: File[UploadedFile], title: str = Form(""), l
     """Upload a recording (mp3, wav, m4a/mp4, ogg/opus, webm, flac). Processing runs in the background:
     follow it at `GET /meetings/{id}/processing`."""
     require(request.auth, Perm.MEETING_EDIT)
-    if speakers.strip() and not speakers.strip().isdigit():
+    if speakers.strip() and not (speakers.strip().isdecimal() and speakers.strip().isascii()):
         raise ApiError(422, "invalid_speakers", "speakers must be a whole number (or empty to detect).")
     meeting = services.recording_upload(company=request.auth.company, user=request.auth.user, uploaded=file,
                                         title=title, language=language,

@@ -382,3 +382,10 @@ def transcript_import(*, company: Company, user: User | None, uploaded: Uploaded
 def _clock(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def recording_file_forget(sender, instance: ProcessingJob, **kwargs) -> None:
+    """``post_delete`` of a ProcessingJob (its meeting was deleted): the uploaded file goes too, after commit."""
+    key = instance.storage_key
+    if key:
+        transaction.on_commit(lambda: default_storage.delete(key))

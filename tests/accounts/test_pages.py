@@ -86,6 +86,21 @@ def test_settings_refuse_public_and_taken_domains(admin, other_company):
     assert admin.company.email_domain == "acme.test"
 
 
+def test_claiming_a_new_domain_needs_a_verified_address_at_it(admin):
+    from allauth.account.models import EmailAddress
+
+    client = admin.browser()
+    page = client.post(reverse("accounts:settings"), {"name": "Acme", "email_domain": "acme-corp.test"})
+    assert page.status_code == 200 and "verified address at acme-corp.test" in page.content.decode()
+    admin.user.email = "alice@acme-corp.test"
+    admin.user.save(update_fields=["email"])
+    EmailAddress.objects.create(user=admin.user, email=admin.user.email, verified=True, primary=True)
+    response = client.post(reverse("accounts:settings"), {"name": "Acme", "email_domain": "acme-corp.test"})
+    assert response.status_code == 302
+    admin.company.refresh_from_db()
+    assert admin.company.email_domain == "acme-corp.test"
+
+
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.MANAGER])
 def test_settings_are_read_only_for_everyone_else(company, role):
     user = factories.member_make(company=company, role=role)

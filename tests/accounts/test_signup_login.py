@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Company, Membership, Role, User
+from accounts.models import Membership, Role, User
 from accounts.tenancy import scopes_disabled
 
 pytestmark = pytest.mark.django_db
@@ -29,17 +29,32 @@ def test_sign_up_with_email_creates_a_company_and_makes_you_its_admin():
     with scopes_disabled():
         membership = Membership.objects.select_related("company").get(user=peter)
     assert membership.role == Role.ADMIN
-    assert (membership.company.name, membership.company.email_domain) == ("Initech LLC", "initech.test")
+    # An unverified address proves nothing about the domain: the company claims none.
+    assert (membership.company.name, membership.company.email_domain) == ("Initech LLC", "")
     home = client.get(reverse("dashboard:home"))
     assert home.status_code == 200 and "Initech LLC" in home.content.decode()
 
 
-def test_sign_up_at_a_company_domain_joins_it_as_member(company):
-    sign_up(Client(), "dana@acme.test", company_name="Ignored Inc")
+def test_unverified_sign_up_at_a_company_domain_does_not_get_into_that_company(company):
+    # Anyone can type dana@acme.test into a form: only a verified address (Google) or an invitation joins Acme.
+    sign_up(Client(), "dana@acme.test", company_name="Dana Inc")
     with scopes_disabled():
-        membership = Membership.objects.get(user__email="dana@acme.test")
-    assert (membership.company_id, membership.role) == (company.pk, Role.MEMBER)
-    assert not Company.objects.filter(name="Ignored Inc").exists()
+        membership = Membership.objects.select_related("company").get(user__email="dana@acme.test")
+    assert membership.company_id != company.pk
+    assert (membership.company.name, membership.company.email_domain, membership.role) == ("Dana Inc", "", Role.ADMIN)
+
+
+def test_a_removed_member_cannot_walk_back_in_through_the_welcome_page(admin, member):
+    from accounts import selectors, services
+
+    with scopes_disabled():
+        membership = Membership.objects.get(company=admin.company, user=member.user)
+    services.membership_remove(company=admin.company, membership=membership)
+    client = member.browser()
+    assert client.get(reverse("dashboard:home"))["Location"] == reverse("accounts:no_company")
+    client.post(reverse("accounts:no_company"), {"name": "Bob's team"})
+    companies = selectors.companies_of_user(user=member.user)
+    assert [c.name for c in companies] == ["Bob's team"] and admin.company not in companies
 
 
 def test_sign_up_errors_are_shown_on_the_form(admin):
