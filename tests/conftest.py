@@ -93,6 +93,8 @@ def celery_worker(transactional_db):
     from meetpilot.celery import app
 
     app.conf.task_always_eager = False
+    # Tasks queued by earlier tests (without a worker) point at rows that are gone: drop them.
+    app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
         yield w
 
