@@ -7,7 +7,7 @@ cannot be used (a user who is not a member, a participant of another meeting) ar
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Query, Router
 from ninja.pagination import paginate
@@ -283,3 +283,19 @@ def suggestion_list(request, meeting_id: int, filters: Query[SuggestionFilters])
     require(request.auth, Perm.VIEW)
     return selectors.suggestion_list(company=request.auth.company, meeting=_meeting(request, meeting_id),
                                      kind=filters.kind)
+
+
+@router.get("/meetings/{int:meeting_id}/suggestions/{int:suggestion_id}/audio", response={200: Any, **ERRORS})
+def suggestion_audio(request, meeting_id: int, suggestion_id: int):
+    """The spoken answer of a suggestion (audio/mpeg or audio/wav); 404 when it has none."""
+    from meetings.speech import tts
+
+    require(request.auth, Perm.VIEW)
+    meeting = _meeting(request, meeting_id)
+    if not selectors.suggestion_list(company=request.auth.company, meeting=meeting).filter(pk=suggestion_id).exists():
+        raise Http404("No such suggestion.")
+    stored = tts.suggestion_audio_open(company_id=request.auth.company.pk, suggestion_id=suggestion_id)
+    if stored is None:
+        raise ApiError(404, "no_audio", "This answer has no spoken audio.")
+    handle, content_type = stored
+    return FileResponse(handle, content_type=content_type)

@@ -245,7 +245,42 @@ def suggestion_payload(suggestion: Suggestion, *, asker: str = "", ask_id: str |
     return event_payload(suggestion.kind, id=suggestion.pk, kind=suggestion.kind, question=suggestion.question,
                          answer=suggestion.answer, sources=suggestion.sources, confidence=suggestion.confidence,
                          latency_ms=suggestion.latency_ms, provider=suggestion.provider,
-                         segment_id=suggestion.segment_id, asker=asker, ask_id=ask_id)
+                         segment_id=suggestion.segment_id, asker=asker, ask_id=ask_id,
+                         audio_url=suggestion.audio_url or None)
+
+
+TTS_CAPABILITY = "tts"
+
+
+def tts_wanted(meeting_id: int) -> bool:
+    """Spoken answers are on and some connection of the meeting listed ``"tts"`` in its hello."""
+    if not settings.TTS_ANSWERS:
+        return False
+    from meetings.live.presence import presence_list
+
+    try:
+        connections = presence_list(meeting_id=meeting_id)
+    except Exception:
+        logger.warning("live presence lookup failed; answers are not spoken", exc_info=True)
+        return False
+    return any(TTS_CAPABILITY in ((info.get("client") or {}).get("capabilities") or []) for info in connections)
+
+
+def _answer_speak(*, meeting: Meeting, suggestion: Suggestion, asker: str, ask_id: str | None) -> None:
+    """After the text answer went out: synthesize it, then announce the audio as an ``answer`` update
+    with the same id, so the text never waits on the voice."""
+    from meetings.speech.tts import suggestion_audio_save
+
+    url = suggestion_audio_save(company_id=meeting.company_id, meeting_id=meeting.pk, suggestion_id=suggestion.pk,
+                                text=suggestion.answer)
+    if not url:
+        return
+    with transaction.atomic():
+        lock_meeting(meeting.pk)
+        suggestion.audio_url = url
+        suggestion.save(update_fields=["audio_url"])
+        event_emit(meeting=meeting, type=suggestion.kind, payload=suggestion_payload(suggestion, asker=asker,
+                                                                                    ask_id=ask_id))
 
 
 def _knowledge_answer(company: Company, question: str, *, prompt_type: str = "answer") -> Any | None:
@@ -295,6 +330,11 @@ def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, ques
             suggestion.save(force_insert=True)
             event_emit(meeting=meeting, type="suggestion",
                        payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+        if tts_wanted(meeting.pk):
+            try:
+                _answer_speak(meeting=meeting, suggestion=suggestion, asker=segment.speaker_label, ask_id=None)
+            except Exception:
+                logger.exception("announcing the spoken suggestion failed")
         return suggestion
 
 
@@ -403,4 +443,9 @@ def ask_answer(*, company_id: int, meeting_id: int, question: str, ask_id: str |
             asker = (user.full_name or user.email) if user else ""
             event_emit(meeting=meeting, type="answer", payload=suggestion_payload(suggestion, asker=asker,
                                                                                   ask_id=ask_id))
+        if tts_wanted(meeting.pk):
+            try:
+                _answer_speak(meeting=meeting, suggestion=suggestion, asker=asker, ask_id=ask_id)
+            except Exception:
+                logger.exception("announcing the spoken answer failed")
         return suggestion

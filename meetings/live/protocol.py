@@ -319,6 +319,10 @@ class SuggestionData(_Out):
     segment_id: int | None = Field(None, description="the caption holding the customer's question")
     asker: str = Field("", description="who asked (speaker name, or the user for ask)")
     ask_id: str | None = Field(None, description="the id the client gave its ask")
+    audio_url: str | None = Field(
+        None, description="the spoken answer: an API path to GET with the same credentials. Arrives in a "
+                          "follow-up event with the same id once synthesized, when a connection of the meeting "
+                          "listed \"tts\" in hello.capabilities")
 
 
 class ParticipantRole(_Out):

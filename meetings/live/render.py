@@ -54,7 +54,7 @@ def legacy_frame(frame: dict[str, Any]) -> dict[str, Any] | None:
             "isAccurate": data["verdict"] == "correct", "correction": data["corrected_value"],
             "confidence": data["confidence"], "sources": [data["source"]] if data.get("source") else [],
             "timestamp": stamp}}
-    if kind in ("suggestion", "answer"):
+    if kind in ("suggestion", "answer") and not data.get("audio_url"):  # with audio_url: a repeat, for audio
         return {"type": "AI_RESPONSE", "data": {
             "question": data["question"], "answer": data["answer"], "sources": data["sources"],
             "confidence": data["confidence"], "kind": data["kind"], "timestamp": stamp}}
@@ -124,7 +124,7 @@ def _render(frame: dict[str, Any]) -> str | None:
         obj = model.objects.filter(pk=data["id"]).first()
     if obj is None:  # deleted since
         return None
-    if kind == "transcript" and data.get("update"):
+    if (kind == "transcript" and data.get("update")) or (kind in ("suggestion", "answer") and data.get("audio_url")):
         return render_to_string(f"{DETAIL_TEMPLATE}#{partial}", {"obj": obj, "oob": True})
     row = render_to_string(f"{DETAIL_TEMPLATE}#{partial}", {"obj": obj})
     return f'<div hx-swap-oob="beforeend:{container}">{row}</div>'

@@ -2,7 +2,9 @@
 
 ``synthesize(text)`` returns audio bytes (MP3 when ffmpeg is there, else WAV) or None when speech
 is switched off or no engine works. ``answer_audio_save`` stores the file with the default storage
-and returns its URL, for ``Suggestion.audio_url``.
+and returns its URL. Live answers use ``suggestion_audio_save``: the file is stored under a per-company
+key derived from the suggestion, and ``Suggestion.audio_url`` is the authenticated API route that
+streams it (``suggestion_audio_open``), never a public media URL.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -97,3 +100,46 @@ def answer_audio_save(*, company_id: int, text: str) -> str | None:
         return None
     key = default_storage.save(f"tts/{company_id}/{uuid.uuid4().hex}.{audio.extension}", ContentFile(audio.data))
     return default_storage.url(key)
+
+
+# --- spoken live answers ------------------------------------------------------------------------
+
+AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+def suggestion_audio_key(*, company_id: int, suggestion_id: int, extension: str) -> str:
+    return f"tts/{company_id}/suggestions/{suggestion_id}.{extension}"
+
+
+def suggestion_audio_url(*, meeting_id: int, suggestion_id: int) -> str:
+    return f"/api/v1/meetings/{meeting_id}/suggestions/{suggestion_id}/audio"
+
+
+def suggestion_audio_save(*, company_id: int, meeting_id: int, suggestion_id: int, text: str) -> str | None:
+    """Speak ``text`` for a stored suggestion; returns its API audio URL, or None when there is no audio.
+
+    Never raises: a spoken answer is an extra, the text answer must get through regardless.
+    """
+    try:
+        audio = synthesize_audio(text)
+        if audio is None:
+            return None
+        key = suggestion_audio_key(company_id=company_id, suggestion_id=suggestion_id, extension=audio.extension)
+        for extension in AUDIO_TYPES:  # one file per suggestion, whatever the engine made last time
+            old = suggestion_audio_key(company_id=company_id, suggestion_id=suggestion_id, extension=extension)
+            if default_storage.exists(old):
+                default_storage.delete(old)
+        default_storage.save(key, ContentFile(audio.data))
+    except Exception:
+        logger.warning("spoken answer for suggestion %s failed", suggestion_id, exc_info=True)
+        return None
+    return suggestion_audio_url(meeting_id=meeting_id, suggestion_id=suggestion_id)
+
+
+def suggestion_audio_open(*, company_id: int, suggestion_id: int) -> tuple[Any, str] | None:
+    """(open file, content type) of a suggestion's stored audio, or None when it has none."""
+    for extension, content_type in AUDIO_TYPES.items():
+        key = suggestion_audio_key(company_id=company_id, suggestion_id=suggestion_id, extension=extension)
+        if default_storage.exists(key):
+            return default_storage.open(key, "rb"), content_type
+    return None

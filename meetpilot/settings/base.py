@@ -296,6 +296,8 @@ TTS_MODEL = env.str("TTS_MODEL", default="tts-1")
 TTS_VOICE = env.str("TTS_VOICE", default="alloy")
 TTS_LOCAL_VOICE = env.str("TTS_LOCAL_VOICE", default="en-us")
 TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=2000)
+# Speak live answers to ``ask`` when a connection of the meeting listed "tts" in its hello capabilities.
+TTS_ANSWERS = env.bool("TTS_ANSWERS", default=True)
 ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")
 ELEVENLABS_BASE_URL = env.str("ELEVENLABS_BASE_URL", default="https://api.elevenlabs.io")
 ELEVENLABS_VOICE_ID = env.str("ELEVENLABS_VOICE_ID", default="21m00Tcm4TlvDq8ikWAM")
