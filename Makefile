@@ -47,3 +47,6 @@ eval: install
 # Knowledge base: ingestion throughput, retrieval quality, query latency at 10k/100k chunks (see bench/knowledge.py).
 bench-knowledge: install
 	@EMBEDDED_DB_NAME=meetpilot_bench_knowledge $(VENV)/python bench/knowledge.py $(BENCH_KNOWLEDGE_ARGS)
+
+# Every benchmark, one after the other (about 15 minutes on 2 cores).
+bench: bench-knowledge bench-live bench-speech
