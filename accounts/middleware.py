@@ -4,7 +4,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from accounts.auth import bearer_token, principal_from_session, principal_from_token
 from accounts.logging import log_context
@@ -59,3 +59,31 @@ class TenantMiddleware:
                 return self.get_response(request)
         finally:
             log_context.reset(token)
+
+
+class RejectNulMiddleware:
+    """PostgreSQL text cannot hold NUL characters: refuse them up front with a 400, not a 500 later.
+
+    Checked: query parameters, and JSON bodies (where NUL arrives escaped as ``\\u0000``). Uploaded files
+    may contain NUL bytes legitimately and are not looked at.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            detail = "Text must not contain NUL characters."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": detail, "code": "bad_request"}, status=400)
+            return HttpResponseBadRequest(detail)
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path or any("\x00" in v for values in request.GET.lists() for v in values[1]):
+            return True
+        if request.content_type == "application/json":
+            body = request.body
+            return b"\\u0000" in body or b"\x00" in body
+        return False

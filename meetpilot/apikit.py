@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination
@@ -34,9 +34,10 @@ class ErrorOut(Schema):
 class Pagination(PageNumberPagination):
     """``?page=N&page_size=M`` (max 200), answered as ``{items, count, page, page_size}``."""
 
+    # Out-of-range sizes are clamped; a page number past any real list is a 422 (it would overflow OFFSET).
     class Input(Schema):
-        page: int = 1
-        page_size: int = 50
+        page: int = Field(1, le=1_000_000)
+        page_size: int = Field(50, ge=-(2**31), le=2**31)
 
     class Output(Schema):
         items: list[Any]

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -65,6 +65,13 @@ class _In(BaseModel):
     # Unknown fields are ignored (forward compatibility; htmx's ws-send adds HEADERS).
     # allow_inf_nan=False: json.loads accepts Infinity/NaN, which would poison times and exports.
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> _In:
+        # PostgreSQL text cannot store NUL: refuse it here rather than fail at the database.
+        if any(isinstance(value, str) and "\x00" in value for value in self.__dict__.values()):
+            raise ValueError("text must not contain NUL characters")
+        return self
 
 
 class ClientInfo(_In):

@@ -158,3 +158,18 @@ def test_django_request_warnings_carry_the_request_id_too(admin):
     RequestContextFilter().filter(record)
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == request.request_id and "request" not in line
+
+
+def test_absurd_page_numbers_are_a_validation_error_not_a_500(admin):
+    response = admin.api().get("/api/v1/members?page=6750674114034806586881444046606172160&page_size=99999999999")
+    assert response.status_code == 422 and response.json()["code"] == "validation_error"
+    response = admin.api().get("/api/v1/members?page=0&page_size=0")
+    assert response.status_code == 200 and response.json()["page"] == 1 and response.json()["page_size"] == 1
+
+
+def test_nul_characters_are_a_400_not_a_500(admin):
+    response = admin.api().get("/api/v1/members?page=1&x=a%00b")
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    response = admin.api().patch("/api/v1/company", '{"name": "Ac\\u0000me"}', content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    assert admin.browser().get("/meetings/?q=a%00b").status_code == 400

@@ -43,3 +43,13 @@ def test_a_huge_timestamp_is_stored_without_error(manager, company):
     assert response.status_code == 200 and response.json()["acks"][0]["status"] == "stored"
     export = manager.api().get(f"/api/v1/meetings/{meeting.pk}/transcript/export?format=srt")
     assert export.status_code == 200 and b"hello there" in export.content
+
+
+def test_nul_in_a_caption_is_refused_by_the_protocol_schema():
+    from pydantic import ValidationError
+
+    from meetings.live.protocol import CaptionIn
+
+    with pytest.raises(ValidationError):
+        CaptionIn.model_validate({"type": "caption", "sequence": 1, "text": "a\x00b"})
+    assert CaptionIn.model_validate({"type": "caption", "sequence": 1, "text": "ab"}).text == "ab"
