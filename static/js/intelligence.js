@@ -2,17 +2,7 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    const headers = document.body.getAttribute("hx-headers");
-    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const { csrfToken, el } = window.MeetPilot;
 
   function clock(seconds) {
     const s = Math.max(0, Math.floor(seconds || 0));
@@ -54,22 +44,6 @@
       list.appendChild(li);
     }
     list.hidden = shown.length === 0;
-  }
-
-  function parseEvents(buffer, onEvent) {
-    // Events are separated by a blank line; returns what is left of an incomplete event.
-    let index;
-    while ((index = buffer.indexOf("\n\n")) !== -1) {
-      const raw = buffer.slice(0, index);
-      buffer = buffer.slice(index + 2);
-      let name = "message", data = "";
-      for (const line of raw.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      try { onEvent(name, data ? JSON.parse(data) : {}); } catch (e) { /* a broken event is skipped */ }
-    }
-    return buffer;
   }
 
   function setup() {
@@ -118,31 +92,24 @@
           try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
           throw new Error(typeof detail === "string" ? detail : "The question could not be sent.");
         }
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer = parseEvents(buffer + decoder.decode(value, { stream: true }), (name, data) => {
-            if (name === "start") {
-              messageId = data.message_id;
-              provider.textContent = data.provider || "";
-            } else if (name === "token") {
-              text += data.text || "";
-              renderAnswer(body, text, messageId);
-            } else if (name === "done") {
-              renderAnswer(body, data.content || text, messageId);
-              renderCitations(cites, data.citations || [], messageId);
-              provider.textContent = data.provider || "";
-              reply.classList.remove("msg-streaming");
-            } else if (name === "error") {
-              reply.classList.add("msg-failed");
-              provider.textContent = data.detail || "The answer could not be completed.";
-            }
-            log.scrollTop = log.scrollHeight;
-          });
-        }
+        await window.MeetPilot.readEventStream(response, (name, data) => {
+          if (name === "start") {
+            messageId = data.message_id;
+            provider.textContent = data.provider || "";
+          } else if (name === "token") {
+            text += data.text || "";
+            renderAnswer(body, text, messageId);
+          } else if (name === "done") {
+            renderAnswer(body, data.content || text, messageId);
+            renderCitations(cites, data.citations || [], messageId);
+            provider.textContent = data.provider || "";
+            reply.classList.remove("msg-streaming");
+          } else if (name === "error") {
+            reply.classList.add("msg-failed");
+            provider.textContent = data.detail || "The answer could not be completed.";
+          }
+          log.scrollTop = log.scrollHeight;
+        });
       } catch (error) {
         reply.classList.add("msg-failed");
         body.textContent = error.message || "The question could not be sent.";

@@ -3,20 +3,7 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (e) {
-      return "";
-    }
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const { csrfToken, el } = window.MeetPilot;
 
   // --- uploads ---------------------------------------------------------------------------------
 
@@ -266,26 +253,7 @@
           handle("error", { detail: typeof detail === "string" ? detail : JSON.stringify(detail) });
           return;
         }
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            let event = "message";
-            const data = [];
-            block.split("\n").forEach((line) => {
-              if (line.startsWith("event:")) event = line.slice(6).trim();
-              else if (line.startsWith("data:")) data.push(line.slice(5).trim());
-            });
-            if (data.length) handle(event, JSON.parse(data.join("\n")));
-          }
-        }
+        await window.MeetPilot.readEventStream(response, handle);
       } catch (err) {
         if (err.name !== "AbortError") handle("error", { detail: "The connection was lost. Try again." });
       } finally {
