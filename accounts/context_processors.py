@@ -13,7 +13,7 @@ NAV_ITEMS = [
     ("Search", "intelligence:search"),
     ("Chat", "intelligence:chat"),
     ("Analytics", "intelligence:analytics"),
-    ("Prompts", "intelligence:prompts"),
+    ("Prompts", "ai:prompts"),
 ]
 
 

@@ -8,7 +8,7 @@ question's embedding and is safe to call from any thread.
 
 Which model writes the answer, and with which instructions, is the company's choice: the
 prompt type ("answer" for questions, "suggestion" for live suggestions) is routed by
-``meetings.intelligence.routing`` to the company's provider and model (OpenAI-compatible or
+``ai.routing`` to the company's provider and model (OpenAI-compatible or
 Anthropic), or to the local answerer. The company's prompt text leads the system message; the
 grounding rules (only the numbered sources, cite them as [n], say "I don't know") always follow
 it, so an edited prompt cannot switch grounding off. Any provider failure falls back to the
@@ -36,6 +36,7 @@ from django.core.cache import cache
 
 from accounts.models import Company
 from accounts.tenancy import tenant_scope
+from ai.routing import route_for
 from knowledge import cache as knowledge_cache
 from knowledge.chunking import sentence_spans
 from knowledge.retrieval import MEMBER_ACCESS_LEVELS, ChunkHit, chunks_search
@@ -313,10 +314,6 @@ def _llm_result(text: str, question: str, hits: list[ChunkHit], provider: str) -
 def _route(*, company: Company, prompt_type: str, use_llm: bool | None) -> _Route:
     if use_llm is False:
         return _LOCAL_ROUTE
-    # Imported here, not at the top: the knowledge app must not depend on the meetings app at import
-    # time (meetings imports knowledge for indexing and live suggestions).
-    from meetings.intelligence.routing import route_for
-
     with tenant_scope(company):  # the company's own prompt and provider rows, whoever calls
         route = route_for(company=company, prompt_type=prompt_type)
     if route.spec is None:

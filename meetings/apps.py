@@ -6,12 +6,19 @@ class MeetingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
         from accounts.signals import seed_demo_data
         from meetings import demo, home  # noqa: F401  (home registers the Overview page's numbers)
 
         seed_demo_data.connect(demo.on_seed_demo_data, dispatch_uid="meetings.demo")
 
-        from django.db.models.signals import post_delete
+        from meetings.intelligence import receivers
+        from meetings.models import Meeting
+        from meetings.signals import transcript_completed
+
+        transcript_completed.connect(receivers.on_transcript_completed, dispatch_uid="intelligence.report")
+        post_delete.connect(receivers.on_meeting_deleted, sender=Meeting, dispatch_uid="intelligence.unindex")
 
         from meetings.models import ProcessingJob
 

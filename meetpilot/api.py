@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
+from ai.api import router as ai_router
 from knowledge.api import router as knowledge_router
 from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
@@ -27,6 +28,7 @@ install_error_handlers(api)
 api.add_router("/", accounts_router)
 # Before meetings: its /meetings/{meeting_id} would otherwise also match /meetings/search.
 api.add_router("/", intelligence_router)
+api.add_router("/", ai_router)
 api.add_router("/", meetings_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", uploads_router)

@@ -8,7 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
 app = Celery("meetpilot")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Sub-packages with tasks of their own are listed beside the installed apps.
-app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live"])
+app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live",
+                                   "meetings.intelligence"])
 
 
 class HeartbeatStep(bootsteps.StartStopStep):

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("", include("meetings.uploads.urls")),
     path("", include("meetings.intelligence.urls")),
+    path("", include("ai.urls")),
 ]
 
 

@@ -1,7 +1,7 @@
 """Chat providers behind one interface: OpenAI-compatible (``client``) and Anthropic (``anthropic``).
 
 A ``ProviderSpec`` says where to send a request; which spec a company uses for which prompt is
-decided by ``meetings.intelligence.routing``. Everything that goes wrong is raised as
+decided by ``ai.routing``. Everything that goes wrong is raised as
 ``ProviderError`` with a short ``reason`` ("timeout", "http 503", "unreachable",
 "invalid output", "not configured", "error") that callers write into the record of the
 result ("local (fallback: openai timeout)").

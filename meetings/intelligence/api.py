@@ -1,4 +1,4 @@
-"""REST API: meeting reports, search across meetings, prompts and AI providers, chat, analytics.
+"""REST API: meeting reports, search across meetings, chat, analytics.
 
 Every id in a path that is not the caller's company's (or, for chat threads, not the caller's
 own) is a 404, like a missing one.
@@ -15,11 +15,9 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from accounts.permissions import Perm, has_perm, require
-from integrations.llm.client import llm_configured
+from ai import selectors as ai_selectors
 from knowledge.retrieval import access_levels_for
-from meetings.intelligence import analytics, chat, exports, selectors, services
-from meetings.intelligence.models import PromptType
-from meetings.intelligence.prompts import DEFAULT_PROMPTS
+from meetings.intelligence import analytics, chat, exports, services
 from meetings.intelligence.reports import ReportView, report_view
 from meetings.intelligence.schemas import (
     ChatMessageIn,
@@ -27,11 +25,6 @@ from meetings.intelligence.schemas import (
     ChatThreadDetailOut,
     ChatThreadIn,
     ChatThreadOut,
-    PromptIn,
-    PromptOut,
-    PromptRevertIn,
-    ProviderSettingsIn,
-    ProviderSettingsOut,
     RegenerateIn,
     ReportOut,
     ReportQueuedOut,
@@ -133,91 +126,6 @@ def meeting_search(request, query: Query[SearchQuery]):
     return {"query": query.q, "count": len(hits), "hits": [h.as_dict() for h in hits]}
 
 
-# --- prompts and AI providers ------------------------------------------------------------------------
-
-
-def _prompt_type(prompt_type: str) -> str:
-    if prompt_type not in PromptType.values:
-        raise ApiError(404, "not_found", "Not found.")
-    return prompt_type
-
-
-def _prompt_payload(company, prompt_type: str, *, with_versions: bool) -> dict[str, Any]:
-    active = selectors.prompt_for(company=company, prompt_type=prompt_type)
-    out = {"prompt_type": prompt_type, "label": PromptType(prompt_type).label, "version": active.version,
-           "body": active.body, "provider": active.provider, "model": active.model,
-           "default_body": DEFAULT_PROMPTS[prompt_type], "versions": []}
-    if with_versions:
-        out["versions"] = [
-            {"version": v.version, "body": v.body, "provider": v.provider, "model": v.model, "note": v.note,
-             "is_default": v.is_default, "created_at": v.created_at,
-             "created_by": (v.created_by.email if v.created_by else None)}
-            for v in selectors.prompt_version_list(company=company, prompt_type=prompt_type)
-        ]
-    return out
-
-
-@router.get("/prompts", response={200: list[PromptOut], **ERRORS})
-def prompt_list(request):
-    """Every prompt type with its active prompt (version 0 is the built-in default)."""
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    return [_prompt_payload(request.auth.company, t, with_versions=False) for t in PromptType.values]
-
-
-@router.get("/prompts/{prompt_type}", response={200: PromptOut, **ERRORS})
-def prompt_get(request, prompt_type: str):
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    return _prompt_payload(request.auth.company, _prompt_type(prompt_type), with_versions=True)
-
-
-@router.post("/prompts/{prompt_type}", response={201: PromptOut, **ERRORS})
-def prompt_save(request, prompt_type: str, payload: PromptIn):
-    """Save a new version; it becomes the active prompt."""
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    services.prompt_save(company=request.auth.company, prompt_type=_prompt_type(prompt_type), body=payload.body,
-                         provider=payload.provider, model=payload.model, user=request.auth.user)
-    return Status(201, _prompt_payload(request.auth.company, prompt_type, with_versions=True))
-
-
-@router.post("/prompts/{prompt_type}/revert", response={201: PromptOut, **ERRORS})
-def prompt_revert(request, prompt_type: str, payload: PromptRevertIn):
-    """Back to the built-in default (no ``version``) or to an earlier version, as a new version."""
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    services.prompt_revert(company=request.auth.company, prompt_type=_prompt_type(prompt_type),
-                           to_version=payload.version, user=request.auth.user)
-    return Status(201, _prompt_payload(request.auth.company, prompt_type, with_versions=True))
-
-
-def provider_settings_payload(company) -> dict[str, Any]:
-    row = selectors.provider_settings_get(company=company)
-    return {
-        "default_provider": row.default_provider if row else "",
-        "openai_base_url": row.openai_base_url if row else "",
-        "openai_model": row.openai_model if row else "",
-        "openai_api_key_set": bool(row and row.openai_api_key_encrypted),
-        "anthropic_base_url": row.anthropic_base_url if row else "",
-        "anthropic_model": row.anthropic_model if row else "",
-        "anthropic_api_key_set": bool(row and row.anthropic_api_key_encrypted),
-        "timeout_seconds": row.timeout_seconds if row else 60.0,
-        "global_llm_configured": llm_configured(),
-    }
-
-
-@router.get("/ai/providers", response={200: ProviderSettingsOut, **ERRORS})
-def provider_settings_get(request):
-    """The company's AI providers. API keys are never returned, only whether one is set."""
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    return provider_settings_payload(request.auth.company)
-
-
-@router.patch("/ai/providers", response={200: ProviderSettingsOut, **ERRORS})
-def provider_settings_update(request, payload: ProviderSettingsIn):
-    require(request.auth, Perm.SETTINGS_MANAGE)
-    services.provider_settings_update(company=request.auth.company, user=request.auth.user,
-                                      **payload.dict(exclude_unset=True))
-    return provider_settings_payload(request.auth.company)
-
-
 # --- chat --------------------------------------------------------------------------------------------
 
 
@@ -226,7 +134,7 @@ def provider_settings_update(request, payload: ProviderSettingsIn):
 def chat_thread_list(request):
     """Your own chat threads, newest activity first."""
     require(request.auth, Perm.ASK)
-    return selectors.chat_thread_list(company=request.auth.company, user=request.auth.user)
+    return ai_selectors.chat_thread_list(company=request.auth.company, user=request.auth.user)
 
 
 @router.post("/chat/threads", response={201: ChatThreadOut, **ERRORS})
@@ -243,16 +151,16 @@ def chat_thread_create(request, payload: ChatThreadIn):
 @router.get("/chat/threads/{int:thread_id}", response={200: ChatThreadDetailOut, **ERRORS})
 def chat_thread_get(request, thread_id: int):
     require(request.auth, Perm.ASK)
-    thread = selectors.chat_thread_get(company=request.auth.company, user=request.auth.user, thread_id=thread_id)
+    thread = ai_selectors.chat_thread_get(company=request.auth.company, user=request.auth.user, thread_id=thread_id)
     return {"id": thread.pk, "title": thread.title, "meeting_id": thread.meeting_id,
             "created_at": thread.created_at, "updated_at": thread.updated_at,
-            "messages": list(selectors.chat_message_list(thread=thread))}
+            "messages": list(ai_selectors.chat_message_list(thread=thread))}
 
 
 @router.delete("/chat/threads/{int:thread_id}", response={204: None, **ERRORS})
 def chat_thread_delete(request, thread_id: int):
     require(request.auth, Perm.ASK)
-    thread = selectors.chat_thread_get(company=request.auth.company, user=request.auth.user, thread_id=thread_id)
+    thread = ai_selectors.chat_thread_get(company=request.auth.company, user=request.auth.user, thread_id=thread_id)
     chat.chat_thread_delete(company=request.auth.company, thread=thread)
     return Status(204, None)
 
@@ -263,7 +171,7 @@ def chat_message_create(request, thread_id: int, payload: ChatMessageIn):
     unless ``stream`` is false, in which case the stored reply comes back as JSON."""
     require(request.auth, Perm.ASK)
     company = request.auth.company
-    thread = selectors.chat_thread_get(company=company, user=request.auth.user, thread_id=thread_id)
+    thread = ai_selectors.chat_thread_get(company=company, user=request.auth.user, thread_id=thread_id)
     levels = access_levels_for(request.auth)
     if not payload.stream:
         return chat.chat_reply(company=company, user=request.auth.user, thread=thread, question=payload.content,

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Company, User
+from ai import selectors as ai_selectors
+from ai.models import ChatMessage, ChatThread, PromptType
+from ai.prompts import wrap_data
+from ai.routing import Route, route_for
 from integrations.llm.providers import ProviderError, stream_text
-from meetings.intelligence import selectors
-from meetings.intelligence.models import ChatMessage, ChatThread, PromptType
-from meetings.intelligence.prompts import wrap_data
-from meetings.intelligence.routing import Route, route_for
 from meetings.intelligence.search import MEETING_SOURCE_TYPES, SearchFilters, SearchHit, search
 from meetings.intelligence.timefmt import clock
 from meetings.models import Meeting
@@ -121,7 +121,7 @@ def chat_prepare(*, company: Company, user: User, thread: ChatThread, question: 
     """Store the question, find the sources and reserve the reply. Call inside the company's scope."""
     assert thread.company_id == company.pk and thread.user_id == user.pk
     question = question.strip()[:4000]
-    earlier = list(selectors.chat_message_list(thread=thread).filter(status=ChatMessage.Status.DONE))
+    earlier = list(ai_selectors.chat_message_list(thread=thread).filter(status=ChatMessage.Status.DONE))
     asked = ChatMessage.objects.create(company=company, thread=thread, role=ChatMessage.Role.USER, content=question)
     if not thread.title:
         thread.title = question[:80] + ("…" if len(question) > 80 else "")

@@ -30,12 +30,12 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
 from accounts.models import Company
+from ai.models import PromptType
+from ai.prompts import wrap_data
+from ai.routing import Route, route_for
 from integrations.llm.providers import ProviderError, complete_structured
 from meetings import analysis as local_analysis
 from meetings.intelligence.matching import same_item
-from meetings.intelligence.models import PromptType
-from meetings.intelligence.prompts import wrap_data
-from meetings.intelligence.routing import Route, route_for
 from meetings.intelligence.timefmt import clock
 
 logger = logging.getLogger(__name__)

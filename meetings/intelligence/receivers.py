@@ -1,4 +1,4 @@
-"""Signal receivers, connected in ``IntelligenceConfig.ready`` (imports stay inside: ready() runs early)."""
+"""Signal receivers, connected in ``MeetingsConfig.ready`` (imports stay inside: ready() runs early)."""
 
 from __future__ import annotations
 

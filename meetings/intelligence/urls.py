@@ -15,6 +15,4 @@ urlpatterns = [
     path("chat/<int:thread_id>/delete/", views.chat_thread_delete, name="chat_delete"),
     path("analytics/", views.analytics_page, name="analytics"),
     path("analytics/people/<int:user_id>/", views.analytics_person, name="analytics_person"),
-    path("prompts/", views.prompts_page, name="prompts"),
-    path("prompts/<str:prompt_type>/", views.prompt_edit, name="prompt_edit"),
 ]

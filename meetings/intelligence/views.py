@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -17,14 +17,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import principal_required
 from accounts.permissions import Perm, has_perm
-from integrations.llm.client import llm_configured
+from ai import selectors as ai_selectors
+from ai.models import PromptType
+from ai.routing import route_for
 from knowledge.retrieval import access_levels_for
-from meetings.intelligence import analytics, chat, exports, selectors, services
+from meetings.intelligence import analytics, chat, exports, services
 from meetings.intelligence.dashboard import overview_charts, person_charts
-from meetings.intelligence.models import PromptType, ProviderKind
-from meetings.intelligence.prompts import DEFAULT_PROMPTS
 from meetings.intelligence.reports import report_view
-from meetings.intelligence.routing import route_for
 from meetings.intelligence.search import ALL_SOURCE_TYPES, SearchFilters, search
 from meetings.models import Meeting
 from meetings.selectors import meeting_get
@@ -34,8 +33,6 @@ SEARCH = "intelligence/search.html"
 CHAT = "intelligence/chat.html"
 ANALYTICS = "intelligence/analytics.html"
 PERSON = "intelligence/person.html"
-PROMPTS = "intelligence/prompts.html"
-PROMPT = "intelligence/prompt_edit.html"
 SOURCE_TYPE_LABELS = {"transcript": "Transcripts", "summary": "Summaries", "decision": "Decisions",
                       "action_item": "Action items", "document": "Documents"}
 SOURCE_TYPE_LABEL = {"transcript": "Transcript", "summary": "Summary", "decision": "Decision",
@@ -124,8 +121,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
 @principal_required(perm=Perm.ASK)
 def chat_page(request: HttpRequest, thread_id: int | None = None) -> HttpResponse:
     p = request.principal
-    threads = list(selectors.chat_thread_list(company=p.company, user=p.user)[:50])
-    thread = selectors.chat_thread_get(company=p.company, user=p.user, thread_id=thread_id) if thread_id else None
+    threads = list(ai_selectors.chat_thread_list(company=p.company, user=p.user)[:50])
+    thread = ai_selectors.chat_thread_get(company=p.company, user=p.user, thread_id=thread_id) if thread_id else None
     meeting = None
     if thread is None and request.GET.get("meeting"):
         try:
@@ -135,7 +132,7 @@ def chat_page(request: HttpRequest, thread_id: int | None = None) -> HttpRespons
     context = {
         "threads": threads,
         "thread": thread,
-        "chat_messages": list(selectors.chat_message_list(thread=thread)) if thread else [],
+        "chat_messages": list(ai_selectors.chat_message_list(thread=thread)) if thread else [],
         "meeting": meeting or (thread.meeting if thread else None),
         "llm": route_for(company=p.company, prompt_type=PromptType.ANSWER).spec is not None,
     }
@@ -161,7 +158,7 @@ def chat_thread_new(request: HttpRequest) -> HttpResponse:
 @principal_required(perm=Perm.ASK)
 def chat_thread_delete(request: HttpRequest, thread_id: int) -> HttpResponse:
     p = request.principal
-    thread = selectors.chat_thread_get(company=p.company, user=p.user, thread_id=thread_id)
+    thread = ai_selectors.chat_thread_get(company=p.company, user=p.user, thread_id=thread_id)
     chat.chat_thread_delete(company=p.company, thread=thread)
     messages.success(request, "Conversation deleted.")
     return redirect("intelligence:chat")
@@ -198,68 +195,3 @@ def analytics_person(request: HttpRequest, user_id: int) -> HttpResponse:
     data = analytics.person_analytics(company=p.company, user=person, weeks=weeks)
     return render(request, PERSON, {"data": data, "person": person, "charts": person_charts(data), "weeks": weeks,
                                     "week_choices": (4, 12, 26, 52)})
-
-
-# --- prompts and providers ------------------------------------------------------------------------------
-
-
-@principal_required(perm=Perm.SETTINGS_MANAGE)
-def prompts_page(request: HttpRequest) -> HttpResponse:
-    p = request.principal
-    row = selectors.provider_settings_get(company=p.company)
-    if request.method == "POST":
-        try:
-            services.provider_settings_update(
-                company=p.company, user=p.user,
-                default_provider=request.POST.get("default_provider", ""),
-                openai_base_url=request.POST.get("openai_base_url", ""),
-                openai_model=request.POST.get("openai_model", ""),
-                # Keys are write-only: an empty box keeps the stored key, the checkbox removes it.
-                openai_api_key="" if request.POST.get("openai_api_key_clear") else
-                (request.POST.get("openai_api_key") or None),
-                anthropic_base_url=request.POST.get("anthropic_base_url", ""),
-                anthropic_model=request.POST.get("anthropic_model", ""),
-                anthropic_api_key="" if request.POST.get("anthropic_api_key_clear") else
-                (request.POST.get("anthropic_api_key") or None),
-                timeout_seconds=float(request.POST.get("timeout_seconds") or 60),
-            )
-        except (ValidationError, ValueError) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else "Enter a number of seconds."
-            messages.error(request, f"Not saved: {text}")
-        else:
-            messages.success(request, "AI provider settings saved.")
-            return redirect("intelligence:prompts")
-    context = {"prompts": selectors.prompt_overview(company=p.company), "settings_row": row,
-               "provider_choices": ProviderKind.choices, "global_llm": llm_configured()}
-    return render(request, PROMPTS, context)
-
-
-@principal_required(perm=Perm.SETTINGS_MANAGE)
-def prompt_edit(request: HttpRequest, prompt_type: str) -> HttpResponse:
-    p = request.principal
-    if prompt_type not in PromptType.values:
-        raise Http404
-    if request.method == "POST":
-        try:
-            if "revert" in request.POST:
-                raw = request.POST.get("revert")
-                version = int(raw) if raw and raw != "default" else None
-                services.prompt_revert(company=p.company, prompt_type=prompt_type, to_version=version, user=p.user)
-                messages.success(request, "Reverted." if version else "Back to the built-in prompt.")
-            else:
-                services.prompt_save(company=p.company, prompt_type=prompt_type, body=request.POST.get("body", ""),
-                                     provider=request.POST.get("provider", ""),
-                                     model=request.POST.get("model", ""), user=p.user)
-                messages.success(request, "Saved as a new version. It is used from now on.")
-            return redirect("intelligence:prompt_edit", prompt_type=prompt_type)
-        except (ValidationError, ValueError) as exc:
-            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
-    context = {
-        "prompt_type": prompt_type,
-        "label": PromptType(prompt_type).label,
-        "active": selectors.prompt_for(company=p.company, prompt_type=prompt_type),
-        "versions": list(selectors.prompt_version_list(company=p.company, prompt_type=prompt_type)[:50]),
-        "default_body": DEFAULT_PROMPTS[prompt_type],
-        "provider_choices": ProviderKind.choices,
-    }
-    return render(request, PROMPT, context)

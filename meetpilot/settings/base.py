@@ -46,9 +46,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "accounts",
-    "meetings",
-    "meetings.intelligence",
+    "ai",
     "knowledge",
+    "meetings",
     "integrations",
 ]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from accounts.tenancy import tenant_scope
-from meetings.intelligence.models import ChatThread, PromptVersion
+from ai.models import ChatThread, PromptVersion
 from meetings.models import Meeting, Participant, TranscriptSegment
 from tests.meetings.factories import meeting_make
 

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from accounts.tenancy import tenant_scope
+from ai.models import ChatMessage, ChatThread
 from meetings.intelligence.chat import I_DONT_KNOW
 from meetings.intelligence.indexing import meeting_index
-from meetings.intelligence.models import ChatMessage, ChatThread
 from tests.intelligence.factories import chat_thread_make, scripted_meeting_make
 from tests.knowledge.factories import document_ingested
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from accounts.tenancy import tenant_scope
-from meetings.intelligence import services
+from ai import services
 from meetings.intelligence.pipeline import report_generate
 from meetings.models import ActionItem, Decision, MeetingReport, Participant
 from tests.intelligence.factories import long_meeting_make, scripted_meeting_make

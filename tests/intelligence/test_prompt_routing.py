@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from accounts.tenancy import tenant_scope
+from ai import services
+from ai.prompts import DEFAULT_PROMPTS
 from knowledge.answers import GROUNDING_RULES, Answer, answer_question, answer_stream
-from meetings.intelligence import services
-from meetings.intelligence.prompts import DEFAULT_PROMPTS
 from meetings.models import Meeting
 from tests.knowledge import corpus
 from tests.knowledge.factories import document_ingested

@@ -2,10 +2,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.tenancy import tenant_scope
-from meetings.intelligence import services
-from meetings.intelligence.models import PromptType
-from meetings.intelligence.prompts import DEFAULT_PROMPTS
-from meetings.intelligence.selectors import prompt_for
+from ai import services
+from ai.models import PromptType
+from ai.prompts import DEFAULT_PROMPTS
+from ai.selectors import prompt_for
 
 pytestmark = pytest.mark.django_db
 

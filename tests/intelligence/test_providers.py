@@ -8,10 +8,10 @@ import pytest
 from pydantic import BaseModel
 
 from accounts.tenancy import tenant_scope
+from ai import services
+from ai.models import AIProviderSettings
+from ai.routing import route_for
 from integrations.llm.providers import ProviderError, ProviderSpec, complete_structured, stream_text, strict_schema
-from meetings.intelligence import services
-from meetings.intelligence.models import AIProviderSettings
-from meetings.intelligence.routing import route_for
 
 pytestmark = pytest.mark.django_db
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import Company
+from ai import selectors
+from ai.models import AIProviderSettings, ProviderKind
+from ai.prompts import ResolvedPrompt, default_prompt
+from ai.secrets import secret_decrypt
 from integrations.llm.anthropic import DEFAULT_BASE_URL as ANTHROPIC_DEFAULT_URL
 from integrations.llm.anthropic import DEFAULT_MODEL as ANTHROPIC_DEFAULT_MODEL
 from integrations.llm.client import llm_configured
 from integrations.llm.providers import ANTHROPIC, OPENAI, ProviderSpec
-from meetings.intelligence import selectors
-from meetings.intelligence.models import AIProviderSettings, ProviderKind
-from meetings.intelligence.prompts import ResolvedPrompt, default_prompt
-from meetings.intelligence.secrets import secret_decrypt
 
 LOCAL = "local"
 
