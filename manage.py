@@ -5,6 +5,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
+    from meetpilot.embedded_db import ensure_started
+
+    ensure_started()  # a no-op with DATABASE_URL
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -41,8 +41,9 @@ def company_get(request):
 @router.patch("/company", response={200: CompanyOut, **ERRORS})
 def company_update(request, payload: CompanyIn):
     require(request.auth, Perm.SETTINGS_MANAGE)
+    patch = {"confirm_below": payload.confirm_below} if payload.confirm_below is not None else None
     return services.company_update(company=request.auth.company, by_user=request.auth.user, name=payload.name,
-                                   email_domain=payload.email_domain)
+                                   email_domain=payload.email_domain, settings_patch=patch)
 
 
 # --- API tokens (always the caller's own) --------------------------------------------
@@ -61,7 +62,7 @@ def token_create(request, payload: TokenIn):
     return 201, {**TokenOut.from_orm(created.token).dict(), "token": created.raw_token}
 
 
-@router.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS})
+@router.delete("/tokens/{int:token_id}", response={200: TokenOut, **ERRORS})
 def token_revoke(request, token_id: int):
     token = selectors.api_token_get(company=request.auth.company, user=request.auth.user, token_id=token_id)
     return services.api_token_revoke(company=request.auth.company, token=token)
@@ -76,7 +77,7 @@ def member_list(request):
     return selectors.membership_list(company=request.auth.company)
 
 
-@router.patch("/members/{membership_id}", response={200: MembershipOut, **ERRORS})
+@router.patch("/members/{int:membership_id}", response={200: MembershipOut, **ERRORS})
 def member_update(request, membership_id: int, payload: MembershipIn):
     require(request.auth, Perm.MEMBERS_MANAGE)
     membership = selectors.membership_get(company=request.auth.company, membership_id=membership_id)
@@ -87,7 +88,7 @@ def member_update(request, membership_id: int, payload: MembershipIn):
         raise ApiError(409, "last_admin", str(exc))
 
 
-@router.delete("/members/{membership_id}", response={204: None, **ERRORS})
+@router.delete("/members/{int:membership_id}", response={204: None, **ERRORS})
 def member_remove(request, membership_id: int):
     require(request.auth, Perm.MEMBERS_MANAGE)
     membership = selectors.membership_get(company=request.auth.company, membership_id=membership_id)
@@ -114,7 +115,7 @@ def invitation_create(request, payload: InvitationIn):
     return 201, {**InvitationOut.from_orm(created.invitation).dict(), "invite_url": url}
 
 
-@router.delete("/invitations/{invitation_id}", response={204: None, **ERRORS})
+@router.delete("/invitations/{int:invitation_id}", response={204: None, **ERRORS})
 def invitation_revoke(request, invitation_id: int):
     require(request.auth, Perm.MEMBERS_MANAGE)
     invitation = selectors.invitation_get(company=request.auth.company, invitation_id=invitation_id)

@@ -33,6 +33,16 @@ class CompanyForm(forms.Form):
     name = forms.CharField(max_length=200)
     email_domain = forms.CharField(max_length=253, required=False,
                                    help_text="People who sign in with Google at this domain join as members.")
+    confirm_below = forms.FloatField(
+        min_value=0, max_value=1, required=False,
+        help_text="Action items and decisions found with a confidence below this (0 to 1) are shown as suggestions "
+                  "to confirm or dismiss, not as facts. 0 turns suggestions off; empty uses the server default.")
+
+    def cleaned_update(self) -> dict:
+        """The keyword arguments of ``accounts.services.company_update``."""
+        data = dict(self.cleaned_data)
+        confirm_below = data.pop("confirm_below", None)
+        return {**data, "settings_patch": {"confirm_below": confirm_below}}
 
 
 class RoleForm(forms.Form):

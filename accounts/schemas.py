@@ -23,6 +23,9 @@ class CompanyOut(Schema):
 class CompanyIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     email_domain: str = Field(default="", max_length=253)
+    confirm_below: float | None = Field(
+        default=None, ge=0, le=1, description="findings with a lower confidence are suggestions to confirm "
+                                              "(settings.confirm_below; null keeps the current value)")
 
 
 class UserOut(Schema):

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from accounts.auth import token_generate, token_hash
 from accounts.models import ApiToken, Company, Invitation, Membership, Role, User, WorkerHeartbeat
-from accounts.tenancy import scopes_disabled, tenant_scope
+from accounts.tenancy import scopes_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +55,19 @@ def company_create(*, name: str, owner: User, email_domain: str = "", plan: str 
                       email_domain=email_domain.lower())
     company.full_clean()
     company.save()
-    with tenant_scope(company):
-        membership_add(company=company, user=owner, role=Role.ADMIN)
+    membership_add(company=company, user=owner, role=Role.ADMIN)
     return company
 
 
 def membership_add(*, company: Company, user: User, role: str) -> Membership:
-    with tenant_scope(company):
-        membership, created = Membership.objects.get_or_create(company=company, user=user,
-                                                               defaults={"role": role})
+    """``user`` joins ``company`` (idempotent: an existing membership is returned as it is).
+
+    Joining happens before the person has a scope in the company (sign-up, an invitation link, a
+    new company, seeding), so this is one of the documented ``scopes_disabled()`` places; the
+    company is named explicitly in the lookup.
+    """
+    with scopes_disabled():
+        membership, _ = Membership.objects.get_or_create(company=company, user=user, defaults={"role": role})
     return membership
 
 
@@ -72,9 +76,8 @@ def membership_role_set(*, company: Company, membership: Membership, role: str) 
     if membership.role == Role.ADMIN and role != Role.ADMIN:
         _ensure_another_admin(company=company, membership=membership)
     membership.role = role
-    with tenant_scope(company):
-        membership.full_clean()
-        membership.save(update_fields=["role"])
+    membership.full_clean()
+    membership.save(update_fields=["role"])
     logger.info("member role changed", extra={"membership_id": membership.pk, "role": role})
     return membership
 
@@ -84,17 +87,15 @@ def membership_remove(*, company: Company, membership: Membership) -> None:
     assert membership.company_id == company.pk
     if membership.role == Role.ADMIN:
         _ensure_another_admin(company=company, membership=membership)
-    with tenant_scope(company):
-        ApiToken.objects.filter(user_id=membership.user_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+    ApiToken.objects.for_company(company).filter(user_id=membership.user_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     logger.info("member removed", extra={"membership_id": membership.pk, "member_user_id": membership.user_id})
     membership.delete()
 
 
 def _ensure_another_admin(*, company: Company, membership: Membership) -> None:
-    with tenant_scope(company):
-        others = Membership.objects.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    others = Membership.objects.for_company(company).filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
     if not others:
         raise ValueError("A company needs at least one admin.")
 
@@ -126,8 +127,7 @@ def user_join_or_create_company(*, user: User, company_name: str = "", email_ver
     except IntegrityError:  # two first sign-ups from one domain at once: the second joins the first
         company = Company.objects.get(email_domain=domain)
         return membership_add(company=company, user=user, role=Role.MEMBER)
-    with tenant_scope(company):
-        return Membership.objects.get(company=company, user=user)
+    return membership_add(company=company, user=user, role=Role.ADMIN)  # the one company_create made
 
 
 # --- invitations ------------------------------------------------------------------
@@ -149,9 +149,8 @@ def invitation_create(*, company: Company, email: str, role: str, invited_by: Us
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    with tenant_scope(company):  # full_clean's uniqueness checks query the tenant manager too
-        invitation.full_clean()
-        invitation.save()
+    invitation.full_clean()  # uniqueness is checked among the company's rows (TenantModel), in or out of a scope
+    invitation.save()
     logger.info("invitation created", extra={"invitation_id": invitation.pk, "role": role})
     return CreatedInvitation(invitation=invitation, raw_token=raw)
 
@@ -206,9 +205,8 @@ def api_token_create(*, company: Company, user: User, name: str) -> CreatedToken
     raw = token_generate()
     token = ApiToken(company=company, user=user, name=name.strip() or "API token", prefix=raw[:10],
                      token_hash=token_hash(raw))
-    with tenant_scope(company):  # full_clean's uniqueness checks query the tenant manager too
-        token.full_clean()
-        token.save()
+    token.full_clean()
+    token.save()
     logger.info("api token created", extra={"token_id": token.pk, "token_prefix": token.prefix})
     return CreatedToken(token=token, raw_token=raw)
 
@@ -269,11 +267,10 @@ def demo_company_seed(*, password: str) -> tuple[Company, User]:
     company = Company.objects.filter(email_domain=DEMO_DOMAIN).first()
     if company is None:
         company = company_create(name=DEMO_COMPANY_NAME, owner=user, email_domain=DEMO_DOMAIN)
-    with tenant_scope(company):
-        membership = membership_add(company=company, user=user, role=Role.ADMIN)
-        if membership.role != Role.ADMIN:
-            membership.role = Role.ADMIN
-            membership.save(update_fields=["role"])
+    membership = membership_add(company=company, user=user, role=Role.ADMIN)
+    if membership.role != Role.ADMIN:
+        membership.role = Role.ADMIN
+        membership.save(update_fields=["role"])
     return company, user
 
 

@@ -2,11 +2,33 @@
 
 Every tenant-owned model inherits ``TenantModel``: it carries a ``company`` FK and
 its default manager refuses to run a query unless a tenant scope is active, and
-then only sees that company's rows. The scope is switched on in exactly three
-places: ``accounts.middleware.TenantMiddleware`` (per request),
-``TenantTask`` (per Celery task, from its ``company_id`` argument) and the
-WebSocket consumers (per connection). Code that must look across companies (token
-lookup, invitation links, migrations of data) says so with ``scopes_disabled()``.
+then only sees that company's rows.
+
+Where the scope is switched on (``tenant_scope(company)``), and nowhere else
+(``tests/architecture/test_tenant_scope.py`` keeps this list true):
+
+- ``accounts/middleware.py``: ``TenantMiddleware``, once per HTTP request;
+- ``accounts/tenancy.py``: ``TenantTask``, once per Celery task (its ``company_id`` argument);
+- ``meetings/consumers.py``: per WebSocket connection, after the socket's principal is known;
+- ``meetings/live/runner.py``: the live analysis job runner (the in-process analogue of ``TenantTask``);
+- ``ai/sse.py``: streamed responses, which are iterated after the middleware has returned.
+
+Documented bypasses, which may also call ``tenant_scope``: management commands
+(``*/management/commands/*``), demo seeding (``meetings/demo.py``, ``knowledge/demo.py``: the
+``seed_demo`` command's receivers seed one named company), ``bench/`` and ``eval/`` scripts, and ``tests/``.
+
+Services never open a scope for the company they are handed: they take ``company`` first,
+assert that the rows they were given belong to it (``assert thing.company_id == company.pk``) and
+read through ``Model.objects.for_company(company)`` inside the caller's scope.
+
+Code that must look across companies says so with ``scopes_disabled()``, in these places only:
+token lookup (``accounts/auth.py``), a user's memberships (``accounts/auth.py``,
+``accounts/selectors.py``), joining a company before any scope exists (``accounts/services.py``:
+``membership_add``, invitation links), and maintenance over every company
+(``knowledge/services.py``: ``chunks_reembed``), besides the bypass places above.
+
+``full_clean()`` on a tenant row checks uniqueness among its own company's rows, so a service
+validates the same way inside and outside a request.
 """
 
 from __future__ import annotations
@@ -77,6 +99,21 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         return queryset.filter(company_id=company_id)
 
 
+@contextlib.contextmanager
+def _own_company(row: models.Model) -> Iterator[None]:
+    # Uniqueness checks ask the default manager whether a clashing row exists; they look among
+    # the row's own company (or everywhere under scopes_disabled()), whichever scope the caller has.
+    company_id = getattr(row, "company_id", None)
+    if _disabled.get() or company_id is None:
+        yield
+        return
+    token = _company_id.set(company_id)
+    try:
+        yield
+    finally:
+        _company_id.reset(token)
+
+
 class TenantModel(models.Model):
     company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
 
@@ -86,6 +123,14 @@ class TenantModel(models.Model):
     # that was already reached through a scoped query.
     class Meta:
         abstract = True
+
+    def validate_unique(self, exclude: Any = None) -> None:
+        with _own_company(self):
+            super().validate_unique(exclude=exclude)
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        with _own_company(self):
+            super().validate_constraints(exclude=exclude)
 
 
 def is_tenant_model(model: type[models.Model]) -> bool:

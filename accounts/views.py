@@ -200,13 +200,14 @@ def token_revoke(request, token_id: int):
 @principal_required(perm=Perm.VIEW)
 def company_settings(request):
     p = request.principal
-    form = CompanyForm(initial={"name": p.company.name, "email_domain": p.company.email_domain})
+    form = CompanyForm(initial={"name": p.company.name, "email_domain": p.company.email_domain,
+                                "confirm_below": (p.company.settings or {}).get("confirm_below")})
     if request.method == "POST":
         require(p, Perm.SETTINGS_MANAGE)  # the page is read-only for others; a POST anyway is a 403
         form = CompanyForm(request.POST)
         if form.is_valid():
             try:
-                services.company_update(company=p.company, by_user=request.user, **form.cleaned_data)
+                services.company_update(company=p.company, by_user=request.user, **form.cleaned_update())
                 messages.success(request, "Settings saved.")
                 return redirect("accounts:settings")
             except ValidationError as exc:

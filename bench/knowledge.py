@@ -41,6 +41,9 @@ if os.environ["EMBEDDED_DB_NAME"] in ("", "meetpilot") or os.environ.get("DATABA
 
 import django  # noqa: E402
 
+from meetpilot.embedded_db import ensure_started  # noqa: E402
+
+ensure_started()
 django.setup()
 
 import numpy as np  # noqa: E402

@@ -133,6 +133,9 @@ def start_daphne(port: int) -> subprocess.Popen:
 def django_setup() -> None:
     import django
 
+    from meetpilot.embedded_db import ensure_started
+
+    ensure_started()
     django.setup()
     from django.core.management import call_command
 

@@ -35,7 +35,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Company
-from accounts.tenancy import tenant_scope
 from ai.routing import route_for
 from knowledge import cache as knowledge_cache
 from knowledge.chunking import sentence_spans
@@ -314,8 +313,8 @@ def _llm_result(text: str, question: str, hits: list[ChunkHit], provider: str) -
 def _route(*, company: Company, prompt_type: str, use_llm: bool | None) -> _Route:
     if use_llm is False:
         return _LOCAL_ROUTE
-    with tenant_scope(company):  # the company's own prompt and provider rows, whoever calls
-        route = route_for(company=company, prompt_type=prompt_type)
+    # The company's own prompt and provider rows, read in the caller's scope (request, task, live runner, stream).
+    route = route_for(company=company, prompt_type=prompt_type)
     if route.spec is None:
         # Local by choice, or a chosen provider that is not configured (the label says which).
         return _Route(spec=None, label=route.label, system="", version=route.prompt.version)

@@ -86,13 +86,13 @@ def document_upload(request, files: File[list[UploadedFile]], title: Form[str] =
     return (201 if created else 200), {"created": created, "duplicates": duplicates, "rejected": rejected}
 
 
-@router.get("/documents/{document_id}", response={200: DocumentOut, **ERRORS})
+@router.get("/documents/{int:document_id}", response={200: DocumentOut, **ERRORS})
 def document_get(request, document_id: int):
     require(request.auth, Perm.VIEW)
     return _document(request, document_id)
 
 
-@router.patch("/documents/{document_id}", response={200: DocumentOut, **ERRORS})
+@router.patch("/documents/{int:document_id}", response={200: DocumentOut, **ERRORS})
 def document_update(request, document_id: int, payload: DocumentPatchIn):
     p = request.auth
     require(p, Perm.DOCUMENT_EDIT)
@@ -103,27 +103,27 @@ def document_update(request, document_id: int, payload: DocumentPatchIn):
                                     access_level=payload.access_level, tags=payload.tags)
 
 
-@router.delete("/documents/{document_id}", response={204: None, **ERRORS})
+@router.delete("/documents/{int:document_id}", response={204: None, **ERRORS})
 def document_delete(request, document_id: int):
     require(request.auth, Perm.DOCUMENT_EDIT)
     services.document_delete(company=request.auth.company, document=_document(request, document_id))
     return 204, None
 
 
-@router.get("/documents/{document_id}/status", response={200: DocumentStatusOut, **ERRORS})
+@router.get("/documents/{int:document_id}/status", response={200: DocumentStatusOut, **ERRORS})
 def document_status(request, document_id: int):
     require(request.auth, Perm.VIEW)
     return _document(request, document_id)
 
 
-@router.post("/documents/{document_id}/reindex", response={202: DocumentStatusOut, **ERRORS})
+@router.post("/documents/{int:document_id}/reindex", response={202: DocumentStatusOut, **ERRORS})
 def document_reindex(request, document_id: int):
     require(request.auth, Perm.DOCUMENT_EDIT)
     document = services.document_reindex(company=request.auth.company, document=_document(request, document_id))
     return 202, document
 
 
-@router.get("/documents/{document_id}/chunks", response={200: list[ChunkOut], **ERRORS})
+@router.get("/documents/{int:document_id}/chunks", response={200: list[ChunkOut], **ERRORS})
 @paginate(Pagination)
 def document_chunks(request, document_id: int):
     require(request.auth, Perm.VIEW)
@@ -178,7 +178,7 @@ async def query_stream(request, payload: QueryIn):
     """The same answer as ``/query``, streamed as Server-Sent Events (``delta``, ``reset``, ``done``)."""
     p = request.auth
     require(p, Perm.ASK)
-    return sse_answer_response(company=p.company, question=payload.question, top_k=payload.top_k,
+    return sse_answer_response(request, company=p.company, question=payload.question, top_k=payload.top_k,
                                filters=payload.filters.as_filters() if payload.filters else None,
                                access_levels=access_levels_for(p))
 
@@ -191,5 +191,5 @@ async def query_stream_get(request, question: Query[str], top_k: Query[int] = 5)
     question = question.strip()[:2000]
     if not question:
         raise ApiError(422, "validation_error", "Ask a question.")
-    return sse_answer_response(company=p.company, question=question, top_k=max(1, min(top_k, 20)), filters=None,
-                               access_levels=access_levels_for(p))
+    return sse_answer_response(request, company=p.company, question=question, top_k=max(1, min(top_k, 20)),
+                               filters=None, access_levels=access_levels_for(p))

@@ -6,6 +6,10 @@ Idempotent: an upload with the same content is a duplicate of the stored documen
 run adds nothing. Documents are ingested in the command itself, so suggestions and fact checks
 work before any worker has started; the ingestion that the upload also queues replaces the same
 chunks again (ingestion is idempotent), which costs a few seconds and nothing else.
+
+Tenancy: a documented bypass (see ``accounts/tenancy.py``). The receiver runs inside the
+``seed_demo`` management command, where no request or task has switched a scope on, so the seed
+function enters ``tenant_scope(company)`` itself for the one company it was handed.
 """
 
 from __future__ import annotations

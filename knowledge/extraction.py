@@ -14,12 +14,15 @@ import re
 import zipfile
 
 from knowledge.chunking import PageText
+from meetpilot.errors import Unprocessable
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
-class ExtractionError(Exception):
+class ExtractionError(Unprocessable):
     """The file cannot be turned into text; ``str(exc)`` is shown to the user."""
+
+    code = "extraction_failed"
 
 
 def size_label(n: int) -> str:

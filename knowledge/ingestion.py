@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from knowledge.extraction import size_label as _mb
+from meetpilot.errors import DomainError
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": "pdf",
@@ -47,12 +48,11 @@ _BINARY_SIGNATURES: list[tuple[bytes, str]] = [
 ]
 
 
-class UploadRejected(Exception):
-    """The upload is refused before anything is stored. ``status`` is the HTTP status to answer."""
+class UploadRejected(DomainError):
+    """The upload is refused before anything is stored (400, or 413 too large, 415 wrong type)."""
 
     def __init__(self, *, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
         self.message = message
         self.status = status
 

@@ -47,7 +47,8 @@ RRF_K = 60
 MODES = ("hybrid", "vector", "fulltext")
 ALL_ACCESS_LEVELS = frozenset(AccessLevel.values)
 MEMBER_ACCESS_LEVELS = frozenset({AccessLevel.PUBLIC.value, AccessLevel.TEAM.value})
-FILTER_KEYS = {"tags", "source_types", "document_id", "document_ids", "date_from", "date_to", "metadata"}
+FILTER_KEYS = {"tags", "source_types", "document_id", "document_ids", "source_ids", "date_from", "date_to",
+               "metadata"}
 HNSW_EF_MAX = 1000  # pgvector's upper bound for hnsw.ef_search
 
 
@@ -132,6 +133,7 @@ def counts_forget() -> None:
     with _counts_lock:
         _counts.clear()
         _stats.clear()
+        _document_counts.clear()
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -179,6 +181,10 @@ def _where(
     if document_ids:
         clauses.append("c.document_id = ANY(%(document_ids)s)")
         params["document_ids"] = [int(x) for x in document_ids]
+    if filters.get("source_ids"):
+        # A meeting's chunks carry the meeting as their source: found through the company/source index.
+        clauses.append("c.source_id = ANY(%(source_ids)s)")
+        params["source_ids"] = [int(x) for x in filters["source_ids"]]
     tags = filters.get("tags")
     if tags:
         tags = [tags] if isinstance(tags, str) else list(tags)
@@ -441,3 +447,169 @@ def chunks_search(
     order = sorted(fused, key=lambda cid: (-fused[cid], -similarity.get(cid, 0.0), cid))[:k]
     return [_hit(by_id[cid], score=fused[cid] / best, text_rank=text_rank.get(cid), similarity=similarity.get(cid))
             for cid in order]
+
+
+# --- BM25 candidates (meeting search) ---------------------------------------------------------
+#
+# ts_rank has no notion of how rare a word is: for a question in plain words ("what did the
+# professor think about the recording equipment") "think" counts as much as "equipment". Okapi
+# BM25 weighs each query word by its inverse document frequency in the company's chunks and
+# saturates repeats (k1) relative to the passage length (b). Candidates are the chunks holding
+# any of the query's words (rarest first while the expected matches stay within a budget, as in
+# ``_tsquery_plan``); the score itself always uses every query word and is computed in SQL from
+# the stored tsvector (its positions give the term frequency), so nothing is re-tokenised here.
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+BM25_CANDIDATE_BUDGET = 4000  # expected rows matched by the OR-query before words are left out
+_DF_TTL = 600.0
+_DF_MAX_ENTRIES = 200_000
+_document_counts: dict[tuple[int, int, str], tuple[float, int]] = {}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The two ranked lists before fusion: ``text`` by BM25 (``score``), ``vector`` by cosine."""
+
+    text: list[ChunkHit]
+    vector: list[ChunkHit]
+
+
+def query_lexemes(cursor, query: str) -> list[str]:
+    """The query's content words as Postgres stems them ('english': stop words removed)."""
+    cursor.execute("SELECT tsvector_to_array(to_tsvector('english', %s))", [query])
+    return list(cursor.fetchone()[0] or [])
+
+
+def lexeme_document_counts(cursor, *, company_id: int, lexemes: list[str]) -> dict[str, int]:
+    """How many of the company's chunks hold each lexeme (GIN index).
+
+    Cached per company generation (bumped whenever a source's chunks are replaced), so a meeting
+    indexed a moment ago counts at once; ten minutes at most otherwise.
+    """
+    from knowledge import cache as knowledge_cache
+
+    now = time.monotonic()
+    generation = knowledge_cache.generation(company_id)
+    out: dict[str, int] = {}
+    with _counts_lock:
+        for lexeme in lexemes:
+            hit = _document_counts.get((company_id, generation, lexeme))
+            if hit is not None and now - hit[0] < _DF_TTL:
+                out[lexeme] = hit[1]
+    missing = [lex for lex in lexemes if lex not in out]
+    if missing:
+        cursor.execute(
+            "SELECT l, (SELECT count(*) FROM knowledge_chunk c WHERE c.company_id = %s "
+            "AND c.search_vector @@ quote_literal(l)::tsquery) FROM unnest(%s::text[]) AS l",
+            [company_id, missing],
+        )
+        rows = cursor.fetchall()
+        with _counts_lock:
+            if len(_document_counts) > _DF_MAX_ENTRIES:
+                _document_counts.clear()
+            for lexeme, count in rows:
+                out[lexeme] = int(count)
+                _document_counts[(company_id, generation, lexeme)] = (now, int(count))
+    return out
+
+
+def _company_mean_chars(cursor, company_id: int) -> int:
+    def compute() -> int:
+        cursor.execute("SELECT coalesce(avg(length(text)), 1) FROM knowledge_chunk WHERE company_id = %s",
+                       [company_id])
+        return max(1, round(float(cursor.fetchone()[0])))
+
+    return _cached(("mean_chars", company_id), compute)
+
+
+def bm25_idf(df: int, total: int) -> float:
+    # The "+1" variant (Lucene's): never negative, so a word in most chunks still counts a little.
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: int, qvec: str | None,
+          selective: bool) -> list[tuple]:
+    lexemes = query_lexemes(cursor, query)
+    if not lexemes:
+        return []
+    df = lexeme_document_counts(cursor, company_id=company_id, lexemes=lexemes)
+    present = [lex for lex in lexemes if df[lex] > 0]
+    if not present:
+        return []
+    total = max(_company_chunks(cursor, company_id), max(df.values()), 1)
+    fetch = present
+    if not selective:  # bound the rows ranked: the rarest words find the candidates
+        fetch, expected = [], 0
+        for lexeme in sorted(present, key=lambda lex: (df[lex], lex)):
+            if fetch and expected + df[lexeme] > BM25_CANDIDATE_BUDGET:
+                break
+            fetch.append(lexeme)
+            expected += df[lexeme]
+    similarity = "1 - (c.embedding <=> %(qvec)s::vector)" if qvec else "NULL::float8"
+    sql = f"""
+        WITH w AS (SELECT * FROM unnest(%(lex)s::text[], %(idf)s::float8[]) AS w(lexeme, idf)),
+        hits AS (
+            SELECT c.id, (
+                SELECT coalesce(sum(w.idf * cardinality(t.positions) * %(k1_1)s
+                                    / (cardinality(t.positions)
+                                       + %(k1)s * (1 - %(b)s + %(b)s * length(c.text) / %(mean)s::float8))), 0)
+                FROM unnest(c.search_vector) AS t JOIN w ON w.lexeme = t.lexeme
+            ) AS rank
+            FROM knowledge_chunk c
+            WHERE {where} AND c.search_vector @@ %(tsq)s::tsquery
+            ORDER BY rank DESC, c.id
+            LIMIT %(n)s
+        )
+        SELECT {_COLUMNS}, hits.rank, {similarity}
+        FROM hits JOIN knowledge_chunk c ON c.id = hits.id
+        ORDER BY hits.rank DESC, c.id
+    """
+    cursor.execute(sql, {
+        **params, "lex": present, "idf": [bm25_idf(df[lex], total) for lex in present],
+        "tsq": " | ".join(_quote_lexeme(lex) for lex in fetch), "k1": BM25_K1, "k1_1": BM25_K1 + 1,
+        "b": BM25_B, "mean": _company_mean_chars(cursor, company_id), "n": n, "qvec": qvec,
+    })
+    return cursor.fetchall()
+
+
+def chunks_candidates(
+    *,
+    company: Company,
+    query: str,
+    n: int = 50,
+    access_levels: set[str] | None = None,
+    source_types: list[str] | None = None,
+    filters: dict | None = None,
+    query_embedding: np.ndarray | None = None,
+) -> Candidates:
+    """The BM25 list and the vector list (``n`` each) for a caller that fuses them itself.
+
+    Same access rules and filters as ``chunks_search``. A ``source_ids`` or ``document_id(s)``
+    filter makes the search selective (a few hundred rows): every query word then fetches
+    candidates and the vector list is an exact search.
+    """
+    query = (query or "").strip()[:2000]
+    n = max(1, min(int(n), 500))
+    levels = set(access_levels) if access_levels is not None else set(MEMBER_ACCESS_LEVELS)
+    levels &= ALL_ACCESS_LEVELS
+    if not query or not levels:
+        return Candidates(text=[], vector=[])
+    where, params = _where(company_id=company.pk, access_levels=levels, source_types=source_types, filters=filters)
+    selective = bool(filters and (filters.get("source_ids") or filters.get("document_id") is not None
+                                  or filters.get("document_ids")))
+    from knowledge.embeddings import embed_query
+
+    vector = query_embedding if query_embedding is not None else embed_query(query)
+    qvec = vector_literal(vector)
+    with connection.cursor() as cursor:
+        text_rows = _bm25(cursor, company_id=company.pk, where=where, params=params, query=query, n=n, qvec=qvec,
+                          selective=selective)
+        if selective:
+            vector_rows = _vector_exact(cursor, where=where, params=params, qvec=qvec, n=n)
+        else:
+            vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
+    return Candidates(
+        text=[_hit(r, score=r[11], text_rank=r[11], similarity=r[12]) for r in text_rows],
+        vector=[_hit(r, score=r[12], text_rank=None, similarity=r[12]) for r in vector_rows],
+    )

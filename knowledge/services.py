@@ -19,13 +19,14 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from accounts.models import Company, User
-from accounts.tenancy import tenant_scope
+from accounts.tenancy import scopes_disabled
 from knowledge import cache as knowledge_cache
 from knowledge.chunking import chunk_text
 from knowledge.embeddings import embed_texts, embedding_model_name
 from knowledge.extraction import ExtractionError, extract
 from knowledge.ingestion import UploadRejected, upload_check
 from knowledge.models import AccessLevel, Chunk, Document, SourceType
+from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
 
@@ -145,21 +146,26 @@ def chunks_delete(*, company: Company, source_type: str, source_id: int) -> int:
 
 def chunks_reembed(*, company: Company | None = None, force: bool = False, batch_size: int = 64,
                    log: Callable[[str], None] | None = None) -> int:
-    """Re-embed chunks made with another model (or all with ``force``). Resumable: run it again."""
+    """Re-embed chunks made with another model (or all with ``force``). Resumable: run it again.
+
+    Maintenance over every company (``company=None``) or one: a documented ``scopes_disabled()``
+    place, with the one company named explicitly when given.
+    """
     model_name = embedding_model_name()
     done = 0
     last_id = 0
     companies_touched: set[int] = set()
     while True:
-        with _maybe_scope(company):
-            queryset = Chunk.objects.filter(id__gt=last_id).order_by("id")
+        with scopes_disabled():
+            queryset = Chunk.objects.all() if company is None else Chunk.objects.for_company(company)
+            queryset = queryset.filter(id__gt=last_id).order_by("id")
             if not force:
                 queryset = queryset.exclude(embedding_model=model_name, embedding__isnull=False)
             batch = list(queryset.values("id", "company_id", "title", "text")[:batch_size])
         if not batch:
             break
         vectors = embed_texts([f"{r['title']}\n{r['text']}" if r["title"] else r["text"] for r in batch])
-        with _maybe_scope(company), transaction.atomic():
+        with scopes_disabled(), transaction.atomic():
             for row, vector in zip(batch, vectors, strict=True):
                 Chunk.objects.filter(pk=row["id"]).update(embedding=vector, embedding_model=model_name)
         companies_touched.update(r["company_id"] for r in batch)
@@ -189,23 +195,6 @@ def chunk_vector_resize(*, dimensions: int) -> None:
         cursor.execute("ALTER TABLE knowledge_chunk ALTER COLUMN embedding SET STORAGE MAIN")  # see migration 0002
         cursor.execute("CREATE INDEX chunk_embedding_hnsw ON knowledge_chunk USING hnsw (embedding vector_cosine_ops) "
                        "WITH (m = 16, ef_construction = 64)")
-
-
-class _maybe_scope:
-    """The company's scope, or (for an all-companies maintenance run) no tenant filter at all."""
-
-    def __init__(self, company: Company | None) -> None:
-        self.company = company
-        self._cm: Any = None
-
-    def __enter__(self) -> None:
-        from accounts.tenancy import scopes_disabled
-
-        self._cm = tenant_scope(self.company) if self.company is not None else scopes_disabled()
-        self._cm.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
 
 
 # --- documents ------------------------------------------------------------------------------------
@@ -282,12 +271,14 @@ def document_upload(
     return UploadResult(document=document, duplicate=False)
 
 
-def _enqueue_ingest(document: Document) -> None:
-    from knowledge.tasks import document_ingest_task
+INGEST_TASK = "knowledge.document_ingest"
 
+
+def _enqueue_ingest(document: Document) -> None:
     def send() -> None:
         try:
-            document_ingest_task.delay(company_id=document.company_id, document_id=document.pk)
+            # By name: knowledge.tasks is the interface above this module and imports it, not the reverse.
+            task_send(INGEST_TASK, company_id=document.company_id, document_id=document.pk)
         except Exception:  # broker down: the document stays queued and can be re-indexed
             logger.exception("could not queue ingestion of document %s", document.pk)
 

@@ -15,12 +15,12 @@ from ninja.responses import Status
 
 from accounts.permissions import Perm, can_edit_action_item, require
 from meetings import exports, selectors, services
-from meetings.live.session import session_end, session_start
 from meetings.schemas import (
     ActionItemFilters,
     ActionItemIn,
     ActionItemOut,
     ActionItemPatch,
+    DecisionFilters,
     DecisionOut,
     ExportQuery,
     FactCheckFilters,
@@ -32,6 +32,7 @@ from meetings.schemas import (
     ParticipantIn,
     ParticipantOut,
     ParticipantPatch,
+    ReviewIn,
     SegmentOut,
     SpeakerRenameIn,
     SpeakerRenameOut,
@@ -98,19 +99,7 @@ def meeting_delete(request, meeting_id: int):
     return Status(204, None)
 
 
-@router.post("/meetings/{int:meeting_id}/start", response={200: MeetingOut, 409: ErrorOut, **ERRORS})
-def meeting_start(request, meeting_id: int):
-    """Make the meeting live (idempotent); connected clients get a ``status`` event. Ended meetings: 409."""
-    require(request.auth, Perm.MEETING_EDIT)
-    return session_start(company=request.auth.company, meeting=_meeting(request, meeting_id))
-
-
-@router.post("/meetings/{int:meeting_id}/end", response={200: MeetingOut, **ERRORS})
-def meeting_end(request, meeting_id: int):
-    """End the meeting (idempotent): leftover interim captions become final, clients get a ``status``
-    event, and the after-meeting report is queued."""
-    require(request.auth, Perm.MEETING_EDIT)
-    return session_end(company=request.auth.company, meeting=_meeting(request, meeting_id))
+# Starting and ending a meeting are the live session's: meetings.live.api answers /meetings/<id>/start|end.
 
 
 # --- participants --------------------------------------------------------------------------
@@ -227,6 +216,7 @@ def action_item_list(request, filters: Query[ActionItemFilters]):
         company=p.company, meeting=meeting, assigned_to=p.user if filters.mine else None, overdue=filters.overdue,
         status=filters.status, assignee_user_id=filters.assignee, assignee_participant_id=filters.assignee_participant,
         priority=filters.priority, due_from=filters.due_from, due_to=filters.due_to, q=filters.q,
+        review=filters.review,
     )
 
 
@@ -251,6 +241,15 @@ def action_item_update(request, action_item_id: int, payload: ActionItemPatch):
         raise _invalid(exc)
 
 
+@router.post("/action-items/{int:action_item_id}/review", response={200: ActionItemOut, **ERRORS})
+def action_item_review(request, action_item_id: int, payload: ReviewIn):
+    """Confirm a suggested item (it becomes a task) or dismiss it; analysis never brings it back."""
+    item = selectors.action_item_get(company=request.auth.company, action_item_id=action_item_id)
+    if not can_edit_action_item(request.auth, assignee_user_id=item.assignee_user_id):
+        raise ApiError(403, "permission_denied", "You can only review action items assigned to you.")
+    return services.action_item_review(company=request.auth.company, action_item=item, review=payload.review)
+
+
 @router.delete("/action-items/{int:action_item_id}", response={204: None, **ERRORS})
 def action_item_delete(request, action_item_id: int):
     require(request.auth, Perm.ACTION_ITEM_EDIT)
@@ -264,9 +263,18 @@ def action_item_delete(request, action_item_id: int):
 
 @router.get("/meetings/{int:meeting_id}/decisions", response={200: list[DecisionOut], **ERRORS})
 @paginate(Pagination)
-def decision_list(request, meeting_id: int):
+def decision_list(request, meeting_id: int, filters: Query[DecisionFilters]):
     require(request.auth, Perm.VIEW)
-    return selectors.decision_list(company=request.auth.company, meeting=_meeting(request, meeting_id))
+    return selectors.decision_list(company=request.auth.company, meeting=_meeting(request, meeting_id),
+                                   review=filters.review)
+
+
+@router.post("/decisions/{int:decision_id}/review", response={200: DecisionOut, **ERRORS})
+def decision_review(request, decision_id: int, payload: ReviewIn):
+    """Confirm a suggested decision or dismiss it (managers and admins)."""
+    require(request.auth, Perm.ACTION_ITEM_EDIT)
+    decision = selectors.decision_get(company=request.auth.company, decision_id=decision_id)
+    return services.decision_review(company=request.auth.company, decision=decision, review=payload.review)
 
 
 @router.get("/meetings/{int:meeting_id}/fact-checks", response={200: list[FactCheckOut], **ERRORS})

@@ -1,14 +1,18 @@
 """The live meeting WebSocket: ``/ws/meetings/<id>/`` (protocol: docs/protocol.md).
 
-Authentication happened in ``accounts.auth.WebSocketAuthMiddleware`` (scope["principal"]).
-This consumer resolves the meeting through the same selector as the API (4404 for a missing
-or foreign meeting), validates frames with the protocol models, and hands every piece of work
-to the live services in worker threads. It keeps only per-connection state: the output format,
-the client id, token buckets and the event cursor (the newest event id sent to this client).
+A thin adapter. Authentication happened in ``accounts.auth.WebSocketAuthMiddleware``
+(scope["principal"]); the meeting is resolved through the same selector as the API (4404 for a
+missing or foreign meeting). Frames are parsed by ``meetings.live.protocol``; the session logic
+(hello, captions and asks under the company's rate limit, start/end, replay) lives in
+``meetings.live.session``, shared with the REST control endpoints; the output format is a
+renderer from ``meetings.live.render``, chosen at connect. Every domain error becomes a typed
+``error`` frame in one place (``_send_error``). Database work runs in worker threads inside the
+company's tenant scope.
 
-Event delivery: every event is logged in MeetingEvent before it is published, and the
-meeting's events commit in id order. The cursor lets this connection drop what it already sent
-and fill any gap (a dropped group message, a resume after reconnect) from the database.
+Per-connection state only: the renderer, the client id, token buckets, and the event cursor
+(the newest event id sent). Every event is logged in MeetingEvent before it is published and a
+meeting's events commit in id order, so the cursor drops what was already sent and fills any gap
+(a dropped group message, a resume after reconnect) from the log.
 
 Audio (binary frames, or ``audio_chunk``): checked here, then handed to the connection's
 ``meetings.live.audio.AudioStream``, whose engine transcribes on its own thread.
@@ -17,7 +21,6 @@ Audio (binary frames, or ``audio_chunk``): checked here, then handed to the conn
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -45,9 +48,9 @@ from meetings.live.audio import (
     binary_chunk,
     pcm_check,
 )
-from meetings.live.events import bind_server_loop, company_group, event_frame, events_since, meeting_group
-from meetings.live.ingest import IngestResult, caption_ingest, default_client_id, status_payload
-from meetings.live.pipeline import ask_enqueue
+from meetings.live.events import bind_server_loop, company_group, meeting_group
+from meetings.live.ingest import IngestResult, default_client_id
+from meetings.live.payloads import ack_frame, error_frame, hello_frame, pong_frame
 from meetings.live.protocol import (
     LEGACY_CLIENT_TYPES,
     PROTOCOL_VERSION,
@@ -67,9 +70,18 @@ from meetings.live.protocol import (
     caption_from_legacy,
     parse_client_frame,
 )
-from meetings.live.render import html_fragment, legacy_error, legacy_frame
-from meetings.live.session import connection_joined, connection_left, session_end
+from meetings.live.render import RENDERERS, JsonRenderer, dumps
+from meetings.live.session import (
+    ask_submit,
+    caption_submit,
+    connection_left,
+    events_replay,
+    replay_cursor,
+    session_end,
+    session_hello,
+)
 from meetings.models import Meeting
+from meetpilot.errors import DomainError, RateLimited
 
 logger = logging.getLogger("meetpilot.live")
 
@@ -93,16 +105,23 @@ def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     return DatabaseSyncToAsync(run, thread_sensitive=False, executor=_db_executor)()
 
 
-def _rate_limited_ingest(*, company: Any, caption: CaptionIn, **kwargs: Any) -> IngestResult | float:
-    """The ingest result, or the seconds to wait when the company's bucket is empty."""
-    allowed, wait = ratelimit.company_take(company.pk)
-    if not allowed:
-        return float(wait)
-    return caption_ingest(company=company, caption=caption, **kwargs)
+def _requested_format(query: dict[str, list[str]], offered: list[str]) -> str:
+    requested = query.get("format", [""])[0]
+    if requested == "html":
+        return "html"
+    return "legacy" if requested == "legacy" or SUBPROTOCOL_LEGACY in offered else "json"
+
+
+def _frame_sequence(message: Any) -> int | None:
+    """The sequence an error about this frame refers to (captions and audio chunks have one)."""
+    if isinstance(message, LegacyCaptionIn):
+        return message.data.sequence_number
+    return getattr(message, "sequence", None)
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
     ready = False
+    frame_sequence: int | None = None
 
     # --- connect / disconnect -------------------------------------------------------------
 
@@ -119,14 +138,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if principal is None:  # the auth middleware rejects these first; never serve them
             await self.close(code=CloseCode.UNAUTHENTICATED)
             return
-        self.principal = principal
-        self.company_id = principal.company.pk
+        self.principal, self.company = principal, principal.company
         try:
             meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
             if not 0 < meeting_id < 2**63:
                 raise ValueError(meeting_id)
-            self.meeting: Meeting = await _in_thread(self.company_id, selectors.meeting_get,
-                                                     company=principal.company, meeting_id=meeting_id)
+            self.meeting: Meeting = await self._db(selectors.meeting_get, company=self.company,
+                                                   meeting_id=meeting_id)
         except (Http404, ValueError, OverflowError):
             await self.close(code=CloseCode.NOT_FOUND)
             return
@@ -136,30 +154,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.close(code=CloseCode.FORBIDDEN)
             return
         offered = self.scope.get("subprotocols") or []
-        requested_format = query.get("format", [""])[0]
-        self.format = ("html" if requested_format == "html"
-                       else "legacy" if requested_format == "legacy" or SUBPROTOCOL_LEGACY in offered else "json")
-        base_id = default_client_id(principal)
-        self.base_client_id = base_id
-        self.client_id = base_id
-        self.client_id_is_default = True
-        self.epoch = 1
-        self.self_name: str | None = None
-        self.participant_id: int | None = None
-        self.cursor: int | None = None  # newest event id sent; None until the stream is synced
-        self.hello_seen = False
-        self.client_info: dict[str, Any] = {}
-        self.acked_finals: dict[int, None] = {}
-        self.legacy_asks: set[str] = set()
-        self.bucket = ratelimit.TokenBucket(rate=settings.LIVE_CONNECTION_RATE, burst=settings.LIVE_CONNECTION_BURST)
-        self.ask_bucket = ratelimit.TokenBucket(rate=settings.LIVE_ASK_RATE, burst=settings.LIVE_ASK_BURST)
-        self.audio_bucket = ratelimit.TokenBucket(rate=settings.LIVE_AUDIO_FRAME_RATE,
-                                                  burst=settings.LIVE_AUDIO_FRAME_BURST)
-        self.audio: AudioStream | None = None  # created by the first audio chunk
-        self.audio_ended = False
-        self.last_seen = time.monotonic()
-        self.connected_at = time.time()
-        self.group = meeting_group(self.meeting.pk)
+        self.renderer = self._renderer(_requested_format(query, offered))
+        self._state_init()
         await self.channel_layer.group_add(self.group, self.channel_name)
         subprotocol = SUBPROTOCOL_LEGACY if SUBPROTOCOL_LEGACY in offered else websocket_subprotocol(self.scope)
         await self.accept(subprotocol=subprotocol)
@@ -169,9 +165,35 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         resume = query.get("last_event_id", [""])[0]
         if resume.isdigit():
             await self._stream_from(int(resume))
-        elif self.format != "json":  # these clients never say hello: stream from now on
+        elif not self.renderer.says_hello:  # these clients never say hello: stream from now on
             await self._stream_from(None)
         self.watchdog = asyncio.create_task(self._watch())
+
+    def _state_init(self) -> None:
+        self.base_client_id = self.client_id = default_client_id(self.principal)
+        self.client_id_is_default = True
+        self.epoch = 1
+        self.self_name: str | None = None
+        self.participant_id: int | None = None
+        self.cursor: int | None = None  # newest event id sent; None until the stream is synced
+        self.hello_seen = False
+        self.client_info: dict[str, Any] = {}
+        self.acked_finals: dict[int, None] = {}
+        self.bucket = ratelimit.TokenBucket(rate=settings.LIVE_CONNECTION_RATE, burst=settings.LIVE_CONNECTION_BURST)
+        self.ask_bucket = ratelimit.TokenBucket(rate=settings.LIVE_ASK_RATE, burst=settings.LIVE_ASK_BURST)
+        self.audio_bucket = ratelimit.TokenBucket(rate=settings.LIVE_AUDIO_FRAME_RATE,
+                                                  burst=settings.LIVE_AUDIO_FRAME_BURST)
+        self.audio: AudioStream | None = None  # created by the first audio chunk
+        self.audio_ended = False
+        self.last_seen = time.monotonic()
+        self.connected_at = time.time()
+        self.group = meeting_group(self.meeting.pk)
+
+    def _renderer(self, name: str) -> JsonRenderer:
+        return RENDERERS[name](company_id=self.company.pk, run_db=lambda fn: self._db(fn))
+
+    def _db(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return _in_thread(self.company.pk, fn, *args, **kwargs)
 
     async def disconnect(self, code: int) -> None:
         if not self.ready:
@@ -185,11 +207,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             self.audio = None
         try:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await _in_thread(self.company_id, presence.presence_remove, meeting_id=self.meeting.pk,
-                             channel=self.channel_name)
+            await self._db(presence.presence_remove, meeting_id=self.meeting.pk, channel=self.channel_name)
             if self.participant_id is not None:
-                await _in_thread(self.company_id, connection_left, company=self.principal.company,
-                                 meeting=self.meeting, participant_id=self.participant_id)
+                await self._db(connection_left, company=self.company, meeting=self.meeting,
+                               participant_id=self.participant_id)
         except Exception:
             logger.exception("live disconnect bookkeeping failed")
 
@@ -202,7 +223,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             while self.ready:
                 await asyncio.sleep(interval)
                 now = time.monotonic()
-                if self.format == "json" and now - self.last_seen > timeout:
+                if self.renderer.pings and now - self.last_seen > timeout:
                     await self.close(code=CloseCode.IDLE_TIMEOUT)
                     return
                 if now - last_presence > presence.TTL_SECONDS / 3:
@@ -214,11 +235,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             logger.exception("live watchdog failed")
 
     async def _presence_touch(self) -> None:
-        info = {"client_id": self.client_id, "format": self.format, "user_id": self.principal.user.pk,
+        info = {"client_id": self.client_id, "format": self.renderer.name, "user_id": self.principal.user.pk,
                 "participant_id": self.participant_id, "since": self.connected_at, "client": self.client_info}
         try:
-            await _in_thread(self.company_id, presence.presence_touch, meeting_id=self.meeting.pk,
-                             channel=self.channel_name, info=info)
+            await self._db(presence.presence_touch, meeting_id=self.meeting.pk, channel=self.channel_name,
+                           info=info)
         except Exception:
             logger.exception("live presence update failed")
 
@@ -226,16 +247,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_seen = time.monotonic()
+        self.frame_sequence = None
         try:
             await self._receive(text_data, bytes_data)
-        except ProtocolError as exc:
-            await self._send_error(exc.code, exc.message, sequence=exc.sequence, details=exc.details,
-                                   retry_after=exc.retry_after)
+        except DomainError as exc:
+            await self._send_error(exc)
         except Exception:
             logger.exception("live frame failed (meeting %s)", getattr(self, "meeting", None) and self.meeting.pk)
             try:
-                await self._send_error(ErrorCode.INTERNAL, "Something went wrong on our side; the frame was not "
-                                       "processed. Resend it if it was a caption.")
+                await self._send_error(ProtocolError(ErrorCode.INTERNAL, "Something went wrong on our side; the "
+                                                     "frame was not processed. Resend it if it was a caption."))
             except Exception:
                 logger.exception("could not report an internal error")
 
@@ -247,15 +268,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes.")
         allowed, wait = self.bucket.take()  # before parsing: floods of garbage count too
-        try:
-            message = parse_client_frame(text_data)
-        except ProtocolError as exc:
-            if not allowed:
-                raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down.", sequence=exc.sequence,
-                                    retry_after=wait)
-            if exc.code == ErrorCode.UNKNOWN_TYPE and '"type"' not in text_data and self.format == "html":
-                return  # htmx ws-send of a form without a type: nothing for us
-            raise
+        message = self._parse(text_data, allowed=allowed, wait=wait)
+        if message is None:
+            return
+        self.frame_sequence = _frame_sequence(message)
         if isinstance(message, AudioChunkIn):  # audio has a bucket of its own (10-50 chunks a second)
             if allowed:
                 self.bucket.tokens = min(self.bucket.burst, self.bucket.tokens + 1)
@@ -263,15 +279,26 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                               speaker=message.speaker)
             return
         if not allowed:
-            sequence = getattr(message, "sequence", None)
-            if isinstance(message, LegacyCaptionIn):
-                sequence = message.data.sequence_number
             raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down and resend from this "
-                                "sequence.", sequence=sequence, retry_after=wait)
-        if message.type in LEGACY_CLIENT_TYPES and not self.hello_seen and self.format == "json":
-            self.format = "legacy"  # an older extension build that never says hello
+                                "sequence.", sequence=self.frame_sequence, retry_after=wait)
+        if message.type in LEGACY_CLIENT_TYPES and not self.hello_seen and self.renderer.name == "json":
+            self.renderer = self._renderer("legacy")  # an older extension build that never says hello
         if self.cursor is None and not isinstance(message, HelloIn):
             await self._stream_from(None)
+        await self._dispatch(message)
+
+    def _parse(self, text_data: str, *, allowed: bool, wait: float) -> Any | None:
+        try:
+            return parse_client_frame(text_data)
+        except ProtocolError as exc:
+            if not allowed:
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many frames; slow down.", sequence=exc.sequence,
+                                    retry_after=wait)
+            if exc.code == ErrorCode.UNKNOWN_TYPE and self.renderer.ignores(text_data):
+                return None
+            raise
+
+    async def _dispatch(self, message: Any) -> None:
         if isinstance(message, HelloIn):
             await self._hello(message)
         elif isinstance(message, CaptionIn):
@@ -282,12 +309,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self._ask(message.question, message.id)
         elif isinstance(message, LegacyQueryIn):
             ask_id = f"legacy-{uuid.uuid4().hex[:12]}"
-            if len(self.legacy_asks) >= ACKED_MEMORY:
-                self.legacy_asks.clear()
-            self.legacy_asks.add(ask_id)
+            if len(self.renderer.asks) >= ACKED_MEMORY:
+                self.renderer.asks.clear()
+            self.renderer.asks.add(ask_id)
             await self._ask(message.data.question, ask_id)
         elif isinstance(message, PingIn):
-            await self._send_json({"type": "pong", "nonce": message.nonce, "server_time": time.time()})
+            await self._reply(pong_frame(message.nonce))
         elif isinstance(message, EndIn):
             await self._end()
 
@@ -297,34 +324,30 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                             "version": message.client.version if message.client else "",
                             "capabilities": message.capabilities}
         if message.protocol not in SUPPORTED_VERSIONS:
-            await self._send_error(ErrorCode.UNSUPPORTED_PROTOCOL, f"This server speaks protocol versions "
-                                   f"{list(SUPPORTED_VERSIONS)}; continuing with {PROTOCOL_VERSION}.")
+            await self._send_error(ProtocolError(ErrorCode.UNSUPPORTED_PROTOCOL, f"This server speaks protocol "
+                                                 f"versions {list(SUPPORTED_VERSIONS)}; continuing with "
+                                                 f"{PROTOCOL_VERSION}."))
         if message.client_id:
             self.client_id = self.base_client_id = message.client_id
             self.client_id_is_default = False
             self.epoch = 1
-        if message.format == "legacy" and self.format == "json":
-            self.format = "legacy"
-        if message.participant is not None:
-            self.self_name = message.participant.name
+        if message.format == "legacy" and self.renderer.name == "json":
+            self.renderer = self._renderer("legacy")
+        who = message.participant
+        if who is not None:
+            self.self_name = who.name
             if self.audio is not None:
                 self.audio.self_name = self.self_name
-            self.participant_id = await _in_thread(
-                self.company_id, connection_joined, company=self.principal.company, meeting=self.meeting,
-                name=message.participant.name, email=message.participant.email, user=self.principal.user)
-        meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
-                                   meeting_id=self.meeting.pk)
-        replay_from = meeting.last_event_id
-        if message.last_event_id is not None:  # never beyond the log, or newer events would be skipped
-            replay_from = min(message.last_event_id, meeting.last_event_id)
-        data = status_payload(meeting, kind="hello", protocol=PROTOCOL_VERSION, client_id=self.client_id,
-                              format=self.format, can_stream=self.can_stream, last_event_id=meeting.last_event_id,
-                              replay_from=replay_from)
-        await self._send_json({"type": "status", "event_id": None, "meeting_id": meeting.pk,
-                               "at": meeting.updated_at.isoformat(), "data": data})
+        hello = await self._db(session_hello, company=self.company, meeting=self.meeting, user=self.principal.user,
+                               participant_name=who.name if who else "", participant_email=who.email if who else "",
+                               last_event_id=message.last_event_id)
+        if hello.participant_id is not None:
+            self.participant_id = hello.participant_id
+        await self._reply(hello_frame(hello.meeting, client_id=self.client_id, format=self.renderer.name,
+                                      can_stream=self.can_stream, replay_from=hello.replay_from))
         await self._presence_touch()
         self.cursor = None
-        await self._stream_from(replay_from)
+        await self._stream_from(hello.replay_from)
 
     async def _caption(self, caption: CaptionIn) -> None:
         if not self.can_stream:
@@ -335,21 +358,49 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(result.error, result.message, sequence=result.sequence)
         if caption.is_final:
             if result.status == "duplicate" and caption.sequence in self.acked_finals:
-                await self._send_error(ErrorCode.DUPLICATE_SEQUENCE, f"Sequence {caption.sequence} was already "
-                                       "acked on this connection; acked again, not stored twice.",
-                                       sequence=caption.sequence)
+                await self._send_error(ProtocolError(
+                    ErrorCode.DUPLICATE_SEQUENCE, f"Sequence {caption.sequence} was already acked on this "
+                    "connection; acked again, not stored twice.", sequence=caption.sequence))
             self.acked_finals[caption.sequence] = None
             if len(self.acked_finals) > ACKED_MEMORY:
                 self.acked_finals.pop(next(iter(self.acked_finals)))
-        if self.format == "json":
-            await self._send_json(result.ack())
+        await self._send(self.renderer.ack(result.ack()))
+
+    async def _ingest(self, caption: CaptionIn) -> IngestResult:
+        """Store the caption; a client on its default id that restarted its numbering moves to a fresh id."""
+        while True:
+            # One trip to a worker thread: the company's shared bucket, then the write.
+            result = await self._db(caption_submit, company=self.company, meeting=self.meeting,
+                                    client_id=self.client_id, caption=caption, self_name=self.self_name,
+                                    user=self.principal.user)
+            if (result.error != ErrorCode.SEQUENCE_CONFLICT or not self.client_id_is_default
+                    or self.epoch >= MAX_EPOCHS):
+                return result
+            self.epoch += 1
+            self.client_id = f"{self.base_client_id}~{self.epoch}"
+
+    async def _ask(self, question: str, ask_id: str | None) -> None:
+        if not has_perm(self.principal, Perm.ASK):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not ask questions.")
+        allowed, wait = self.ask_bucket.take()
+        if not allowed:
+            raise RateLimited("Too many questions; try again shortly.", retry_after=wait)
+        await self._db(ask_submit, company=self.company, meeting=self.meeting, user=self.principal.user,
+                       question=question, ask_id=ask_id, participant_id=self.participant_id)
+
+    async def _end(self) -> None:
+        if not self.can_stream:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not end this meeting.")
+        await self._audio_close()
+        await self._db(session_end, company=self.company, meeting=self.meeting)
 
     # --- audio --------------------------------------------------------------------------------
 
     async def _binary(self, data: bytes) -> None:
-        if self.format != "json":
+        if not self.renderer.binary_audio:
             raise ProtocolError(ErrorCode.UNSUPPORTED_FRAME, "Binary frames are audio, for JSON (v1) connections.")
         sequence, pcm = binary_chunk(data)
+        self.frame_sequence = sequence
         limit = settings.LIVE_MAX_FRAME_BYTES
         if len(data) > limit:
             raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes.", sequence=sequence)
@@ -381,12 +432,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             start = await asyncio.to_thread(audio_chunk_claim, meeting=self.meeting, client_id=stream.client_id,
                                             sequence=sequence, samples=len(pcm) // 2,
                                             start=stream.chunk_start(pcm=pcm, timestamp=timestamp))
-        fresh = start is not None
         if start is not None:
             stream.feed(sequence=sequence, pcm=pcm, start=start)
-        await self._send_json({"type": "ack", "sequence": sequence, "segment_id": None,
-                               "status": "buffered" if fresh else "duplicate", "duplicate": not fresh,
-                               "stream": "audio"})
+        await self._reply(ack_frame(sequence=sequence, segment_id=None, stream="audio",
+                                    status="buffered" if start is not None else "duplicate"))
 
     async def _audio_stream(self, sequence: int) -> AudioStream:
         # Audio is numbered per client id; the caption-only epoch suffix (t12~2) does not apply.
@@ -394,18 +443,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             self.audio.close_soon()  # hello named another client id: that is another stream
             self.audio = None
         if self.audio is None:
-            meeting = None if self.audio_ended else await _in_thread(
-                self.company_id, audio_stream_ready, company=self.principal.company, meeting=self.meeting)
+            meeting = None if self.audio_ended else await self._db(audio_stream_ready, company=self.company,
+                                                                   meeting=self.meeting)
             if meeting is None:
                 self.audio_ended = True
                 raise ProtocolError(ErrorCode.MEETING_ENDED, "This meeting has ended; audio is refused.",
                                     sequence=sequence)
             self.meeting = meeting
-            company_id = self.company_id
             self.audio = AudioStream(
-                company=self.principal.company, meeting=meeting, client_id=self.base_client_id,
-                user=self.principal.user, self_name=self.self_name, send=self._send_json,
-                run_db=lambda fn, **kwargs: _in_thread(company_id, fn, **kwargs))
+                company=self.company, meeting=meeting, client_id=self.base_client_id, user=self.principal.user,
+                self_name=self.self_name, send=self._reply, run_db=lambda fn, **kwargs: self._db(fn, **kwargs))
         return self.audio
 
     async def _audio_close(self) -> None:
@@ -413,40 +460,6 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.audio is not None:
             stream, self.audio = self.audio, None
             await stream.aclose()
-
-    async def _ingest(self, caption: CaptionIn) -> IngestResult:
-        """Store the caption; a client on its default id that restarted its numbering moves to a fresh id."""
-        while True:
-            # One trip to a worker thread: the company's shared bucket, then the write.
-            result = await _in_thread(self.company_id, _rate_limited_ingest, company=self.principal.company,
-                                      meeting=self.meeting, client_id=self.client_id, caption=caption,
-                                      self_name=self.self_name, user=self.principal.user)
-            if isinstance(result, float):
-                raise ProtocolError(ErrorCode.RATE_LIMITED, "Your company is sending too many captions; resend "
-                                    "from this sequence.", sequence=caption.sequence, retry_after=result)
-            if (result.error != ErrorCode.SEQUENCE_CONFLICT or not self.client_id_is_default
-                    or self.epoch >= MAX_EPOCHS):
-                return result
-            self.epoch += 1
-            self.client_id = f"{self.base_client_id}~{self.epoch}"
-
-    async def _ask(self, question: str, ask_id: str | None) -> None:
-        if not has_perm(self.principal, Perm.ASK):
-            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not ask questions.")
-        allowed, wait = self.ask_bucket.take()
-        if allowed:
-            allowed, wait = await _in_thread(self.company_id, ratelimit.company_take, self.company_id, cost=5)
-        if not allowed:
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many questions; try again shortly.", retry_after=wait)
-        await _in_thread(self.company_id, ask_enqueue, company_id=self.company_id, meeting_id=self.meeting.pk,
-                         question=question, ask_id=ask_id, user_id=self.principal.user.pk,
-                         participant_id=self.participant_id)
-
-    async def _end(self) -> None:
-        if not self.can_stream:
-            raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may not end this meeting.")
-        await self._audio_close()
-        await _in_thread(self.company_id, session_end, company=self.principal.company, meeting=self.meeting)
 
     # --- events to the client --------------------------------------------------------------
 
@@ -471,59 +484,43 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _stream_from(self, after: int | None) -> None:
         """Start streaming after event ``after`` (None: from now on), replaying the log first."""
-        meeting = await _in_thread(self.company_id, selectors.meeting_get, company=self.principal.company,
-                                   meeting_id=self.meeting.pk)
-        if after is None:
-            self.cursor = meeting.last_event_id
-            return
-        self.cursor = min(after, meeting.last_event_id)  # a cursor from the future would skip new events
-        await self._catch_up(until=None)
+        self.cursor = await self._db(replay_cursor, company=self.company, meeting=self.meeting, after=after)
+        if after is not None:
+            await self._catch_up(until=None)
 
     async def _catch_up(self, *, until: int | None) -> None:
         page = settings.LIVE_REPLAY_PAGE
         while True:
-            events = await _in_thread(self.company_id, events_since, company=self.principal.company,
-                                      meeting=self.meeting, after_event_id=self.cursor, limit=page,
-                                      until_event_id=until)
-            if events:
-                await self._deliver([event_frame(event) for event in events])
-                self.cursor = events[-1].event_id
-            if len(events) < page:
+            frames = await self._db(events_replay, company=self.company, meeting=self.meeting,
+                                    after_event_id=self.cursor, limit=page, until_event_id=until)
+            if frames:
+                await self._deliver(frames)
+                self.cursor = frames[-1]["event_id"]
+            if len(frames) < page:
                 if until is not None and self.cursor < until:
                     self.cursor = until  # ids are dense; a hole means the row is gone
                 return
 
     async def _deliver(self, frames: list[dict[str, Any]]) -> None:
-        if self.format == "json":
-            for frame in frames:
-                await self._send_json(frame)
-        elif self.format == "legacy":
-            for frame in frames:
-                if frame["type"] == "answer" and frame["data"].get("ask_id") not in self.legacy_asks:
-                    continue  # the old sidebar shows answers to its own questions only
-                out = legacy_frame(frame)
-                if out is not None:
-                    await self._send_json(out)
+        for text in await self.renderer.events(frames):
+            await self.send(text_data=text)
+
+    async def _send(self, text: str | None) -> None:
+        if text is not None:
+            await self.send(text_data=text)
+
+    async def _reply(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=self.renderer.reply(frame))
+
+    async def _send_error(self, exc: DomainError) -> None:
+        """The one place a domain error becomes this connection's typed ``error`` frame."""
+        if isinstance(exc, ProtocolError):
+            frame = error_frame(exc.code, exc.message, sequence=exc.sequence, details=exc.details,
+                                retry_after=exc.retry_after)
         else:
-            fragments = await _in_thread(self.company_id, lambda: [html_fragment(f, company_id=self.company_id)
-                                                                   for f in frames])
-            for fragment in fragments:
-                if fragment:
-                    await self.send(text_data=fragment)
-
-    async def _send_json(self, payload: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(payload, separators=(",", ":"), default=str))
-
-    async def _send_error(self, code: ErrorCode, message: str, *, sequence: int | None = None,
-                          details: list | None = None, retry_after: float | None = None) -> None:
-        if self.format == "html":
-            return
-        error = {"type": "error", "code": str(code), "message": message, "sequence": sequence}
-        if retry_after is not None:
-            error["retry_after"] = retry_after
-        if details:
-            error["details"] = details
-        await self._send_json(legacy_error(error) if self.format == "legacy" else error)
+            frame = error_frame(exc.code, str(exc.detail), sequence=self.frame_sequence,
+                                retry_after=getattr(exc, "retry_after", None))
+        await self._send(self.renderer.error(frame))
 
 
 class CompanyLiveConsumer(AsyncWebsocketConsumer):
@@ -551,15 +548,12 @@ class CompanyLiveConsumer(AsyncWebsocketConsumer):
         try:
             message = parse_client_frame(text_data or "")
         except ProtocolError as exc:
-            await self.send(text_data=json.dumps({"type": "error", "code": str(exc.code), "message": exc.message,
-                                                  "sequence": None}))
+            await self.send(text_data=dumps(error_frame(exc.code, exc.message)))
             return
         if isinstance(message, PingIn):
-            await self.send(text_data=json.dumps({"type": "pong", "nonce": message.nonce,
-                                                  "server_time": time.time()}))
+            await self.send(text_data=dumps(pong_frame(message.nonce)))
         else:
-            await self.send(text_data=json.dumps({"type": "error", "code": str(ErrorCode.FORBIDDEN),
-                                                  "message": "This socket is read-only.", "sequence": None}))
+            await self.send(text_data=dumps(error_frame(ErrorCode.FORBIDDEN, "This socket is read-only.")))
 
     async def live_event(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(message["event"], separators=(",", ":"), default=str))
+        await self.send(text_data=dumps(message["event"]))

@@ -5,6 +5,10 @@
 Idempotent: the call is found again by its calendar event id, so a second run adds nothing. The
 report is written in the command itself (local analysis, no worker or LLM needed) so the dashboard
 shows it as soon as the server is up; a report that is missing or failed is written again.
+
+Tenancy: a documented bypass (see ``accounts/tenancy.py``). The receiver runs inside the
+``seed_demo`` management command, where no request or task has switched a scope on, so the seed
+function enters ``tenant_scope(company)`` itself for the one company it was handed.
 """
 
 from __future__ import annotations

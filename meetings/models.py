@@ -128,6 +128,12 @@ class ActionItem(TenantModel):
         MEDIUM = "medium", "Medium"
         LOW = "low", "Low"
 
+    class Review(models.TextChoices):
+        # Detections under the company's confidence threshold are suggestions until a person confirms them.
+        CONFIRMED = "confirmed", "Confirmed"
+        SUGGESTED = "suggested", "Suggested"
+        DISMISSED = "dismissed", "Dismissed"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         IN_PROGRESS = "in_progress", "In progress"
@@ -150,6 +156,7 @@ class ActionItem(TenantModel):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     confidence = models.FloatField(default=1.0)
+    review = models.CharField(max_length=12, choices=Review.choices, default=Review.CONFIRMED, db_index=True)
     source_segment = models.ForeignKey(TranscriptSegment, on_delete=models.SET_NULL, null=True, blank=True,
                                        related_name="+")
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.MANUAL)
@@ -175,6 +182,9 @@ class Decision(TenantModel):
     text = models.TextField()
     source_segments = models.ManyToManyField(TranscriptSegment, blank=True, related_name="+")
     confidence = models.FloatField(default=1.0)
+    review = models.CharField(max_length=12, choices=ActionItem.Review.choices, default=ActionItem.Review.CONFIRMED,
+                              db_index=True)
+    reviewed = models.BooleanField(default=False)  # a person confirmed or dismissed it: analysis leaves it alone
     origin = models.CharField(max_length=20, choices=ActionItem.Origin.choices, default=ActionItem.Origin.LIVE)
     provider = models.CharField(max_length=100, blank=True)
     dedupe_key = models.CharField(max_length=64, blank=True, db_index=True)

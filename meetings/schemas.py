@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -179,6 +179,8 @@ class ActionItemOut(Schema):
     priority: str
     status: str
     confidence: float
+    review: str = Field(description="confirmed, or suggested (under the company's confidence threshold: "
+                                    "confirm or dismiss it), or dismissed")
     origin: str
     provider: str
     source_segment_id: int | None
@@ -212,6 +214,16 @@ class ActionItemFilters(Schema):
     due_from: date | None = None
     due_to: date | None = None
     q: str | None = Field(default=None, max_length=200)
+    review: ActionItem.Review | None = Field(default=None, description="Only confirmed, suggested or dismissed "
+                                             "items (default: all but dismissed; mine/overdue: confirmed)")
+
+
+class ReviewIn(Schema):
+    review: Literal["confirmed", "dismissed"]
+
+
+class DecisionFilters(Schema):
+    review: ActionItem.Review | None = Field(default=None, description="default: all but dismissed")
 
 
 # --- what the analysis found ---------------------------------------------------------------
@@ -222,6 +234,7 @@ class DecisionOut(Schema):
     meeting_id: int
     text: str
     confidence: float
+    review: str
     origin: str
     provider: str
     source_segment_ids: list[int]

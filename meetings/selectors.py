@@ -157,12 +157,20 @@ def action_item_list(
     due_from: date | None = None,
     due_to: date | None = None,
     q: str | None = None,
+    review: str | None = None,
 ) -> QuerySet[ActionItem]:
     """Action items across meetings (or of one). ``assigned_to`` is "mine": directly, or through a
-    participant linked to that user."""
+    participant linked to that user. Dismissed suggestions are left out unless ``review`` asks for them;
+    "mine" and "overdue" are tasks, so only confirmed items."""
     queryset = ActionItem.objects.for_company(company).select_related(
         "meeting", "assignee_user", "assignee_participant"
     )
+    if review:
+        queryset = queryset.filter(review=review)
+    elif assigned_to is not None or overdue:
+        queryset = queryset.filter(review=ActionItem.Review.CONFIRMED)
+    else:
+        queryset = queryset.exclude(review=ActionItem.Review.DISMISSED)
     if meeting is not None:
         assert meeting.company_id == company.pk
         queryset = queryset.filter(meeting=meeting)
@@ -198,6 +206,13 @@ def action_item_assignee_label(item: ActionItem) -> str:
     return ""
 
 
+def speaker_name(segment: TranscriptSegment) -> str:
+    """Who said a segment, for display: the linked participant's name, else the speaker label."""
+    if segment.participant_id and segment.participant is not None:
+        return segment.participant.name
+    return segment.speaker_label or "Unknown"
+
+
 def action_item_is_overdue(item: ActionItem) -> bool:
     return bool(item.due_date and item.status in OPEN_ACTION_ITEM_STATUSES and item.due_date < timezone.localdate())
 
@@ -220,12 +235,17 @@ def action_item_status_counts(*, company: Company, queryset: QuerySet[ActionItem
 # --- what the analysis found ---------------------------------------------------------------
 
 
-def decision_list(*, company: Company, meeting: Meeting) -> QuerySet[Decision]:
+def decision_list(*, company: Company, meeting: Meeting, review: str | None = None) -> QuerySet[Decision]:
+    """The meeting's decisions; dismissed suggestions only when ``review`` asks for them."""
     assert meeting.company_id == company.pk
-    return (
-        Decision.objects.for_company(company).filter(meeting=meeting).prefetch_related("source_segments")
-        .order_by("created_at", "pk")
-    )
+    queryset = Decision.objects.for_company(company).filter(meeting=meeting).prefetch_related("source_segments")
+    queryset = queryset.filter(review=review) if review else queryset.exclude(review=ActionItem.Review.DISMISSED)
+    return queryset.order_by("created_at", "pk")
+
+
+def decision_get(*, company: Company, decision_id: int) -> Decision:
+    return get_object_or_404(Decision.objects.for_company(company).prefetch_related("source_segments"),
+                             pk=decision_id)
 
 
 def fact_check_list(*, company: Company, meeting: Meeting, verdict: str | None = None) -> QuerySet[FactCheck]:

@@ -6,10 +6,12 @@ given belong to it; ids that come from a caller are resolved inside the company.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -19,14 +21,17 @@ from django.utils import timezone
 from accounts.models import Company, User
 from meetings import selectors
 from meetings.analysis.text import normalize_key
+from meetings.intelligence.matching import FUZZY_THRESHOLD, similarity
 from meetings.models import (
     ActionItem,
     AnalyticsEvent,
+    Decision,
     Meeting,
     Participant,
     TranscriptSegment,
 )
 from meetings.signals import transcript_completed
+from meetpilot.errors import Invalid
 
 
 class InvalidReference(ValueError):
@@ -297,18 +302,73 @@ def speaker_rename(*, company: Company, meeting: Meeting, old_label: str, new_na
     return labelled.update(speaker_label=target.name, participant=target, updated_at=timezone.now())
 
 
-# --- action items --------------------------------------------------------------------------
+# --- action items and decisions -------------------------------------------------------------
+#
+# The one writer of ActionItem and Decision rows: a person (dashboard, API), the live pipeline
+# (each final caption) and the after-meeting analysis (merge) all come through here, with one
+# dedupe key and one set of limits.
 
 ASSIGNEE_FIELDS = ("assignee_user", "assignee_participant", "assignee_name")
 # Fields a person can change; a change is remembered in ``edited_fields`` by model field name.
 ACTION_ITEM_EDITABLE = ("description", "due_date", "priority", "status", *ASSIGNEE_FIELDS)
 _ASSIGNEE_KEYS = ("assignee_user_id", "assignee_participant_id", "assignee_name")
+# Foreign keys the writers resolve inside the company themselves; full_clean need not look them up again.
+_RESOLVED_FKS = ["meeting", "source_segment", "assignee_user", "assignee_participant"]
+
+# Limits, whoever writes (the API schemas allow the same).
+TEXT_MAX = 5000  # ActionItem.description, Decision.text
+ASSIGNEE_NAME_MAX = 200
+PROVIDER_MAX = 100
+DEDUPE_KEY_MAX = 64
 
 
-def action_item_dedupe_key(description: str) -> str:
-    """The key the meeting analysis merges by, so a task a person typed and the same task found
-    in the transcript ("Send the deck." / "send  the deck") become one item, not two."""
-    return normalize_key(description or "")[:64]
+def dedupe_key(text: str) -> str:
+    """The one key action items and decisions merge by, so a task a person typed, the same task
+    detected live and found again after the meeting ("Send the deck." / "send  the deck") become
+    one row, not three."""
+    return normalize_key(text or "")[:DEDUPE_KEY_MAX]
+
+
+def confirm_threshold(company: Company) -> float:
+    """Detections with a calibrated confidence below this are suggestions for a person to confirm.
+
+    A company setting (``Company.settings["confirm_below"]``, 0 turns suggestions off), else
+    ``ANALYSIS_CONFIRM_BELOW``."""
+    value = (company.settings or {}).get("confirm_below")
+    try:
+        return min(1.0, max(0.0, float(value if value is not None else settings.ANALYSIS_CONFIRM_BELOW)))
+    except (TypeError, ValueError):
+        return float(settings.ANALYSIS_CONFIRM_BELOW)
+
+
+def _review_for(company: Company, *, origin: str, confidence: float) -> str:
+    if origin == ActionItem.Origin.MANUAL or float(confidence) >= confirm_threshold(company):
+        return ActionItem.Review.CONFIRMED
+    return ActionItem.Review.SUGGESTED
+
+
+def _known_priority(priority: str) -> str:
+    return priority if priority in ActionItem.Priority.values else ActionItem.Priority.MEDIUM
+
+
+@dataclass(frozen=True)
+class ActionItemDraft:
+    """An action item the analysis found, with its assignee already matched to a participant."""
+
+    description: str
+    assignee_name: str = ""
+    assignee_participant: Participant | None = None
+    due_date: date | None = None
+    priority: str = ActionItem.Priority.MEDIUM
+    confidence: float = 1.0
+    source_segment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DecisionDraft:
+    text: str
+    confidence: float = 1.0
+    source_segment_id: int | None = None
 
 
 def _resolve_assignee(
@@ -330,10 +390,21 @@ def _resolve_assignee(
         user = _member_or_error(company=company, user_id=user_id, field="assignee_user_id")
     elif participant is not None and participant.user_id is not None:
         user = selectors.company_member_get(company=company, user_id=participant.user_id)
-    label = (name or "").strip()[:200]
+    label = (name or "").strip()[:ASSIGNEE_NAME_MAX]
     if not label and participant is not None:
         label = participant.name
     return user, participant, label
+
+
+def _action_item_save(*, company: Company, meeting: Meeting, values: dict[str, Any]) -> ActionItem:
+    item = ActionItem(company=company, meeting=meeting, **values)
+    item.description = item.description.strip()[:TEXT_MAX]
+    item.assignee_name = item.assignee_name[:ASSIGNEE_NAME_MAX]
+    item.provider = item.provider[:PROVIDER_MAX]
+    item.dedupe_key = dedupe_key(item.description)
+    item.full_clean(exclude=_RESOLVED_FKS)
+    item.save(force_insert=True)
+    return item
 
 
 def action_item_create(
@@ -347,20 +418,221 @@ def action_item_create(
     due_date: date | None = None,
     priority: str = ActionItem.Priority.MEDIUM,
     status: str = ActionItem.Status.PENDING,
-) -> ActionItem:
-    """An action item a person adds by hand: every field is theirs, so analysis never rewrites it."""
+    origin: str = ActionItem.Origin.MANUAL,
+    confidence: float = 1.0,
+    provider: str = "",
+    source_segment: TranscriptSegment | None = None,
+) -> ActionItem | None:
+    """One new action item. A person's (``origin`` manual) is theirs in every field, so analysis never
+    rewrites it. A detected one (live) is skipped, returning None, when the meeting already has an
+    item with its dedupe key: the caller holds the meeting lock, so two detections cannot both pass."""
     assert meeting.company_id == company.pk
+    assert source_segment is None or source_segment.meeting_id == meeting.pk
+    manual = origin == ActionItem.Origin.MANUAL
+    if not manual and ActionItem.objects.for_company(company).filter(
+            meeting=meeting, dedupe_key=dedupe_key(description.strip()[:TEXT_MAX])).exists():
+        return None
     user, participant, label = _resolve_assignee(company=company, meeting=meeting, user_id=assignee_user_id,
                                                  participant_id=assignee_participant_id, name=assignee_name)
-    item = ActionItem(
-        company=company, meeting=meeting, description=description.strip(), assignee_user=user,
-        assignee_participant=participant, assignee_name=label, due_date=due_date, priority=priority, status=status,
-        origin=ActionItem.Origin.MANUAL, confidence=1.0, dedupe_key=action_item_dedupe_key(description),
-        edited_fields=list(ACTION_ITEM_EDITABLE),
-    )
-    item.full_clean()
-    item.save()
-    return item
+    return _action_item_save(company=company, meeting=meeting, values={
+        "description": description, "assignee_user": user, "assignee_participant": participant,
+        "assignee_name": label, "due_date": due_date, "priority": priority if manual else _known_priority(priority),
+        "status": status, "origin": origin, "confidence": float(confidence), "provider": provider,
+        "source_segment": source_segment, "edited_fields": list(ACTION_ITEM_EDITABLE) if manual else [],
+        "review": _review_for(company, origin=origin, confidence=confidence),
+    })
+
+
+def _match(key: str, text: str, existing: Sequence[Any], taken: set[int], text_of: Callable[[Any], str]) -> Any:
+    """The existing row ``text`` is: same dedupe key first, then the most similar wording."""
+    for row in existing:
+        if row.pk not in taken and key and row.dedupe_key == key:
+            return row
+    best, best_score = None, FUZZY_THRESHOLD
+    for row in existing:
+        if row.pk in taken:
+            continue
+        score = similarity(text, text_of(row))
+        if score >= best_score:
+            best, best_score = row, score
+    return best
+
+
+def _draft_values(draft: ActionItemDraft) -> dict[str, Any]:
+    participant = draft.assignee_participant
+    return {
+        "description": draft.description.strip()[:TEXT_MAX],
+        "assignee_name": (participant.name if participant else draft.assignee_name or "")[:ASSIGNEE_NAME_MAX],
+        "assignee_participant": participant,
+        "assignee_user": participant.user if participant and participant.user_id else None,
+        "due_date": draft.due_date,
+        "priority": _known_priority(draft.priority),
+    }
+
+
+def _action_item_refresh(*, row: ActionItem, draft: ActionItemDraft, provider: str, key: str) -> bool:
+    """Update a matched row from a new finding, never touching what a person edited. True if it changed."""
+    edited = set(row.edited_fields or [])
+    if edited & {*ASSIGNEE_FIELDS, "assignee"}:  # the assignment is one choice: any part edited keeps all
+        edited |= set(ASSIGNEE_FIELDS)
+    ours = row.origin == ActionItem.Origin.SUMMARY
+    changed: list[str] = []
+    for name, value in _draft_values(draft).items():
+        if name in edited:
+            continue
+        current = getattr(row, name)
+        # Our own earlier result: the newest run wins. A live or manual item: only fill in what it lacks.
+        if (current != value) if ours else (current in (None, "") and value not in (None, "")):
+            setattr(row, name, value)
+            changed.append(name)
+    confidence = float(draft.confidence)
+    if ours:
+        for name, value in (("provider", provider[:PROVIDER_MAX]), ("dedupe_key", key), ("confidence", confidence)):
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed.append(name)
+    elif confidence > row.confidence:
+        row.confidence = confidence
+        changed.append("confidence")
+    if "review" not in edited and row.review != ActionItem.Review.DISMISSED:
+        review = _review_for(row.company, origin=row.origin, confidence=row.confidence)
+        if review != row.review:
+            row.review = review
+            changed.append("review")
+    if row.source_segment_id is None and draft.source_segment_id is not None:
+        row.source_segment_id = draft.source_segment_id
+        changed.append("source_segment")
+    if changed:
+        row.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    return bool(changed)
+
+
+@transaction.atomic
+def action_item_merge(
+    *, company: Company, meeting: Meeting, drafts: Sequence[ActionItemDraft], provider: str
+) -> dict[str, int]:
+    """Merge what an after-meeting run found with the meeting's items (live, manual, earlier runs).
+
+    A finding matches an item by dedupe key, then by fuzzy wording; matched items are refreshed
+    (``_action_item_refresh``), the rest are created. Items of an earlier run that this run no longer
+    finds go, unless somebody touched them (edited, no longer pending, synced). Idempotent.
+    """
+    assert meeting.company_id == company.pk
+    existing = list(ActionItem.objects.for_company(company).filter(meeting=meeting).order_by("pk"))
+    taken: set[int] = set()
+    counts = {"created": 0, "updated": 0, "removed": 0}
+    for draft in drafts:
+        key = dedupe_key(draft.description.strip()[:TEXT_MAX])
+        row = _match(key, draft.description, existing, taken, lambda r: r.description)
+        if row is None:
+            row = _action_item_save(company=company, meeting=meeting, values={
+                **_draft_values(draft), "origin": ActionItem.Origin.SUMMARY, "provider": provider,
+                "confidence": float(draft.confidence), "source_segment_id": draft.source_segment_id,
+                "review": _review_for(company, origin=ActionItem.Origin.SUMMARY, confidence=draft.confidence),
+            })
+            existing.append(row)
+            counts["created"] += 1
+        elif _action_item_refresh(row=row, draft=draft, provider=provider, key=key):
+            counts["updated"] += 1
+        taken.add(row.pk)
+    stale = [row.pk for row in existing
+             if row.pk not in taken and row.origin == ActionItem.Origin.SUMMARY and not row.edited_fields
+             and row.status == ActionItem.Status.PENDING and not row.external_ids]
+    if stale:
+        ActionItem.objects.for_company(company).filter(pk__in=stale).delete()
+        counts["removed"] = len(stale)
+    return counts
+
+
+def decision_create(
+    *,
+    company: Company,
+    meeting: Meeting,
+    text: str,
+    origin: str = ActionItem.Origin.MANUAL,
+    confidence: float = 1.0,
+    provider: str = "",
+    source_segment_ids: Sequence[int] = (),
+) -> Decision | None:
+    """One new decision; a detected one (not manual) is skipped, returning None, when the meeting
+    already has a decision with its dedupe key (the caller holds the meeting lock)."""
+    assert meeting.company_id == company.pk
+    text = text.strip()[:TEXT_MAX]
+    key = dedupe_key(text)
+    if origin != ActionItem.Origin.MANUAL and (
+            Decision.objects.for_company(company).filter(meeting=meeting, dedupe_key=key).exists()):
+        return None
+    decision = Decision(company=company, meeting=meeting, text=text, origin=origin, confidence=float(confidence),
+                        provider=provider[:PROVIDER_MAX], dedupe_key=key,
+                        review=_review_for(company, origin=origin, confidence=confidence))
+    decision.full_clean(exclude=["meeting"])
+    decision.save(force_insert=True)
+    ids = [pk for pk in source_segment_ids if pk]
+    if ids:
+        # Only segments of this meeting (so of this company) are linked.
+        decision.source_segments.add(*_segments(company, meeting.pk).filter(pk__in=ids))
+    return decision
+
+
+@transaction.atomic
+def decision_merge(
+    *, company: Company, meeting: Meeting, drafts: Sequence[DecisionDraft], provider: str
+) -> dict[str, int]:
+    """Merge an after-meeting run's decisions like ``action_item_merge``: earlier results of the
+    analysis are replaced by the newest wording, live and manual ones are kept, stale ones go."""
+    assert meeting.company_id == company.pk
+    existing = list(Decision.objects.for_company(company).filter(meeting=meeting).order_by("pk"))
+    taken: set[int] = set()
+    counts = {"created": 0, "updated": 0, "removed": 0}
+    for draft in drafts:
+        text = draft.text.strip()[:TEXT_MAX]
+        key = dedupe_key(text)
+        row = _match(key, draft.text, existing, taken, lambda r: r.text)
+        if row is None:
+            row = Decision(company=company, meeting=meeting, text=text, origin=ActionItem.Origin.SUMMARY,
+                           confidence=float(draft.confidence), provider=provider[:PROVIDER_MAX], dedupe_key=key,
+                           review=_review_for(company, origin=ActionItem.Origin.SUMMARY,
+                                              confidence=draft.confidence))
+            row.full_clean(exclude=["meeting"])
+            row.save(force_insert=True)
+            existing.append(row)
+            counts["created"] += 1
+        elif row.origin == ActionItem.Origin.SUMMARY and not row.reviewed and (
+                (row.text, row.provider, row.confidence) != (text, provider[:PROVIDER_MAX], float(draft.confidence))):
+            row.text, row.provider, row.dedupe_key = text, provider[:PROVIDER_MAX], key
+            row.confidence = float(draft.confidence)
+            row.review = _review_for(company, origin=row.origin, confidence=row.confidence)
+            row.save(update_fields=["text", "provider", "dedupe_key", "confidence", "review"])
+            counts["updated"] += 1
+        taken.add(row.pk)
+        if draft.source_segment_id:
+            row.source_segments.add(*_segments(company, meeting.pk).filter(pk=draft.source_segment_id))
+    stale = [r.pk for r in existing if r.pk not in taken and r.origin == ActionItem.Origin.SUMMARY and not r.reviewed]
+    if stale:
+        Decision.objects.for_company(company).filter(pk__in=stale).delete()
+        counts["removed"] = len(stale)
+    return counts
+
+
+def action_item_review(*, company: Company, action_item: ActionItem, review: str) -> ActionItem:
+    """A person confirms a suggested item (it becomes a task like any other) or dismisses it (hidden, and
+    later analysis runs leave it dismissed)."""
+    assert action_item.company_id == company.pk
+    if review not in (ActionItem.Review.CONFIRMED, ActionItem.Review.DISMISSED):
+        raise Invalid(f"review must be confirmed or dismissed, not {review!r}", code="invalid_review")
+    action_item.review = review
+    action_item.edited_fields = sorted({*(action_item.edited_fields or []), "review"})
+    action_item.save(update_fields=["review", "edited_fields", "updated_at"])
+    return action_item
+
+
+def decision_review(*, company: Company, decision: Decision, review: str) -> Decision:
+    assert decision.company_id == company.pk
+    if review not in (ActionItem.Review.CONFIRMED, ActionItem.Review.DISMISSED):
+        raise Invalid(f"review must be confirmed or dismissed, not {review!r}", code="invalid_review")
+    decision.review, decision.reviewed = review, True
+    decision.save(update_fields=["review", "reviewed"])
+    return decision
 
 
 def action_item_update(

@@ -23,4 +23,6 @@ urlpatterns = [
     path("action-items/", views.action_item_board, name="action_items"),
     path("action-items/<int:action_item_id>/", views.action_item_update, name="action_item_update"),
     path("action-items/<int:action_item_id>/delete/", views.action_item_delete, name="action_item_delete"),
+    path("action-items/<int:action_item_id>/review/", views.action_item_review, name="action_item_review"),
+    path("decisions/<int:decision_id>/review/", views.decision_review, name="decision_review"),
 ]

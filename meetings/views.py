@@ -32,8 +32,8 @@ from meetings.forms import (
     SpeakerRenameForm,
 )
 from meetings.live.session import session_end, session_start
-from meetings.models import Meeting, MeetingReport
-from meetpilot.apikit import ApiError
+from meetings.models import ActionItem, Meeting, MeetingReport
+from meetpilot.errors import Conflict
 
 LIST = "meetings/meeting_list.html"
 FORM = "meetings/meeting_form.html"
@@ -185,7 +185,7 @@ def meeting_start(request: HttpRequest, meeting_id: int) -> HttpResponse:
     meeting = selectors.meeting_get(company=p.company, meeting_id=meeting_id)
     try:
         session_start(company=p.company, meeting=meeting)
-    except ApiError as exc:  # an ended meeting is not started again
+    except Conflict as exc:  # an ended meeting is not started again
         messages.error(request, str(exc.detail))
     return _after_status_change(request, meeting)
 
@@ -358,6 +358,42 @@ def action_item_delete(request: HttpRequest, action_item_id: int) -> HttpRespons
         return HttpResponse("")  # the row swaps itself out
     messages.success(request, "Action item deleted.")
     return _back(request, reverse("meetings:action_items"))
+
+
+@require_POST
+@principal_required(perm=Perm.VIEW)
+def action_item_review(request: HttpRequest, action_item_id: int) -> HttpResponse:
+    """Confirm or dismiss a suggested item; answers with the row (empty when dismissed)."""
+    p = request.principal
+    item = selectors.action_item_get(company=p.company, action_item_id=action_item_id)
+    if not can_edit_action_item(p, assignee_user_id=item.assignee_user_id):
+        raise PermissionDenied("You can only review action items assigned to you.")
+    item = services.action_item_review(company=p.company, action_item=item, review=_review_choice(request))
+    if not _fragment(request):
+        return _back(request, reverse("meetings:detail", args=[item.meeting_id]))
+    if item.review == ActionItem.Review.DISMISSED:
+        return HttpResponse("")
+    return render(request, f"{DETAIL}#action_item_row", _row_context(request, item))
+
+
+@require_POST
+@principal_required(perm=Perm.ACTION_ITEM_EDIT)
+def decision_review(request: HttpRequest, decision_id: int) -> HttpResponse:
+    p = request.principal
+    decision = selectors.decision_get(company=p.company, decision_id=decision_id)
+    decision = services.decision_review(company=p.company, decision=decision, review=_review_choice(request))
+    if not _fragment(request):
+        return _back(request, reverse("meetings:detail", args=[decision.meeting_id]))
+    if decision.review == ActionItem.Review.DISMISSED:
+        return HttpResponse("")
+    return render(request, f"{DETAIL}#decision_row", {"obj": decision, "principal": p})
+
+
+def _review_choice(request: HttpRequest) -> str:
+    choice = request.POST.get("review", "")
+    if choice not in (ActionItem.Review.CONFIRMED, ActionItem.Review.DISMISSED):
+        raise Http404  # only the two buttons post here
+    return choice
 
 
 @require_GET

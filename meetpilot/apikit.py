@@ -1,8 +1,14 @@
-"""API conventions shared by every router: JSON errors and pagination."""
+"""API conventions shared by every router: JSON errors and pagination.
+
+Services raise ``meetpilot.errors.DomainError`` subclasses; this module is the one place that turns
+them into HTTP (``{"detail", "code"}`` with the error's ``status``, plus ``Retry-After`` when rate
+limited).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -13,11 +19,16 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination
 
+from meetpilot.errors import DomainError, RateLimited
+
 logger = logging.getLogger("meetpilot.api")
 
 
 class ApiError(Exception):
-    """Raise from a handler or service to answer ``{"detail": ..., "code": ...}`` with ``status``."""
+    """Raise from a handler (interface code only) to answer ``{"detail": ..., "code": ...}`` with ``status``.
+
+    Services raise ``meetpilot.errors`` domain errors instead.
+    """
 
     def __init__(self, status: int, code: str, detail: Any) -> None:
         super().__init__(detail)
@@ -67,6 +78,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return error_response(api, request, exc.status, exc.code, exc.detail)
+
+    @api.exception_handler(DomainError)
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        response = error_response(api, request, exc.status, exc.code, exc.detail)
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            # Retry-After takes whole seconds; round up so a client never retries too early.
+            response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:

@@ -1,8 +1,16 @@
+"""The ASGI entry point (daphne): HTTP through Django, WebSockets through Channels."""
+
 import os
+from pathlib import Path
 
 from django.core.asgi import get_asgi_application
 
+from meetpilot.embedded_db import ensure_started
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
+# daphne may be started on its own (the Dockerfile, by hand): attach to the embedded database first
+# (a no-op with DATABASE_URL), and give WhiteNoise its folder before collectstatic has run.
+ensure_started()
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -11,6 +19,8 @@ from django.conf import settings  # noqa: E402
 
 from accounts.auth import WebSocketAuthMiddleware  # noqa: E402
 from meetpilot.routing import websocket_urlpatterns  # noqa: E402
+
+Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 application = ProtocolTypeRouter(
     {

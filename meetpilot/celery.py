@@ -1,6 +1,7 @@
 import os
+from pathlib import Path
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
@@ -10,6 +11,26 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Sub-packages with tasks of their own are listed beside the installed apps.
 app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live",
                                    "meetings.intelligence"])
+
+
+@app.on_after_configure.connect
+def _broker_folders(sender, **kwargs):
+    """The single-machine fallback broker (filesystem transport) writes into folders kombu does not create."""
+    if str(sender.conf.broker_url or "").startswith("filesystem"):
+        options = sender.conf.broker_transport_options or {}
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            if options.get(key):
+                Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@signals.celeryd_init.connect
+@signals.beat_init.connect
+def _embedded_database(**kwargs):
+    """``celery worker`` / ``celery beat`` started on their own attach to the embedded database (no-op with
+    DATABASE_URL); importing this module starts nothing."""
+    from meetpilot.embedded_db import ensure_started
+
+    ensure_started()
 
 
 class HeartbeatStep(bootsteps.StartStopStep):

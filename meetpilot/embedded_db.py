@@ -3,6 +3,11 @@
 One server per project folder (``var/pg``), shared by manage.py, daphne,
 Celery and the tests. It keeps running after the process that started it exits
 (``make db-stop`` stops it), so several processes can attach to it at once.
+
+Settings only compute where the server listens (``database_settings``, from its
+``postmaster.pid``); the entry points start it (``ensure_started``) before Django
+connects: manage.py, scripts/run.py, meetpilot/asgi.py, the Celery worker and beat,
+the test session and the bench/eval scripts.
 """
 
 from __future__ import annotations
@@ -15,8 +20,41 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 
-def embedded_database(data_dir: Path, name: str) -> dict[str, str]:
-    """Start (or attach to) the embedded server and return Django's DATABASES entry."""
+def database_settings(data_dir: Path, name: str) -> dict[str, str]:
+    """Django's DATABASES entry for the embedded server in ``data_dir``; reads files only, starts nothing.
+
+    A running server's ``postmaster.pid`` names its socket folder (or TCP port); before the first
+    start the socket is expected in ``data_dir`` itself, where the server puts it unless that path is
+    too long for a Unix socket (``ensure_started`` then corrects the entry).
+    """
+    host, port = str(data_dir), ""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        lines = []
+    if len(lines) >= 5:
+        pid_port, socket_dir = lines[3].strip(), lines[4].strip()
+        if socket_dir:
+            host = socket_dir
+        elif pid_port:
+            host, port = (lines[5].strip() if len(lines) > 5 and lines[5].strip() else "127.0.0.1"), pid_port
+    return {"NAME": name, "USER": "postgres", "PASSWORD": "", "HOST": host, "PORT": port}
+
+
+def ensure_started() -> None:
+    """Start (or attach to) the embedded server and create its database; a no-op when DATABASE_URL is set.
+
+    Safe to call from several processes at once and more than once in one process.
+    """
+    from meetpilot.settings.environment import VAR_DIR, env
+
+    if env.str("DATABASE_URL", default=""):
+        return
+    entry = _start(VAR_DIR / "pg", env.str("EMBEDDED_DB_NAME", default="meetpilot"))
+    _point_settings_at(entry)
+
+
+def _start(data_dir: Path, name: str) -> dict[str, str]:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -28,7 +66,21 @@ def embedded_database(data_dir: Path, name: str) -> dict[str, str]:
     host = str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1")
     port = "" if info.socket_dir else str(info.port)
     _ensure_database(host=host, port=port, name=name)
-    return {"NAME": name, "USER": "postgres", "PASSWORD": "", "HOST": host, "PORT": port}
+    return {"HOST": host, "PORT": port}
+
+
+def _point_settings_at(entry: dict[str, str]) -> None:
+    """When Django read its settings before the server existed (pytest-django does), correct them in place.
+
+    Connections share the settings' dict, so this holds for every connection not yet opened.
+    """
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    default = settings.DATABASES.get("default", {})
+    if default.get("HOST") != entry["HOST"] or str(default.get("PORT") or "") != entry["PORT"]:
+        default.update(entry)
 
 
 def _ensure_database(*, host: str, port: str, name: str) -> None:

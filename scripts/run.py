@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
 
@@ -28,6 +29,10 @@ def main() -> int:
     if not os.environ.get("REDIS_URL"):
         print("==> no Redis found: using the single-machine fallback (filesystem broker, in-memory channel layer)")
 
+    # Started once here (a no-op with DATABASE_URL); manage.py, daphne and Celery then attach to it.
+    from meetpilot.embedded_db import ensure_started
+
+    ensure_started()
     print("==> migrating the database")
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -15,6 +16,19 @@ from django.test import Client
 from accounts.models import Company, Role, User
 from accounts.tenancy import tenant_scope
 from tests import factories
+
+
+def pytest_configure(config) -> None:
+    """Before any test touches the database: start (or attach to) the embedded server.
+
+    pytest-django has read the settings by now; ``ensure_started`` points them at the server if needed.
+    """
+    from django.conf import settings
+
+    from meetpilot.embedded_db import ensure_started
+
+    ensure_started()
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns without it
 
 
 @dataclass

@@ -21,6 +21,8 @@ import httpx
 import openai
 from django.conf import settings
 
+OpenAIError = openai.OpenAIError  # what the SDK raises, for the speech endpoints that use the same client
+
 
 class LLMError(Exception):
     """The provider failed: timeout, HTTP error, unreachable, or output we cannot use."""
@@ -49,7 +51,8 @@ _clients: dict[tuple, openai.OpenAI] = {}
 _clients_lock = threading.Lock()
 
 
-def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int) -> openai.OpenAI:
+def openai_client(*, base_url: str, api_key: str, timeout: float, max_retries: int) -> openai.OpenAI:
+    """The one factory of SDK clients (chat, embeddings, speech), cached per target."""
     # The SDK client holds an httpx connection pool and is thread-safe: keep one per target.
     key = (base_url, api_key, float(timeout), int(max_retries))
     client = _clients.get(key)
@@ -72,7 +75,7 @@ def _chat_client(config: LLMConfig | None, timeout: float | None) -> tuple[opena
     config = config or _global_config()
     if not llm_configured(config):
         raise LLMError("No language model is configured.")
-    client = _client(base_url=config.base_url, api_key=config.api_key,
+    client = openai_client(base_url=config.base_url, api_key=config.api_key,
                      timeout=timeout if timeout is not None else settings.LLM_TIMEOUT,
                      max_retries=settings.LLM_MAX_RETRIES)
     return client, config.model or settings.LLM_MODEL
@@ -172,7 +175,7 @@ def embed(*, texts: list[str], model: str | None = None, dimensions: int | None 
     api_key = settings.EMBEDDINGS_API_KEY or settings.LLM_API_KEY
     if not (base_url or api_key):
         raise LLMError("No embeddings endpoint is configured.")
-    client = _client(base_url=base_url, api_key=api_key, timeout=settings.LLM_TIMEOUT,
+    client = openai_client(base_url=base_url, api_key=api_key, timeout=settings.LLM_TIMEOUT,
                      max_retries=settings.LLM_MAX_RETRIES)
     kwargs: dict[str, Any] = {}
     if dimensions:

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.llm.client import OpenAIError, openai_client
 from integrations.speech import SpeechProviderError
-
-
-def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int):
-    from openai import OpenAI
-
-    # Compatible local servers accept any key; the SDK refuses an empty one.
-    return OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries)
 
 
 def transcribe(wav: bytes, *, base_url: str, api_key: str, model: str, language: str | None = None,
@@ -25,9 +19,7 @@ def transcribe(wav: bytes, *, base_url: str, api_key: str, model: str, language:
     Keys used by callers: ``text``, ``language``, ``segments`` [{start, end, text, avg_logprob,
     no_speech_prob, compression_ratio}], ``words`` [{start, end, word}] (when the server gives them).
     """
-    import openai
-
-    client = _client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    client = openai_client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
     kwargs: dict[str, Any] = {
         "model": model,
         "file": ("audio.wav", wav, "audio/wav"),
@@ -38,7 +30,7 @@ def transcribe(wav: bytes, *, base_url: str, api_key: str, model: str, language:
         kwargs["language"] = language
     try:
         reply = client.audio.transcriptions.create(**kwargs)
-    except openai.OpenAIError as exc:
+    except OpenAIError as exc:
         raise SpeechProviderError(f"transcription at {base_url}: {type(exc).__name__}: {exc}") from exc
     data = reply.model_dump() if hasattr(reply, "model_dump") else dict(reply)
     if not isinstance(data, dict) or "text" not in data:
@@ -49,13 +41,11 @@ def transcribe(wav: bytes, *, base_url: str, api_key: str, model: str, language:
 def speech(text: str, *, base_url: str, api_key: str, model: str, voice: str, response_format: str = "mp3",
            timeout: float = 60.0, max_retries: int = 2) -> bytes:
     """POST to ``/audio/speech``; returns the audio bytes."""
-    import openai
-
-    client = _client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    client = openai_client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
     try:
         reply = client.audio.speech.create(model=model, voice=voice, input=text, response_format=response_format)
         data = reply.read() if hasattr(reply, "read") else bytes(reply.content)
-    except openai.OpenAIError as exc:
+    except OpenAIError as exc:
         raise SpeechProviderError(f"speech at {base_url}: {type(exc).__name__}: {exc}") from exc
     if not data:
         raise SpeechProviderError(f"speech at {base_url}: empty audio")

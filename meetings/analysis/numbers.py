@@ -27,7 +27,21 @@ SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mil": 1e6, "mm": 1e6, "bil
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
 _CURRENCY_SYMBOL = {"$": "USD", "€": "EUR", "£": "GBP"}
 _CURRENCY_WORD = {"dollar": "USD", "dollars": "USD", "bucks": "USD", "usd": "USD", "euro": "EUR", "euros": "EUR",
-                  "eur": "EUR", "pound": "GBP", "pounds": "GBP", "gbp": "GBP"}
+                  "eur": "EUR", "pound": "GBP", "pounds": "GBP", "gbp": "GBP", "quid": "GBP", "sterling": "GBP"}
+_MONEY = frozenset({"USD", "EUR", "GBP"})
+_CENTS = frozenset({"cent", "cents", "pence", "p"})
+_FILLER_TOKENS = frozenset({"uh", "um", "uhm", "umm", "uhh", "er", "erm", "ehm", "hmm", "mm", "ah", "eh"})
+# Words that make a bare "twelve fifty" a price (12.50) rather than two numbers or a time.
+_MONEY_CUES = frozenset(word_list(
+    """
+    cost costs costing price priced prices pricing sell sells selling sold pay pays paying paid charge charges
+    charging charged spend spending spent budget budgeted fee fees retail retails worth afford
+    """
+))
+# What may follow the "fifty" of "twelve Euro fifty" when it is the cents and not the start of something else.
+_AFTER_CENTS = frozenset(word_list("to each per a an the for and or so which that is was will max maximum tops then "
+                                   "but at apiece in on"))
+_FRACTIONS = {"half": 0.5, "halves": 0.5, "quarter": 0.25, "quarters": 0.25, "third": 1 / 3, "thirds": 1 / 3}
 _DURATION = {"millisecond": "milliseconds", "milliseconds": "milliseconds", "ms": "milliseconds",
              "second": "seconds", "seconds": "seconds", "minute": "minutes", "minutes": "minutes",
              "hour": "hours", "hours": "hours", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
@@ -95,6 +109,7 @@ class _Number:
     tok_end: int
     spoken: bool
     hedged: bool
+    money: bool = False  # said as money ("cost twelve fifty") even without a currency
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -113,6 +128,8 @@ def _tokenize(text: str) -> list[_Tok]:
             out.append(_Tok(m.group(0), m.group(0).lower(), m.start(), m.end(), "num", value=num,
                             cur=m.group("cur") or "", suf=(m.group("suf") or "").lower(), pct=bool(m.group("pct"))))
         elif m.group("word") is not None:
+            if m.group(0).lower() in _FILLER_TOKENS:
+                continue  # "twelve uh fifty Euro": fillers never split or end a number
             out.append(_Tok(m.group(0), m.group(0).lower(), m.start(), m.end(), "word"))
         elif m.group("sym") is not None:
             out.append(_Tok(m.group(0), m.group(0), m.start(), m.end(), "sym"))
@@ -165,6 +182,8 @@ def _parse_at(toks: list[_Tok], i: int) -> tuple[float, int, bool] | None:
                                                                            "billion", "dozen"):
             sub = _parse_words(toks, i + 1, start_value=1.0)
             return (sub[0], sub[1], True) if sub else None
+        if i + 1 < n and toks[i + 1].kind == "word" and toks[i + 1].low in ("quarter", "third", "half"):
+            return _FRACTIONS[toks[i + 1].low], i + 2, True  # "a quarter", "a third", "a half"
         return None
     if _word_value(t.low) is None:
         return None
@@ -243,7 +262,7 @@ def _scan_numbers(toks: list[_Tok]) -> list[_Number]:
         if t.kind == "word" and t.low in ("one", "a", "an") and i + 1 < n and toks[i + 1].low in (
             "of", "thing", "more", "another", "way", "day", "bit", "lot", "time", "last", "point", "quick", "sec",
             "second", "minute",
-        ):
+        ) and not (toks[i + 1].low == "point" and i + 2 < n and toks[i + 2].low in UNITS):
             i += 1
             continue
         parsed = _parse_at(toks, i)
@@ -251,6 +270,16 @@ def _scan_numbers(toks: list[_Tok]) -> list[_Number]:
             i += 1
             continue
         value, j, spoken = parsed
+        # A restart ("twenty twenty five Euro", "twelve twelve fifty"): the first try is dropped.
+        if j < n and toks[j].kind == t.kind and toks[j].low == t.low and toks[j].start - toks[j - 1].end <= 2:
+            i = j
+            continue
+        # "twelve fifty" after "cost"/"sell" or before "Euro": a price said in two groups is 12.50.
+        if spoken and float(value).is_integer() and 1 <= value < 100 and j < n:
+            nxt = _parse_at(toks, j)
+            if (nxt is not None and nxt[2] and float(nxt[0]).is_integer() and 10 <= nxt[0] < 100
+                    and _money_context(toks, i, nxt[1])):
+                value, j = value + nxt[0] / 100, nxt[1]
         start_tok = i
         cur = t.cur
         # "$ 18.7M" with a separate symbol token
@@ -264,6 +293,12 @@ def _scan_numbers(toks: list[_Tok]) -> list[_Number]:
         if pct:
             unit = "%"
         k = j
+        # "a quarter of", "half of", "three quarters of" the budget: a share, said as a fraction.
+        if not unit and k + 1 < n and toks[k + 1].low == "of" and toks[k].low in _FRACTIONS \
+                and float(value).is_integer() and 1 <= value < 10:
+            value, unit, k = value * _FRACTIONS[toks[k].low] * 100, "%", k + 1
+        elif not unit and k < n and toks[k].low == "of" and spoken and 0 < value < 1 and toks[k - 1].low in _FRACTIONS:
+            value, unit = value * 100, "%"
         if not unit and k < n:
             low = toks[k].low
             if low == "%":
@@ -282,21 +317,61 @@ def _scan_numbers(toks: list[_Tok]) -> list[_Number]:
                 unit, k = _DURATION[toks[k + 1].low], k + 2
             elif low in _SIZE:
                 unit, k = _SIZE[low], k + 1
-        elif unit in ("USD", "EUR", "GBP") and k < n and toks[k].low in _CURRENCY_WORD:
+        elif unit in _MONEY and k < n and toks[k].low in _CURRENCY_WORD:
             k += 1
+        if unit in _MONEY and k > j and float(value).is_integer():
+            value, k = _with_cents(toks, value, k)
         hedged = any(toks[x].low in _HEDGES for x in range(max(0, start_tok - 2), start_tok))
-        found.append(_Number(toks[start_tok].start, toks[k - 1].end, value, unit, start_tok, k, spoken, hedged))
+        money = unit in _MONEY or (not unit and _money_context(toks, start_tok, k))
+        found.append(_Number(toks[start_tok].start, toks[k - 1].end, value, unit, start_tok, k, spoken, hedged,
+                             money))
         i = k
     return found
+
+
+def _money_context(toks: list[_Tok], start: int, end: int) -> bool:
+    if end < len(toks) and toks[end].kind == "word" and toks[end].low in _CURRENCY_WORD:
+        return True
+    if start > 0 and toks[start - 1].kind == "sym" and toks[start - 1].text in _CURRENCY_SYMBOL:
+        return True
+    return any(toks[x].low in _MONEY_CUES for x in range(max(0, start - 6), start))
+
+
+def _with_cents(toks: list[_Tok], value: float, k: int) -> tuple[float, int]:
+    """"twelve Euro fifty", "twelve Euros and fifty cents": ``k`` is just after the currency word."""
+    n = len(toks)
+    c = k + 1 if k < n and toks[k].low == "and" else k
+    cents = _parse_at(toks, c) if c < n else None
+    if cents is None or not float(cents[0]).is_integer() or not 1 <= cents[0] < 100:
+        return value, k
+    e = cents[1]
+    if e < n and toks[e].low in _CENTS:
+        return value + cents[0] / 100, e + 1
+    if c == k and (e >= n or toks[e].kind == "punct" or toks[e].low in _AFTER_CENTS):
+        return value + cents[0] / 100, e
+    return value, k
+
+
+def spoken_numbers(text: str) -> list[tuple[float, str, tuple[int, int]]]:
+    """Every number in ``text`` as (value, unit, character span), in order; unit "" when none was said.
+
+    "um twelve fifty Euros" -> [(12.5, "EUR", (3, 20))]; "fifteen to thirty five" -> 15 and 35.
+    """
+    return [(num.value, num.unit, (num.start, num.end)) for num in _scan_numbers(_tokenize(text))]
 
 
 def parse_spoken_number(text: str) -> float | None:
     """The first number in ``text``, as digits or words: "eighteen point seven million" -> 18_700_000.
 
     Also "$18.7M", "1,200", "2.5k", "twelve percent" (12), "half a million", "two and a half million",
-    "one hundred and twenty three thousand four hundred".
+    "one hundred and twenty three thousand four hundred", "a quarter" (0.25), prices in two groups
+    ("twelve fifty Euro", "cost twelve fifty", "twelve Euro fifty": 12.5); fillers ("uh", "um") and
+    restarts ("twenty twenty five") do not break a number.
     """
     toks = _tokenize(text)
+    found = _scan_numbers(toks)
+    if found:
+        return float(found[0].value)
     for i in range(len(toks)):
         parsed = _parse_at(toks, i)
         if parsed is not None:
@@ -334,17 +409,42 @@ def _metric_after(toks: list[_Tok], idx: int, *, allow_of: bool = True) -> list[
     return words
 
 
+_ORDINALS = {w: i + 1 for i, w in enumerate(word_list(
+    """
+    first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth
+    fifteenth sixteenth seventeenth eighteenth nineteenth twentieth
+    """
+))}
+_ORDINALS.update({f"twenty{sep}{w}": 20 + d for sep in (" ", "-") for w, d in list(_ORDINALS.items()) if d < 10})
+_ORDINALS.update({"thirtieth": 30, "thirty first": 31, "thirty-first": 31})
+_MONTH_RE = (r"(jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+             r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_DAY_RE = r"(\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + ")"
+# "March 5th", "March the fifth", "the twenty-first of June", "5 March"
+_DATE_PATTERNS = (
+    (re.compile(rf"\b{_MONTH_RE}\.?\s+(?:the\s+)?{_DAY_RE}\b", re.I), 1, 2),
+    (re.compile(rf"\b(?:the\s+)?{_DAY_RE}\s+(?:of\s+)?{_MONTH_RE}\b", re.I), 2, 1),
+)
+
+
+def _day_value(text: str) -> int:
+    low = text.lower()
+    if low in _ORDINALS:
+        return _ORDINALS[low]
+    return int(re.match(r"\d+", low).group(0))  # type: ignore[union-attr]
+
+
 def _month_day_claims(sentence: str) -> list[tuple[int, int, float, str]]:
-    out = []
-    pattern = re.compile(
-        r"\b(jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
-        r"|nov(?:ember)?|dec(?:ember)?)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b",
-        re.I,
-    )
-    for m in pattern.finditer(sentence):
-        day = int(m.group(2))
-        if 1 <= day <= 31:
-            out.append((m.start(), m.end(), float(MONTHS[m.group(1).lower()] * 100 + day), m.group(0)))
+    out: list[tuple[int, int, float, str]] = []
+    for pattern, month_group, day_group in _DATE_PATTERNS:
+        for m in pattern.finditer(sentence):
+            day = _day_value(m.group(day_group))
+            if day_group == 1 and m.group(1).isdigit() and "of" not in m.group(0).lower() \
+                    and m.group(month_group).lower() in ("may", "march"):
+                continue  # "5 may" / "3 march" are more often a verb than a date
+            if 1 <= day <= 31 and not any(s < m.end() and m.start() < e for s, e, _, _ in out):
+                out.append((m.start(), m.end(), float(MONTHS[m.group(month_group).lower()] * 100 + day),
+                            m.group(0)))
     return out
 
 
@@ -428,7 +528,8 @@ def extract_numeric_claims(text: str) -> list[NumericClaim]:
 
 _NUMBER_WORD_RE = re.compile(
     r"\b(?:" + "|".join(sorted(list(UNITS) + list(TENS) + ["hundred", "thousand", "million", "billion", "dozen",
-                                                           "half"], key=len, reverse=True)) + r")\b",
+                                                           "half", "quarter", "third"] + list(_ORDINALS),
+                               key=len, reverse=True)) + r")\b",
     re.I,
 )
 

@@ -30,6 +30,8 @@ class ActionItemCandidate:
     dedupe_key: str
     # The segment the item was heard in, copied from Utterance.segment_id.
     segment_id: int | None = None
+    # Positions in the transcript of the utterances it was drawn from (learned detector; empty for rules).
+    source_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class DecisionCandidate:
     source_text: str
     dedupe_key: str
     segment_id: int | None = None
+    source_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

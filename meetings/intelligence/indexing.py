@@ -2,26 +2,33 @@
 
 Four source types per meeting, each replaced as a whole (``chunks_replace``), so indexing is
 idempotent and a re-run after a regenerated report leaves no stale chunks:
-- ``transcript``: windows of consecutive segments, about 800-1000 characters, each knowing its
-  speakers, time range and segment ids (a search hit can open the exact moment);
+- ``transcript``: overlapping windows of whole turns (about WINDOW_MIN_CHARS..WINDOW_MAX_CHARS of
+  text, each starting about half-way into the previous one, so a moment that straddles a window
+  edge is still whole in one window), each knowing its speakers, time range and segment ids (a
+  search hit can open the exact moment). What is indexed is the spoken content: transcription
+  marks (``{disfmarker}``, ``{vocalsound}``, ``[laughter]``), filler words (um, uh, mm-hmm) and
+  stuttered repeats ("I I I think") are left out; the stored transcript keeps them. A turn with
+  nothing left (a lone "Um.") is not indexed;
 - ``summary``: the short and detailed summary and the key points;
 - ``decision`` and ``action_item``: one chunk each.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from accounts.models import Company
 from knowledge.services import ChunkInput, chunks_delete, chunks_replace
 from meetings.intelligence import selectors
-from meetings.intelligence.pipeline import speaker_name
 from meetings.intelligence.timefmt import clock, meeting_day
 from meetings.models import ActionItem, Decision, Meeting, Participant, TranscriptSegment
+from meetings.selectors import speaker_name
 
-WINDOW_MIN_CHARS = 800
+WINDOW_MIN_CHARS = 400
 WINDOW_MAX_CHARS = 1000
+WINDOW_OVERLAP = 0.5  # the next window starts at the first turn past this share of the current one
 SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
 
 
@@ -34,6 +41,21 @@ class _Line:
     text: str
 
 
+_MARKS = re.compile(r"\{[^{}]{1,40}\}|\[[^\[\]]{1,40}\]|<[^<>]{1,40}>")
+_FILLERS = re.compile(
+    r"(?<![\w'-])(?:u+h+|u+m+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m+h*m+|m+-h+m+|m+m+-h+m+|u+h+-h+u+h+|u+m+-h+m+)"
+    r"(?![\w'-])[,.!?]*",
+    re.IGNORECASE,
+)
+_REPEATS = re.compile(r"\b(\w+)(?:[,.]? \1\b)+", re.IGNORECASE)
+_STRAY = re.compile(r"(?:^|(?<=\s))[,.;:!?-]+(?=\s|$)")
+
+
+def clean_text(text: str) -> str:
+    """What a line says, for search: no transcription marks, fillers or stuttered repeats."""
+    text = _STRAY.sub(" ", _FILLERS.sub(" ", _MARKS.sub(" ", text)))
+    text = _REPEATS.sub(r"\1", " ".join(text.split()))
+    return text.strip(" ,;:-")
 
 
 def _base_metadata(meeting: Meeting, participants: list[str]) -> dict:
@@ -75,21 +97,31 @@ def _split_long(line: _Line, limit: int) -> list[_Line]:
 
 
 def transcript_windows(lines: Sequence[_Line], *, min_chars: int = WINDOW_MIN_CHARS,
-                       max_chars: int = WINDOW_MAX_CHARS) -> list[list[_Line]]:
-    """Consecutive lines grouped into windows of ``min_chars``..``max_chars`` (a final short one allowed)."""
+                       max_chars: int = WINDOW_MAX_CHARS, overlap: float = WINDOW_OVERLAP) -> list[list[_Line]]:
+    """Windows of consecutive lines, ``min_chars``..``max_chars`` long (the last may be shorter).
+
+    A window ends at a turn boundary once it holds ``min_chars``; the next one starts at the first
+    line that begins past ``overlap`` of the window (always at least one line further), so every
+    line is in one or two windows and none starts mid-turn. Lines longer than a window are split
+    at sentence ends first.
+    """
+    pieces = [piece for line in lines for piece in _split_long(line, max_chars - len(piece_prefix(line)) - 1)]
+    sizes = [len(piece_prefix(p)) + len(p.text) + 1 for p in pieces]
     windows: list[list[_Line]] = []
-    current: list[_Line] = []
-    size = 0
-    for line in lines:
-        for piece in _split_long(line, max_chars - len(piece_prefix(line)) - 1):
-            rendered = len(piece_prefix(piece)) + len(piece.text) + 1
-            if (current and size >= min_chars) or (current and size + rendered > max_chars):
-                windows.append(current)
-                current, size = [], 0
-            current.append(piece)
-            size += rendered
-    if current:
-        windows.append(current)
+    start = 0
+    while start < len(pieces):
+        end, size = start, 0
+        while end < len(pieces) and (end == start or (size < min_chars and size + sizes[end] <= max_chars)):
+            size += sizes[end]
+            end += 1
+        windows.append(pieces[start:end])
+        if end >= len(pieces):
+            break
+        nxt, offset = start + 1, sizes[start]
+        while nxt < end and offset < overlap * size:
+            offset += sizes[nxt]
+            nxt += 1
+        start = nxt
     return windows
 
 
@@ -100,10 +132,10 @@ def piece_prefix(line: _Line) -> str:
 def _transcript_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
     lines = [
         _Line(segment_id=s.pk, speaker=speaker_name(s), start=float(s.start_time),
-              end=float(max(s.end_time, s.start_time)), text=" ".join(s.text.split()))
+              end=float(max(s.end_time, s.start_time)), text=clean_text(s.text))
         for s in selectors.segments_final(meeting=meeting).iterator(chunk_size=2000)
-        if s.text.strip()
     ]
+    lines = [line for line in lines if line.text]
     chunks: list[ChunkInput] = []
     offset = 0
     for position, window in enumerate(transcript_windows(lines)):
@@ -128,7 +160,8 @@ def _transcript_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkI
 
 def _summary_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
     report = selectors.report_get(meeting=meeting)
-    if report is None or report.status != "done":
+    # Written but maybe not yet "done": the report pipeline indexes before it marks the report done.
+    if report is None or report.status == "failed" or (report.status != "done" and report.generated_at is None):
         return []
     parts = [report.short_summary, report.detailed_summary]
     if report.key_points:

@@ -3,10 +3,9 @@
 ``report_generate`` is idempotent and safe to re-run:
 - the MeetingReport row is replaced field by field;
 - action items and decisions merge with what is already there (live detections, earlier runs,
-  items people added) by ``dedupe_key`` and then by fuzzy similarity of the wording, so nothing
-  is duplicated; fields a person edited (``ActionItem.edited_fields``) are never overwritten;
-- items an earlier run created that the new run no longer finds are removed only when nobody
-  touched them (not edited, still pending, not synced anywhere);
+  items people added) through ``meetings.services.action_item_merge`` / ``decision_merge``: by
+  dedupe key, then by fuzzy similarity of the wording; fields a person edited are never
+  overwritten, and leftovers of an earlier run go only when nobody touched them;
 - participants' speaking time and participation score are recomputed.
 """
 
@@ -25,26 +24,21 @@ from django.utils import timezone
 
 from accounts.models import Company
 from meetings import analysis as local_analysis
+from meetings import services
 from meetings.analysis.text import content_tokens
-from meetings.intelligence import selectors
+from meetings.intelligence import indexing, selectors
 from meetings.intelligence.llm_analysis import ProviderAnalysis, analyze_utterances
-from meetings.intelligence.matching import FUZZY_THRESHOLD, similarity
 from meetings.intelligence.services import report_for_update, report_mark
 from meetings.intelligence.timefmt import meeting_day
-from meetings.models import ActionItem, Decision, Meeting, MeetingReport, Participant, TranscriptSegment
+from meetings.models import Meeting, MeetingReport, Participant
+from meetings.selectors import speaker_name
+from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
-
-
+INDEX_TASK = "intelligence.meeting_index"
 
 
 # --- inputs -------------------------------------------------------------------------------------
-
-
-def speaker_name(segment: TranscriptSegment) -> str:
-    if segment.participant_id and segment.participant is not None:
-        return segment.participant.name
-    return segment.speaker_label or "Unknown"
 
 
 def meeting_utterances(*, meeting: Meeting) -> list[Any]:
@@ -129,20 +123,6 @@ def words(text: str) -> list[str]:
     return content_tokens(text)
 
 
-def _match(key: str, text: str, existing: Sequence[Any], taken: set[int], text_of: Any) -> Any | None:
-    for row in existing:
-        if row.pk not in taken and key and row.dedupe_key == key:
-            return row
-    best, best_score = None, FUZZY_THRESHOLD
-    for row in existing:
-        if row.pk in taken:
-            continue
-        score = similarity(text, text_of(row))
-        if score >= best_score:
-            best, best_score = row, score
-    return best
-
-
 class _SegmentFinder:
     """Finds the transcript segment a quoted sentence came from (word-overlap, via an inverted index)."""
 
@@ -189,106 +169,28 @@ def _participant_for(name: str, participants: Sequence[Participant]) -> Particip
 # --- writes -------------------------------------------------------------------------------------
 
 
-def _action_items_merge(*, meeting: Meeting, candidates: Sequence[Any], provider: str,
-                        participants: Sequence[Participant], finder: _SegmentFinder) -> dict[str, int]:
-    existing = list(ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting).order_by("pk"))
-    taken: set[int] = set()
-    counts = {"created": 0, "updated": 0, "removed": 0}
-    for cand in candidates:
-        key = (cand.dedupe_key or local_analysis.normalize_key(cand.description))[:64]
-        row = _match(key, cand.description, existing, taken, lambda r: r.description)
-        participant = _participant_for(cand.assignee_name or "", participants)
-        source_id = getattr(cand, "segment_id", None) or _found_id(finder, cand.source_text or cand.description)
-        values = {
-            "description": cand.description[:5000],
-            "assignee_name": (participant.name if participant else cand.assignee_name or "")[:200],
-            "assignee_participant": participant,
-            "assignee_user": participant.user if participant and participant.user_id else None,
-            "due_date": cand.due_date,
-            "priority": cand.priority if cand.priority in ActionItem.Priority.values else ActionItem.Priority.MEDIUM,
-        }
-        if row is None:
-            item = ActionItem(company_id=meeting.company_id, meeting=meeting, origin=ActionItem.Origin.SUMMARY,
-                              provider=provider[:100], dedupe_key=key, confidence=float(cand.confidence),
-                              source_segment_id=source_id, **values)
-            item.full_clean(exclude=["source_segment", "assignee_user", "assignee_participant"])
-            item.save()
-            existing.append(item)
-            taken.add(item.pk)
-            counts["created"] += 1
-            continue
-        taken.add(row.pk)
-        edited = set(row.edited_fields or [])
-        assignee = {"assignee_name", "assignee_user", "assignee_participant"}
-        if edited & (assignee | {"assignee"}):  # the assignment is one choice: any part edited keeps all
-            edited |= assignee
-        changed: list[str] = []
-        for name, value in values.items():
-            if name in edited:
-                continue
-            current = getattr(row, name)
-            if row.origin == ActionItem.Origin.SUMMARY:
-                should = current != value  # our own earlier result: the newest run wins
-            else:
-                # A live or manual item: only fill in what it is missing.
-                should = current in (None, "") and value not in (None, "")
-            if should:
-                setattr(row, name, value)
-                changed.append(name)
-        if row.origin == ActionItem.Origin.SUMMARY:
-            for name, value in (("provider", provider[:100]), ("dedupe_key", key),
-                                ("confidence", float(cand.confidence))):
-                if getattr(row, name) != value:
-                    setattr(row, name, value)
-                    changed.append(name)
-        elif float(cand.confidence) > row.confidence:
-            row.confidence = float(cand.confidence)
-            changed.append("confidence")
-        if row.source_segment_id is None and source_id is not None:
-            row.source_segment_id = source_id
-            changed.append("source_segment")
-        if changed:
-            row.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-            counts["updated"] += 1
-    stale = [
-        row for row in existing
-        if row.pk not in taken and row.origin == ActionItem.Origin.SUMMARY and not row.edited_fields
-        and row.status == ActionItem.Status.PENDING and not row.external_ids
+def _action_item_drafts(candidates: Sequence[Any], *, participants: Sequence[Participant],
+                        finder: _SegmentFinder) -> list[services.ActionItemDraft]:
+    """The analysis' findings with their assignee matched to a participant and their source segment found."""
+    return [
+        services.ActionItemDraft(
+            description=cand.description, assignee_name=cand.assignee_name or "",
+            assignee_participant=_participant_for(cand.assignee_name or "", participants), due_date=cand.due_date,
+            priority=cand.priority, confidence=float(cand.confidence),
+            source_segment_id=getattr(cand, "segment_id", None) or _found_id(finder,
+                                                                             cand.source_text or cand.description),
+        )
+        for cand in candidates
     ]
-    if stale:
-        ActionItem.objects.for_company(meeting.company_id).filter(pk__in=[r.pk for r in stale]).delete()
-        counts["removed"] = len(stale)
-    return counts
 
 
-def _decisions_merge(*, meeting: Meeting, candidates: Sequence[Any], provider: str,
-                     finder: _SegmentFinder) -> dict[str, int]:
-    existing = list(Decision.objects.for_company(meeting.company_id).filter(meeting=meeting).order_by("pk"))
-    taken: set[int] = set()
-    counts = {"created": 0, "updated": 0, "removed": 0}
-    for cand in candidates:
-        key = (cand.dedupe_key or local_analysis.normalize_key(cand.text))[:64]
-        row = _match(key, cand.text, existing, taken, lambda r: r.text)
-        source_id = getattr(cand, "segment_id", None) or _found_id(finder, cand.source_text or cand.text)
-        if row is None:
-            row = Decision.objects.create(company_id=meeting.company_id, meeting=meeting, text=cand.text[:5000],
-                                          confidence=float(cand.confidence), origin=ActionItem.Origin.SUMMARY,
-                                          provider=provider[:100], dedupe_key=key)
-            existing.append(row)
-            counts["created"] += 1
-        elif row.origin == ActionItem.Origin.SUMMARY and (row.text, row.provider) != (cand.text, provider[:100]):
-            row.text, row.provider, row.dedupe_key = cand.text[:5000], provider[:100], key
-            row.confidence = float(cand.confidence)
-            row.save(update_fields=["text", "provider", "dedupe_key", "confidence"])
-            counts["updated"] += 1
-        taken.add(row.pk)
-        if source_id:
-            row.source_segments.add(source_id)
-    stale = [r.pk for r in existing if r.pk not in taken and r.origin == ActionItem.Origin.SUMMARY]
-    if stale:
-        Decision.objects.for_company(meeting.company_id).filter(pk__in=stale).delete()
-        counts["removed"] = len(stale)
-    return counts
+def _decision_drafts(candidates: Sequence[Any], *, finder: _SegmentFinder) -> list[services.DecisionDraft]:
+    return [
+        services.DecisionDraft(text=cand.text, confidence=float(cand.confidence),
+                               source_segment_id=getattr(cand, "segment_id", None)
+                               or _found_id(finder, cand.source_text or cand.text))
+        for cand in candidates
+    ]
 
 
 def participation_score(*, share: float, turn_share: float) -> float:
@@ -342,12 +244,22 @@ def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -
             if outcome is None:
                 _report_empty(report)
             else:
-                _report_store(report=report, meeting=meeting, outcome=outcome, utterances=utterances,
-                              participants=participants)
+                _report_store(company=company, report=report, meeting=meeting, outcome=outcome,
+                              utterances=utterances, participants=participants)
     except Exception as exc:
         report_mark(meeting=meeting, status="failed", error=f"{exc.__class__.__name__}: {exc}")
         raise
-    return report
+    _index(company=company, meeting=meeting)
+    return report_mark(meeting=meeting, status="done")
+
+
+def _index(*, company: Company, meeting: Meeting) -> None:
+    """Index the meeting for search before its report says done, so "done" means searchable."""
+    try:
+        indexing.meeting_index(company=company, meeting=meeting)
+    except Exception:  # the report stands; the index task retries on its own
+        logger.exception("indexing meeting %s inline failed; queued", meeting.pk)
+        transaction.on_commit(lambda: task_send(INDEX_TASK, company_id=company.pk, meeting_id=meeting.pk))
 
 
 def _report_empty(report: MeetingReport) -> None:
@@ -357,14 +269,13 @@ def _report_empty(report: MeetingReport) -> None:
     report.provider = "local"
     report.is_partial = False
     report.notes = "The meeting has no transcript, so there was nothing to analyse."
-    report.status = "done"
     report.error = ""
     report.generated_at = timezone.now()
     report.save()
 
 
-def _report_store(*, report: MeetingReport, meeting: Meeting, outcome: ProviderAnalysis, utterances: Sequence[Any],
-                  participants: Sequence[Participant]) -> None:
+def _report_store(*, company: Company, report: MeetingReport, meeting: Meeting, outcome: ProviderAnalysis,
+                  utterances: Sequence[Any], participants: Sequence[Participant]) -> None:
     analysis = outcome.analysis
     finder = _SegmentFinder(utterances)
     talk_time = talk_time_json(analysis.talk_time)
@@ -381,12 +292,12 @@ def _report_store(*, report: MeetingReport, meeting: Meeting, outcome: ProviderA
     report.notes = "\n".join(outcome.notes)
     item_provider = outcome.sections.get("action_items", outcome.provider)
     decision_provider = outcome.sections.get("decisions", outcome.provider)
-    _action_items_merge(meeting=meeting, candidates=analysis.action_items or [], provider=item_provider,
-                        participants=participants, finder=finder)
-    _decisions_merge(meeting=meeting, candidates=analysis.decisions or [], provider=decision_provider,
-                     finder=finder)
+    services.action_item_merge(
+        company=company, meeting=meeting, provider=item_provider,
+        drafts=_action_item_drafts(analysis.action_items or [], participants=participants, finder=finder))
+    services.decision_merge(company=company, meeting=meeting, provider=decision_provider,
+                            drafts=_decision_drafts(analysis.decisions or [], finder=finder))
     _participants_update(meeting=meeting, talk_time=talk_time, participants=participants)
-    report.status = "done"
     report.error = ""
     report.generated_at = timezone.now()
     report.save()

@@ -73,15 +73,14 @@ def report_view(*, company: Company, meeting_id: int, with_charts: bool = False)
         report=report,
         action_items=list(ActionItem.objects.for_company(company).filter(meeting=meeting)
                           .select_related("source_segment").order_by("created_at", "pk")),
-        decisions=list(Decision.objects.for_company(company).filter(meeting=meeting).order_by("created_at", "pk")),
+        decisions=list(Decision.objects.for_company(company).filter(meeting=meeting)
+                       .prefetch_related("source_segments").order_by("created_at", "pk")),
         meeting_date=meeting_day(meeting).isoformat(),
         exists=exists,
     )
     if with_charts:
         view.charts = meeting_charts(meeting_analytics(meeting=meeting))
     return view
-
-
 
 
 def meeting_charts(data: dict[str, Any]) -> dict[str, Any]:

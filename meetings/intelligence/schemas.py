@@ -33,6 +33,11 @@ class ReportDecisionOut(Schema):
     origin: str
     provider: str
     confidence: float
+    source_segment_ids: list[int] = Field(description="the transcript segments the decision was taken in")
+
+    @staticmethod
+    def resolve_source_segment_ids(obj: Any) -> list[int]:
+        return sorted(s.pk for s in obj.source_segments.all())
 
 
 class ReportOut(Schema):

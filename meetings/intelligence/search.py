@@ -1,15 +1,24 @@
 """Search across meetings and documents in one list, each hit linking to the exact moment.
 
-Retrieval is ``knowledge.retrieval.chunks_search`` (hybrid: vector + full text) over the shared
-chunk table. What its filters can express is pushed down: the date range (meeting chunks are
-stored with the meeting's date as their chunk date), the platform and a single meeting
-(``metadata`` containment). The participant filter is a case-insensitive substring of a
-name or an exact email, which JSON containment cannot express: every meeting filter is
-therefore also resolved against the meetings table into a set of meeting ids, and hits are
-kept when their ``metadata.meeting_id`` is in it; to still return ``k`` hits after that, more
-candidates are fetched (``k * OVERFETCH``, at most ``MAX_FETCH``). Documents have no
-participants or platform and their chunk date is their upload date, so meeting filters
-leave documents out.
+Ranking (see docs/intelligence.md, "How meeting search ranks"): two candidate lists from the
+shared chunk table (``knowledge.retrieval.chunks_candidates``): Okapi BM25 over the query's
+content words, with document frequencies from the company's chunks, and cosine similarity to
+the query embedding. They are fused by weighted reciprocal rank fusion (``Ranking``, weights
+tuned on real meetings by meeting-level folds: ``eval/real/search.py``). A question that names
+a speaker ("what did Sam say about pricing", "What did PhD C think ...") lifts the windows
+where that speaker talks, in proportion to their share of the window's lines. Transcript
+windows overlap by half, so a window that mostly repeats a better one already listed is
+dropped: the list shows different moments.
+
+Filters: what ``chunks_candidates`` can express is pushed down: the date range (meeting chunks
+are stored with the meeting's date as their chunk date), the platform (``metadata``
+containment) and a single meeting (its chunks' ``source_id``, an index lookup). The participant
+filter is a case-insensitive substring of a name or an exact email, which JSON containment
+cannot express: every meeting filter is therefore also resolved against the meetings table into
+a set of meeting ids, and hits are kept when their ``metadata.meeting_id`` is in it; to still
+return ``k`` hits after that, more candidates are fetched (``k * OVERFETCH``, at most
+``MAX_FETCH``). Documents have no participants or platform and their chunk date is their upload
+date, so meeting filters leave documents out.
 """
 
 from __future__ import annotations
@@ -25,15 +34,31 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 
 from accounts.models import Company
-from knowledge.retrieval import chunks_search
+from knowledge.retrieval import Candidates, ChunkHit, chunks_candidates
 from meetings.models import Meeting
 
 MEETING_SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
 ALL_SOURCE_TYPES = (*MEETING_SOURCE_TYPES, "document")
 OVERFETCH = 5
 MAX_FETCH = 200
+CANDIDATES = 60  # per list, before fusion
 SNIPPET_CHARS = 320
 _WORD = re.compile(r"\w{3,}")
+_TOKEN = re.compile(r"[\w'-]+")
+_TITLES = {"the", "mr", "mrs", "ms", "dr", "hon", "right", "sir", "madam"}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How the two lists are fused; the defaults are the cross-validated choice on real meetings."""
+
+    text_weight: float = 1.0  # weight of the BM25 list in the RRF sum (the vector list weighs 1)
+    rrf_k: int = 20
+    speaker_boost: float = 1.0  # score * (1 + boost * share of the window's lines by a named speaker)
+    max_overlap: float = 0.5  # drop a transcript window sharing more than this share of its segments
+
+
+DEFAULT_RANKING = Ranking()
 
 
 @dataclass
@@ -160,6 +185,81 @@ def _best_line(text: str, lines: list[list], terms: list[str]) -> list | None:
     return lines[best] if scores[best] else None
 
 
+def _name_tokens(name: str) -> list[str]:
+    return _TOKEN.findall(name)
+
+
+def speakers_mentioned(query: str, speakers: set[str]) -> set[str]:
+    """The speakers a question names: "what did Sam say", "What did PhD C think", "Marketing's view".
+
+    A multi-word name matches anywhere, in any case ("project manager"); a single word of a name
+    (first name, role, the letter of "Grad C") only when the question writes it capitalised and
+    not as its first word, so "marketing" in "the marketing budget" or a sentence-initial "A" is
+    not a speaker.
+    """
+    words = _TOKEN.findall(query)
+    lowered = " " + " ".join(w.lower() for w in words) + " "
+    later = {w.removesuffix("'s") for w in words[1:] if w[:1].isupper()}
+    found = set()
+    for name in speakers:
+        tokens = _name_tokens(name)
+        if not tokens:
+            continue
+        whole = len(tokens) > 1 and " " + " ".join(t.lower() for t in tokens) + " " in lowered
+        # One letter ("C" of "PhD C") or a real word; not "AM", "Mr", "The".
+        part = any(t in later and (len(t) == 1 or len(t) > 2) and t.lower() not in _TITLES for t in tokens)
+        if whole or part:
+            found.add(name)
+    return found
+
+
+def _row_speaker(row: str) -> str:
+    head, sep, _ = row.partition(": ")
+    return head if sep else ""
+
+
+def speaker_share(chunk: ChunkHit, mentioned: set[str]) -> float:
+    """The share of a transcript window's lines spoken by one of ``mentioned``."""
+    if chunk.source_type != "transcript" or not mentioned:
+        return 0.0
+    rows = chunk.text.split("\n")
+    return sum(1 for row in rows if _row_speaker(row) in mentioned) / max(1, len(rows))
+
+
+def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING) -> list[tuple[ChunkHit, float]]:
+    """The candidates in one list, best first, with scores where 1.0 means "first in both lists"."""
+    fused: dict[int, float] = {}
+    by_id: dict[int, ChunkHit] = {}
+    for rank, chunk in enumerate(candidates.text, start=1):
+        fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + ranking.text_weight / (ranking.rrf_k + rank)
+        by_id[chunk.chunk_id] = chunk
+    for rank, chunk in enumerate(candidates.vector, start=1):
+        fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (ranking.rrf_k + rank)
+        by_id.setdefault(chunk.chunk_id, chunk)
+    if ranking.speaker_boost:
+        speakers = {name for chunk in by_id.values() for name in chunk.metadata.get("speakers") or []}
+        mentioned = speakers_mentioned(query, speakers)
+        if mentioned:
+            for chunk_id, chunk in by_id.items():
+                fused[chunk_id] *= 1.0 + ranking.speaker_boost * speaker_share(chunk, mentioned)
+    best = (1.0 + ranking.text_weight) / (ranking.rrf_k + 1)
+    order = sorted(fused, key=lambda cid: (-fused[cid], -(by_id[cid].similarity or 0.0), cid))
+    return [(by_id[cid], fused[cid] / best) for cid in order]
+
+
+def _repeats_a_kept_window(hit: SearchHit, kept: dict[int, list[set[int]]], max_overlap: float) -> bool:
+    if hit.source_type != "transcript" or hit.meeting_id is None or max_overlap >= 1:
+        return False
+    segments = {int(line[0]) for line in hit.lines}
+    if not segments:
+        return False
+    for other in kept.setdefault(hit.meeting_id, []):
+        if len(segments & other) > max_overlap * min(len(segments), len(other)):
+            return True
+    kept[hit.meeting_id].append(segments)
+    return False
+
+
 def hit_from_chunk(chunk: Any, terms: list[str]) -> SearchHit:
     metadata = dict(chunk.metadata or {})
     snippet = snippet_for(chunk.text, terms)
@@ -187,9 +287,10 @@ def hit_from_chunk(chunk: Any, terms: list[str]) -> SearchHit:
 
 
 def search(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
-           access_levels: set[str] | None = None) -> list[SearchHit]:
+           access_levels: set[str] | None = None, ranking: Ranking | None = None) -> list[SearchHit]:
     """The best ``k`` hits for ``query`` among this company's meetings and documents."""
     filters = filters or SearchFilters()
+    ranking = ranking or DEFAULT_RANKING
     query = query.strip()
     if not query:
         return []
@@ -211,19 +312,23 @@ def search(*, company: Company, query: str, filters: SearchFilters | None = None
     if filters.platform:
         metadata["platform"] = filters.platform
     if filters.meeting_id:
-        metadata["meeting_id"] = filters.meeting_id
+        pushed["source_ids"] = [filters.meeting_id]  # meeting chunks have the meeting as their source
     if metadata:
         pushed["metadata"] = metadata
     fetch = min(MAX_FETCH, k * OVERFETCH) if filters.participant.strip() else k
-    chunks = chunks_search(company=company, query=query, k=fetch, access_levels=access_levels,
-                           source_types=wanted, filters=pushed or None, mode="hybrid")
+    candidates = chunks_candidates(company=company, query=query, n=max(CANDIDATES, fetch),
+                                   access_levels=access_levels, source_types=wanted, filters=pushed or None)
     terms = query_terms(query)
     hits: list[SearchHit] = []
-    for chunk in chunks:
+    kept: dict[int, list[set[int]]] = {}
+    for chunk, score in fuse(candidates, query=query, ranking=ranking):
         if chunk.source_type not in wanted:
             continue
         hit = hit_from_chunk(chunk, terms)
+        hit.score = score
         if allowed_meetings is not None and hit.meeting_id not in allowed_meetings:
+            continue
+        if _repeats_a_kept_window(hit, kept, ranking.max_overlap):
             continue
         hits.append(hit)
         if len(hits) >= k:

@@ -9,8 +9,10 @@ from django.db import transaction
 
 from accounts.models import Company
 from meetings.models import Meeting, MeetingReport
+from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
+REPORT_TASK = "intelligence.meeting_report_generate"
 
 
 # --- report runs -----------------------------------------------------------------------------------
@@ -34,15 +36,13 @@ def report_mark(*, meeting: Meeting, status: str, error: str = "") -> MeetingRep
 
 def report_request(*, company: Company, meeting: Meeting, provider: str = "") -> MeetingReport:
     """Queue the after-meeting analysis of ``meeting`` (after commit). Safe to call repeatedly."""
-    from meetings.intelligence.tasks import meeting_report_generate
-
     assert meeting.company_id == company.pk
     report = report_mark(meeting=meeting, status="pending")
     company_id, meeting_id = company.pk, meeting.pk
 
     def send() -> None:
         try:
-            meeting_report_generate.delay(company_id=company_id, meeting_id=meeting_id, provider=provider)
+            task_send(REPORT_TASK, company_id=company_id, meeting_id=meeting_id, provider=provider)
         except Exception:  # broker down: the report stays pending and the button can queue it again
             logger.exception("could not queue the report of meeting %s", meeting_id)
 
@@ -52,11 +52,9 @@ def report_request(*, company: Company, meeting: Meeting, provider: str = "") ->
 
 def report_enqueue(*, company_id: int, meeting_id: int) -> None:
     """Queue the after-meeting pipeline after commit, without touching the database (signal receivers)."""
-    from meetings.intelligence.tasks import meeting_report_generate
-
     def send() -> None:
         try:
-            meeting_report_generate.delay(company_id=company_id, meeting_id=meeting_id)
+            task_send(REPORT_TASK, company_id=company_id, meeting_id=meeting_id)
         except Exception:  # never break the end of a meeting; the report can be queued from its page
             logger.exception("could not queue the report of meeting %s", meeting_id)
 

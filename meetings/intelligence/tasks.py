@@ -9,17 +9,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from accounts.tenancy import TenantTask
 from meetings.intelligence import selectors
+from meetpilot.tasks import retry_policy
 
 logger = logging.getLogger(__name__)
 
-# Transient failures worth another try; provider failures never get here (they fall back to local).
-RETRYABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-_RETRY = {"autoretry_for": RETRYABLE, "retry_backoff": 5, "retry_backoff_max": 300, "retry_jitter": True,
-          "max_retries": 4, "acks_late": True, "reject_on_worker_lost": True}
+# Transient failures are retried; provider failures never get here (they fall back to local).
+_RETRY = retry_policy()
 
 
 @shared_task(bind=True, base=TenantTask, name="intelligence.meeting_report_generate", **_RETRY)
@@ -30,10 +28,11 @@ def meeting_report_generate(self, *, company_id: int, meeting_id: int, provider:
     if meeting is None:
         return None
     try:
+        # Indexes the meeting for search before the report says done.
         report = pipeline.report_generate(company=meeting.company, meeting=meeting, provider=provider)
-    finally:
-        # The transcript is searchable even when the analysis failed.
-        meeting_index.delay(company_id=company_id, meeting_id=meeting_id)
+    except Exception:
+        meeting_index.delay(company_id=company_id, meeting_id=meeting_id)  # searchable even if analysis failed
+        raise
     return report.status
 
 

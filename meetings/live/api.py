@@ -1,12 +1,15 @@
 """REST control of a live session, for clients that cannot hold a WebSocket.
 
-The same services as the socket: ``caption_ingest`` (same schema, same idempotency: a batch
-resent after a timeout is acked again without storing twice), ``session_start/end``,
-``session_status`` and ``events_since`` for replay.
+The same services as the socket (``meetings.live.session``): captions under the company's rate
+limit (same schema, same idempotency: a batch resent after a timeout is acked again without
+storing twice), start/end, status and the replay of the event log. Starting and ending a meeting
+has one handler each, answering at ``/meetings/<id>/start|end`` and at
+``/meetings/<id>/session/start|end`` alike.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from django.conf import settings
@@ -14,16 +17,17 @@ from ninja import Field, Query, Router, Schema
 
 from accounts.permissions import Perm, require
 from meetings import selectors
-from meetings.live import ratelimit
-from meetings.live.events import event_frame, events_since
-from meetings.live.ingest import caption_ingest, default_client_id
+from meetings.live.ingest import default_client_id
 from meetings.live.protocol import CLIENT_ID_PATTERN, CaptionIn
-from meetings.live.session import session_end, session_start, session_status
-from meetpilot.apikit import ApiError, ErrorOut
+from meetings.live.session import captions_submit, events_replay, session_end, session_start, session_status
+from meetings.models import Meeting
+from meetings.schemas import MeetingOut
+from meetpilot.apikit import ErrorOut
+from meetpilot.errors import TooLarge
 
 router = Router(tags=["live"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut,
-          429: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut,
+          422: ErrorOut, 429: ErrorOut}
 
 
 class CaptionItem(CaptionIn):
@@ -58,11 +62,10 @@ class CaptionBatchOut(Schema):
     errors: list[CaptionErrorItem]
 
 
-class SessionOut(Schema):
+class SessionOut(MeetingOut):
+    """The meeting, and its live session: counts, newest event id, connected clients."""
+
     meeting_id: int
-    status: str
-    started_at: Any = None
-    ended_at: Any = None
     last_event_id: int
     counts: dict[str, int]
     connected_clients: list[dict[str, Any]] | None
@@ -88,59 +91,59 @@ class EventsQuery(Schema):
     limit: int = Field(500, ge=1, le=1000)
 
 
-@router.post("/meetings/{meeting_id}/captions", response={200: CaptionBatchOut, **ERRORS})
+def _session(request, meeting_id: int, perm: Perm) -> Meeting:
+    meeting = selectors.meeting_get(company=request.auth.company, meeting_id=meeting_id)
+    require(request.auth, perm)
+    return meeting
+
+
+def _session_out(request, meeting: Meeting) -> SimpleNamespace:
+    status = session_status(company=request.auth.company, meeting=meeting)
+    return SimpleNamespace(**{**MeetingOut.from_orm(meeting).dict(), **status})
+
+
+@router.post("/meetings/{int:meeting_id}/captions", response={200: CaptionBatchOut, **ERRORS})
 def captions_post(request, meeting_id: int, payload: CaptionBatchIn):
-    principal = request.auth
-    meeting = selectors.meeting_get(company=principal.company, meeting_id=meeting_id)
-    require(principal, Perm.MEETING_EDIT)
+    meeting = _session(request, meeting_id, Perm.MEETING_EDIT)
     if len(payload.captions) > settings.LIVE_MAX_BATCH:
-        raise ApiError(413, "too_large", f"At most {settings.LIVE_MAX_BATCH} captions per request.")
-    allowed, wait = ratelimit.company_take(principal.company.pk, cost=len(payload.captions))
-    if not allowed:
-        raise ApiError(429, "rate_limited", {"message": "Too many captions; retry later.", "retry_after": wait})
-    client_id = payload.client_id or default_client_id(principal)
-    acks, errors = [], []
-    for caption in payload.captions:
-        result = caption_ingest(company=principal.company, meeting=meeting, client_id=client_id, caption=caption,
-                                self_name=payload.self_name, user=principal.user)
-        (acks if result.accepted else errors).append(result.ack() if result.accepted else result.error_frame())
-    return {"client_id": client_id, "acks": acks, "errors": errors}
+        raise TooLarge(f"At most {settings.LIVE_MAX_BATCH} captions per request.")
+    client_id = payload.client_id or default_client_id(request.auth)
+    results = captions_submit(company=request.auth.company, meeting=meeting, client_id=client_id,
+                              captions=payload.captions, self_name=payload.self_name, user=request.auth.user)
+    return {"client_id": client_id, "acks": [r.ack() for r in results if r.accepted],
+            "errors": [r.error_frame() for r in results if not r.accepted]}
 
 
-@router.post("/meetings/{meeting_id}/session/start", response={200: SessionOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/session/start", response={200: SessionOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/start", response={200: SessionOut, **ERRORS},
+             operation_id="meetings_live_api_meeting_start")
 def session_start_post(request, meeting_id: int):
-    principal = request.auth
-    meeting = selectors.meeting_get(company=principal.company, meeting_id=meeting_id)
-    require(principal, Perm.MEETING_EDIT)
-    session_start(company=principal.company, meeting=meeting)
-    return session_status(company=principal.company, meeting=meeting)
+    """Make the meeting live (idempotent); connected clients get a ``status`` event. Ended meetings: 409."""
+    meeting = _session(request, meeting_id, Perm.MEETING_EDIT)
+    session_start(company=request.auth.company, meeting=meeting)
+    return _session_out(request, meeting)
 
 
-@router.post("/meetings/{meeting_id}/session/end", response={200: SessionOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/session/end", response={200: SessionOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/end", response={200: SessionOut, **ERRORS},
+             operation_id="meetings_live_api_meeting_end")
 def session_end_post(request, meeting_id: int):
-    principal = request.auth
-    meeting = selectors.meeting_get(company=principal.company, meeting_id=meeting_id)
-    require(principal, Perm.MEETING_EDIT)
-    session_end(company=principal.company, meeting=meeting)
-    return session_status(company=principal.company, meeting=meeting)
+    """End the meeting (idempotent): leftover interim captions become final, clients get a ``status``
+    event, and the after-meeting report is queued."""
+    meeting = _session(request, meeting_id, Perm.MEETING_EDIT)
+    session_end(company=request.auth.company, meeting=meeting)
+    return _session_out(request, meeting)
 
 
-@router.get("/meetings/{meeting_id}/session", response={200: SessionOut, **ERRORS})
+@router.get("/meetings/{int:meeting_id}/session", response={200: SessionOut, **ERRORS})
 def session_get(request, meeting_id: int):
-    principal = request.auth
-    meeting = selectors.meeting_get(company=principal.company, meeting_id=meeting_id)
-    require(principal, Perm.VIEW)
-    return session_status(company=principal.company, meeting=meeting)
+    return _session_out(request, _session(request, meeting_id, Perm.VIEW))
 
 
-@router.get("/meetings/{meeting_id}/events", response={200: EventsOut, **ERRORS})
+@router.get("/meetings/{int:meeting_id}/events", response={200: EventsOut, **ERRORS})
 def events_get(request, meeting_id: int, query: Query[EventsQuery]):
-    principal = request.auth
-    meeting = selectors.meeting_get(company=principal.company, meeting_id=meeting_id)
-    require(principal, Perm.VIEW)
-    events = events_since(company=principal.company, meeting=meeting, after_event_id=query.after,
-                          limit=query.limit + 1)
-    has_more = len(events) > query.limit
-    events = events[: query.limit]
-    return {"meeting_id": meeting.pk, "events": [event_frame(event) for event in events],
-            "last_event_id": meeting.last_event_id, "has_more": has_more}
+    meeting = _session(request, meeting_id, Perm.VIEW)
+    frames = events_replay(company=request.auth.company, meeting=meeting, after_event_id=query.after,
+                           limit=query.limit + 1)
+    return {"meeting_id": meeting.pk, "events": frames[: query.limit], "last_event_id": meeting.last_event_id,
+            "has_more": len(frames) > query.limit}

@@ -44,20 +44,17 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from meetings.live.events import event_emit, lock_meeting
-from meetings.live.ingest import (
-    IngestResult,
-    caption_ingest,
-    clean_text,
-    parse_timestamp,
-    status_payload,
-    transcript_payload,
-)
+from meetings.live.ingest import IngestResult, caption_ingest, clean_text, parse_timestamp
+from meetings.live.payloads import audio_status_frame, error_frame, transcript_payload
+from meetings.live.pipeline import analysis_enqueue
 from meetings.live.protocol import AudioChunkIn, CaptionIn, ErrorCode, ProtocolError
 from meetings.live.ratelimit import _redis_client
+from meetings.live.session import session_start
 from meetings.models import Meeting, TranscriptSegment
 from meetings.speech import SAMPLE_RATE
 from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, merge_caption_and_audio
 from meetings.speech.types import SttSegment
+from meetpilot.errors import Conflict
 
 logger = logging.getLogger("meetpilot.live")
 
@@ -157,12 +154,9 @@ Merges = OrderedDict[int, tuple[str, list[tuple[float, float, str]]]]
 
 def audio_stream_ready(*, company: Company, meeting: Meeting) -> Meeting | None:
     """The meeting, made active if it was scheduled (audio starts it like a caption does); None if ended."""
-    from meetings.live.session import session_start
-    from meetpilot.apikit import ApiError
-
     try:
         return session_start(company=company, meeting=meeting)
-    except ApiError:
+    except Conflict:
         return None
 
 
@@ -227,8 +221,6 @@ def _caption_to_correct(*, meeting: Meeting, text: str, start: float, end: float
 
 def _analyse_on_commit(segment: TranscriptSegment) -> None:
     """The corrected text goes through the live analysis again (results are de-duplicated there)."""
-    from meetings.live.pipeline import analysis_enqueue
-
     company_id, meeting_id, segment_id = segment.company_id, segment.meeting_id, segment.pk
     transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
                                                    segment_id=segment_id))
@@ -450,11 +442,8 @@ class AudioStream:
                 await self._tell_error(result.error or ErrorCode.INTERNAL, result.message)
 
     async def _status(self, status: dict[str, Any]) -> None:
-        data = status_payload(self.meeting, kind="audio", state="lagging" if status.get("behind") else "ok",
-                              lag_seconds=status.get("lag_seconds"), compute_ratio=status.get("compute_ratio"),
-                              audio_seconds=status.get("audio_seconds"), client_id=self.client_id)
-        await self._tell({"type": "status", "event_id": None, "meeting_id": self.meeting.pk,
-                          "at": timezone.now().isoformat(), "data": data})
+        await self._tell(audio_status_frame(self.meeting, client_id=self.client_id, status=status,
+                                            at=timezone.now().isoformat()))
 
     async def _report_ended(self) -> None:
         if not self._ended_reported:
@@ -462,7 +451,7 @@ class AudioStream:
             await self._tell_error(ErrorCode.MEETING_ENDED, "This meeting has ended; audio is no longer transcribed.")
 
     async def _tell_error(self, code: ErrorCode, message: str) -> None:
-        await self._tell({"type": "error", "code": str(code), "message": message, "sequence": None})
+        await self._tell(error_frame(code, message))
 
     async def _tell(self, frame: dict[str, Any]) -> None:
         send = self._send

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Company
+from meetings.live.payloads import event_frame
 from meetings.live.protocol import EVENT_TYPES
 from meetings.models import Meeting, MeetingEvent
 
@@ -64,12 +65,6 @@ def _next_event_id(meeting_id: int) -> int:
             [meeting_id, meeting_id],
         )
         return cursor.fetchone()[0]
-
-
-def event_frame(event: MeetingEvent) -> dict[str, Any]:
-    """The JSON frame a v1 client receives for ``event``."""
-    return {"type": event.type, "event_id": event.event_id, "meeting_id": event.meeting_id,
-            "at": event.created_at.isoformat(), "data": event.payload}
 
 
 def event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:

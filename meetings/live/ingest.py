@@ -28,7 +28,9 @@ from django.utils import timezone
 from accounts.models import Company, User
 from meetings import services as meeting_services
 from meetings.live.events import event_emit, lock_meeting
-from meetings.live.protocol import CaptionIn, ErrorCode, event_payload
+from meetings.live.payloads import ack_frame, error_frame, status_payload, transcript_payload
+from meetings.live.pipeline import analysis_enqueue
+from meetings.live.protocol import CaptionIn, ErrorCode
 from meetings.models import AnalyticsEvent, Meeting, Participant, TranscriptSegment
 
 # What a meeting platform shows for the extension user's own captions.
@@ -53,11 +55,10 @@ class IngestResult:
         return self.status != "rejected"
 
     def ack(self) -> dict[str, Any]:
-        return {"type": "ack", "sequence": self.sequence, "segment_id": self.segment_id, "status": self.status,
-                "duplicate": self.status == "duplicate"}
+        return ack_frame(sequence=self.sequence, segment_id=self.segment_id, status=self.status)
 
     def error_frame(self) -> dict[str, Any]:
-        return {"type": "error", "code": str(self.error), "message": self.message, "sequence": self.sequence}
+        return error_frame(self.error or ErrorCode.INTERNAL, self.message, sequence=self.sequence)
 
 
 def default_client_id(principal: Any) -> str:
@@ -148,24 +149,6 @@ def participant_for(*, meeting: Meeting, name: str, user: User | None = None, em
     return participant
 
 
-def transcript_payload(segment: TranscriptSegment, *, update: bool = False, removed: bool = False,
-                       duplicate_of: int | None = None) -> dict[str, Any]:
-    participant = segment.participant
-    return event_payload(
-        "transcript", segment_id=segment.pk, sequence=segment.sequence, client_id=segment.client_id,
-        client_sequence=segment.client_sequence, speaker=segment.speaker_label,
-        participant_id=participant.pk if participant else None,
-        role=participant.role if participant else Participant.Role.UNKNOWN, text=segment.text,
-        start=segment.start_time, end=segment.end_time, is_final=segment.is_final, update=update, removed=removed,
-        duplicate_of=duplicate_of,
-    )
-
-
-def status_payload(meeting: Meeting, **extra: Any) -> dict[str, Any]:
-    return event_payload("status", kind=extra.pop("kind", "meeting"), meeting_status=meeting.status,
-                         started_at=meeting.started_at, ended_at=meeting.ended_at, **extra)
-
-
 def _ensure_started(*, company: Company, meeting: Meeting, locked_status: str, events: list[int]) -> None:
     meeting.status = locked_status
     if locked_status == Meeting.Status.SCHEDULED:
@@ -212,8 +195,6 @@ def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
         Participant.objects.filter(pk=segment.participant_id).update(
             speaking_seconds=F("speaking_seconds") + max(0.0, segment.end_time - segment.start_time))
     _record_turn(meeting=meeting, segment=segment)
-    from meetings.live.pipeline import analysis_enqueue
-
     company_id, meeting_id, segment_id = meeting.company_id, meeting.pk, segment.pk
     transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
                                                    segment_id=segment_id))

@@ -10,13 +10,19 @@ segment, in this order (cheap first, so action items never wait for the knowledg
    answer from the knowledge base (documents only) with its sources -- on the separate
    ``answers`` pool, which also answers ``ask``: an answer that waits on an LLM must not hold up
    the action items and fact checks of this or any other meeting;
-4. numeric claims checked against the knowledge base: a ``fact_check`` event for correct and
-   incorrect claims, with the corrected value and the cited passage.
+4. numbers said checked against the knowledge base (``meetings.analysis.facts``: the claim is matched to the
+   document figure of the same metric and subject): a ``fact_check`` event for correct and incorrect claims,
+   with the document's value and the cited passage; no alert when the documents hold no such figure.
+
+Where the company routes action items, decisions or fact checks to a language model, ``meetings.live.llm``
+asks it within the live time budget and the local result is the fallback (the stored ``provider`` says which).
 
 Every result is written in a short transaction that takes the meeting's row lock only for
-the write (never while searching), and announced through ``event_emit``. The local pipeline
-(``meetings.analysis`` + ``knowledge``) needs no keys; when the analysis or knowledge
-modules are missing the corresponding step is skipped, never the whole analysis.
+the write (never while searching), and announced through ``event_emit``. Action items and
+decisions are written by ``meetings.services`` (one dedupe rule for live, manual and
+after-meeting rows). The local pipeline (``meetings.analysis`` + ``knowledge``) needs no keys;
+a step that fails is logged and skipped, never the whole analysis. Jobs are ``company_job``s:
+the runner enters the company's scope for them, nothing here does.
 """
 
 from __future__ import annotations
@@ -24,9 +30,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -34,26 +39,40 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
-from accounts.tenancy import tenant_scope
+from knowledge import answers as knowledge_answers
+from knowledge import retrieval
+from meetings import analysis, services
+from meetings.analysis import facts
+from meetings.live import llm as live_llm
 from meetings.live.events import event_emit, lock_meeting
-from meetings.live.ingest import status_payload
-from meetings.live.protocol import event_payload
-from meetings.live.runner import LaneRunner
+from meetings.live.payloads import (
+    action_item_payload,
+    decision_payload,
+    fact_check_payload,
+    status_payload,
+    suggestion_payload,
+)
+from meetings.live.presence import presence_list
+from meetings.live.runner import LaneRunner, company_job
 from meetings.models import (
     ActionItem,
     AnalyticsEvent,
-    Decision,
     FactCheck,
     Meeting,
     Participant,
     Suggestion,
     TranscriptSegment,
 )
+from meetings.speech.tts import suggestion_audio_save
+
+__all__ = ["action_item_payload", "fact_check_payload", "suggestion_payload"]  # kept importable from here
 
 logger = logging.getLogger("meetpilot.live")
 
 MAX_CLAIMS_PER_SEGMENT = 3
-CLAIM_SEARCH_K = 3
+CLAIM_SEARCH_K = 6  # the checker picks the passage by metric and subject, so more candidates cost little
+FACT_CONTEXT = 2  # earlier lines a bare figure may refer to
+LLM_CONTEXT = 4  # earlier lines the company's model sees with the line it analyses
 SUGGESTION_TOP_K = 3
 DOCUMENTS_ONLY = {"source_types": ["document"]}
 
@@ -102,36 +121,11 @@ def ask_enqueue(*, company_id: int, meeting_id: int, question: str, ask_id: str 
                    received_at=time.time())
 
 
-# --- optional collaborators -----------------------------------------------------------------
-
-
-@cache
-def _module(name: str) -> ModuleType | None:
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        logger.warning("%s is not available; the live steps that need it are skipped", name)
-        return None
-
-
-ANALYSIS_API = ("Utterance", "detect_action_items", "detect_decision", "detect_question", "extract_numeric_claims",
-                "check_claim_against_passage", "infer_speaker_roles", "normalize_key")
-
-
-def _analysis() -> ModuleType | None:
-    module = _module("meetings.analysis")
-    if module is None or not all(hasattr(module, name) for name in ANALYSIS_API):
-        return None
-    return module
+# --- collaborators ---------------------------------------------------------------------------
 
 
 def live_access_levels() -> set[str]:
     """What live suggestions may quote: what every member can read (they see the meeting too)."""
-    retrieval = _module("knowledge.retrieval")
-    if retrieval is None:
-        return {"public", "team"}
     return set(retrieval.access_levels_for(Role.MEMBER))
 
 
@@ -157,7 +151,7 @@ def _participants(meeting: Meeting) -> dict[str, Participant]:
     return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
 
 
-def _roles_update(*, company: Company, meeting: Meeting, analysis: ModuleType) -> dict[str, str]:
+def _roles_update(*, company: Company, meeting: Meeting) -> dict[str, str]:
     """Re-learn who is the customer and who the consultant; announce changes."""
     window = settings.LIVE_ROLE_WINDOW
     recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
@@ -190,63 +184,54 @@ def _roles_update(*, company: Company, meeting: Meeting, analysis: ModuleType) -
     return {name: inferred.get(name, p.role) for name, p in participants.items()}
 
 
-def action_item_payload(item: ActionItem, source_text: str) -> dict[str, Any]:
-    return event_payload("action_item", id=item.pk, description=item.description, assignee_name=item.assignee_name,
-                         assignee_participant_id=item.assignee_participant_id, assignee_user_id=item.assignee_user_id,
-                         due_date=item.due_date, priority=item.priority, status=item.status,
-                         confidence=item.confidence, segment_id=item.source_segment_id, source_text=source_text)
+def _recent_utterances(meeting: Meeting, segment: TranscriptSegment, count: int) -> list[analysis.Utterance]:
+    """The final lines said before ``segment`` (oldest first) and the segment itself: the context of a step."""
+    earlier = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
+                   .order_by("-sequence")[:count])
+    earlier.reverse()
+    return [analysis.Utterance(speaker=s.speaker_label, text=s.text, start=s.start_time, end=s.end_time,
+                               segment_id=s.pk) for s in [*earlier, segment]]
 
 
-def _action_items(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, analysis: ModuleType) -> None:
+def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, utterance: Any) -> None:
     participants = _participants(meeting)
-    candidates = analysis.detect_action_items(utterance, meeting_date=_meeting_date(meeting),
-                                              participants=list(participants))
-    if not candidates:
+    meeting_date = _meeting_date(meeting)
+    local = analysis.detect_action_items(utterance, meeting_date=meeting_date, participants=list(participants))
+    outcome = live_llm.live_action_items(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
+                                         meeting_date=meeting_date, participants=list(participants), local=local)
+    if not outcome.items:
         return
     with transaction.atomic():
-        lock_meeting(meeting.pk)
-        for candidate in candidates:
-            key = (candidate.dedupe_key or analysis.normalize_key(candidate.description))[:64]
-            if ActionItem.objects.filter(meeting=meeting, dedupe_key=key).exists():
-                continue
+        lock_meeting(meeting.pk)  # held while checking for a duplicate and writing: two lanes cannot both add
+        for candidate in outcome.items:
             assignee = participants.get(candidate.assignee_name or "")
-            priority = candidate.priority if candidate.priority in ActionItem.Priority.values else "medium"
-            item = ActionItem(
-                company_id=meeting.company_id, meeting=meeting, description=candidate.description[:2000],
-                assignee_name=(candidate.assignee_name or "")[:200], assignee_participant=assignee,
-                assignee_user_id=assignee.user_id if assignee else None, due_date=candidate.due_date,
-                priority=priority, confidence=float(candidate.confidence), source_segment=segment,
-                origin=ActionItem.Origin.LIVE, provider="local", dedupe_key=key,
+            item = services.action_item_create(
+                company=company, meeting=meeting, description=candidate.description,
+                assignee_participant_id=assignee.pk if assignee else None,
+                assignee_name=candidate.assignee_name or "", due_date=candidate.due_date,
+                priority=candidate.priority, confidence=candidate.confidence, source_segment=segment,
+                origin=ActionItem.Origin.LIVE, provider=outcome.provider,
             )
-            item.save(force_insert=True)
-            event_emit(meeting=meeting, type="action_item", payload=action_item_payload(item, candidate.source_text))
+            if item is not None:  # None: the meeting has it already
+                event_emit(meeting=meeting, type="action_item",
+                           payload=action_item_payload(item, candidate.source_text))
 
 
-def _decision(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, analysis: ModuleType) -> None:
-    candidate = analysis.detect_decision(utterance)
-    if candidate is None:
+def _decision(*, company: Company, meeting: Meeting, segment: TranscriptSegment, utterance: Any) -> None:
+    found = analysis.detect_decision(utterance)
+    outcome = live_llm.live_decisions(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
+                                      local=[found] if found is not None else [])
+    if not outcome.items:
         return
-    key = (candidate.dedupe_key or analysis.normalize_key(candidate.text))[:64]
+    candidate = outcome.items[0]  # one decision per line, as the local detector gives
     with transaction.atomic():
         lock_meeting(meeting.pk)
-        if Decision.objects.filter(meeting=meeting, dedupe_key=key).exists():
-            return
-        decision = Decision(company_id=meeting.company_id, meeting=meeting, text=candidate.text[:2000],
-                            confidence=float(candidate.confidence), origin=ActionItem.Origin.LIVE, provider="local",
-                            dedupe_key=key)
-        decision.save(force_insert=True)
-        decision.source_segments.add(segment)
-        event_emit(meeting=meeting, type="decision", payload=event_payload(
-            "decision", id=decision.pk, text=decision.text, confidence=decision.confidence, segment_id=segment.pk,
-            source_text=candidate.source_text))
-
-
-def suggestion_payload(suggestion: Suggestion, *, asker: str = "", ask_id: str | None = None) -> dict[str, Any]:
-    return event_payload(suggestion.kind, id=suggestion.pk, kind=suggestion.kind, question=suggestion.question,
-                         answer=suggestion.answer, sources=suggestion.sources, confidence=suggestion.confidence,
-                         latency_ms=suggestion.latency_ms, provider=suggestion.provider,
-                         segment_id=suggestion.segment_id, asker=asker, ask_id=ask_id,
-                         audio_url=suggestion.audio_url or None)
+        decision = services.decision_create(company=company, meeting=meeting, text=candidate.text,
+                                            confidence=candidate.confidence, origin=ActionItem.Origin.LIVE,
+                                            provider=outcome.provider, source_segment_ids=[segment.pk])
+        if decision is not None:
+            event_emit(meeting=meeting, type="decision", payload=decision_payload(
+                decision, segment_id=segment.pk, source_text=candidate.source_text))
 
 
 TTS_CAPABILITY = "tts"
@@ -256,8 +241,6 @@ def tts_wanted(meeting_id: int) -> bool:
     """Spoken answers are on and some connection of the meeting listed ``"tts"`` in its hello."""
     if not settings.TTS_ANSWERS:
         return False
-    from meetings.live.presence import presence_list
-
     try:
         connections = presence_list(meeting_id=meeting_id)
     except Exception:
@@ -269,8 +252,6 @@ def tts_wanted(meeting_id: int) -> bool:
 def _answer_speak(*, meeting: Meeting, suggestion: Suggestion, asker: str, ask_id: str | None) -> None:
     """After the text answer went out: synthesize it, then announce the audio as an ``answer`` update
     with the same id, so the text never waits on the voice."""
-    from meetings.speech.tts import suggestion_audio_save
-
     url = suggestion_audio_save(company_id=meeting.company_id, meeting_id=meeting.pk, suggestion_id=suggestion.pk,
                                 text=suggestion.answer)
     if not url:
@@ -285,16 +266,12 @@ def _answer_speak(*, meeting: Meeting, suggestion: Suggestion, asker: str, ask_i
 
 def _knowledge_answer(company: Company, question: str, *, prompt_type: str = "answer") -> Any | None:
     """``prompt_type`` picks the company's prompt and provider: "suggestion" for customer questions."""
-    answers = _module("knowledge.answers")
-    if answers is None:
-        return None
-    return answers.answer_question(company=company, question=question, top_k=SUGGESTION_TOP_K,
+    return knowledge_answers.answer_question(company=company, question=question, top_k=SUGGESTION_TOP_K,
                                    filters=DOCUMENTS_ONLY, access_levels=live_access_levels(),
                                    prompt_type=prompt_type)
 
 
-def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, analysis: ModuleType,
-              roles: dict[str, str]) -> None:
+def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, roles: dict[str, str]) -> None:
     found = analysis.detect_question(utterance)
     if found is None or not found.is_question:
         return
@@ -309,66 +286,91 @@ def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, a
             meeting_id=meeting.pk, segment_id=segment.pk, question=found.text)
 
 
+@company_job
 def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, question: str) -> Suggestion | None:
     """A suggested answer to a customer's question, from the knowledge base, with its sources."""
-    with tenant_scope(company_id):
-        segment = (TranscriptSegment.objects.select_related("meeting", "meeting__company")
-                   .filter(pk=segment_id, meeting_id=meeting_id).first())
-        if segment is None:
-            return None
-        meeting = segment.meeting
-        answer = _knowledge_answer(meeting.company, question, prompt_type="suggestion")
-        if answer is None or not answer.known:
-            return None
-        latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
-        with transaction.atomic():
-            lock_meeting(meeting.pk)
-            suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
-                                    kind=Suggestion.Kind.SUGGESTION, question=question, answer=answer.answer,
-                                    sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
-                                    latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
-            suggestion.save(force_insert=True)
-            event_emit(meeting=meeting, type="suggestion",
-                       payload=suggestion_payload(suggestion, asker=segment.speaker_label))
-        if tts_wanted(meeting.pk):
-            try:
-                _answer_speak(meeting=meeting, suggestion=suggestion, asker=segment.speaker_label, ask_id=None)
-            except Exception:
-                logger.exception("announcing the spoken suggestion failed")
-        return suggestion
+    segment = (TranscriptSegment.objects.select_related("meeting", "meeting__company")
+               .filter(pk=segment_id, meeting_id=meeting_id).first())
+    if segment is None:
+        return None
+    meeting = segment.meeting
+    answer = _knowledge_answer(meeting.company, question, prompt_type="suggestion")
+    if answer is None or not answer.known:
+        return None
+    latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
+    with transaction.atomic():
+        lock_meeting(meeting.pk)
+        suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
+                                kind=Suggestion.Kind.SUGGESTION, question=question, answer=answer.answer,
+                                sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
+                                latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
+        suggestion.save(force_insert=True)
+        event_emit(meeting=meeting, type="suggestion",
+                   payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+    if tts_wanted(meeting.pk):
+        try:
+            _answer_speak(meeting=meeting, suggestion=suggestion, asker=segment.speaker_label, ask_id=None)
+        except Exception:
+            logger.exception("announcing the spoken suggestion failed")
+    return suggestion
 
 
-def fact_check_payload(check: FactCheck, speaker: str) -> dict[str, Any]:
-    return event_payload("fact_check", id=check.pk, claim=check.claim, claimed_value=check.claimed_value,
-                         verdict=check.verdict, corrected_value=check.corrected_value, confidence=check.confidence,
-                         source=check.source or None, segment_id=check.segment_id, speaker=speaker)
+@dataclass(frozen=True)
+class _Verdict:
+    claim: str
+    claimed_value: str
+    verdict: str
+    document_value: str
+    passage: facts.Passage
+    evidence: str
+    confidence: float
 
 
-def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegment, analysis: ModuleType) -> None:
-    retrieval = _module("knowledge.retrieval")
-    if retrieval is None:
+def _local_verdicts(segment: TranscriptSegment, passages: list[facts.Passage], context: str) -> list[_Verdict]:
+    return [_Verdict(claim=v.claim.text, claimed_value=v.claimed_value, verdict=v.verdict,
+                     document_value=v.document_value, passage=v.passage, evidence=v.evidence,
+                     confidence=v.confidence)
+            for v in facts.fact_check_text(segment.text, passages, context=context)[:MAX_CLAIMS_PER_SEGMENT]]
+
+
+def _model_verdicts(answer: live_llm.FactCheckAnswer, segment: TranscriptSegment,
+                    passages: list[facts.Passage]) -> list[_Verdict]:
+    if answer.verdict not in (FactCheck.Verdict.CORRECT, FactCheck.Verdict.INCORRECT) or answer.passage_index is None:
+        return []  # unverifiable, or no passage cited: no alert without a source
+    passage = passages[answer.passage_index]
+    return [_Verdict(claim=segment.text, claimed_value="", verdict=answer.verdict,
+                     document_value=answer.document_value, passage=passage, evidence=passage.text,
+                     confidence=live_llm.LLM_CONFIDENCE)]
+
+
+def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegment) -> None:
+    if not facts.mentions(segment.text):  # no number said: nothing to search for
         return
-    claims = analysis.extract_numeric_claims(segment.text)[:MAX_CLAIMS_PER_SEGMENT]
-    for claim in claims:
-        hits = retrieval.chunks_search(company=company, query=claim.text or segment.text, k=CLAIM_SEARCH_K,
-                                       access_levels=live_access_levels(), source_types=["document"])
-        verdict = None
-        for hit in hits:
-            check = analysis.check_claim_against_passage(claim, hit.text)
-            if check.verdict in (FactCheck.Verdict.CORRECT, FactCheck.Verdict.INCORRECT):
-                verdict = (check, hit)
-                break
-        if verdict is None:
-            continue
-        check, hit = verdict
-        source = {"document_id": hit.document_id, "chunk_id": hit.chunk_id, "title": hit.title, "page": hit.page,
-                  "snippet": (check.evidence or hit.text)[:500], "score": hit.score}
+    hits = retrieval.chunks_search(company=company, query=segment.text, k=CLAIM_SEARCH_K,
+                                   access_levels=live_access_levels(), source_types=["document"])
+    if not hits:
+        return
+    passages = [facts.Passage(text=h.text, document_id=h.document_id, chunk_id=h.chunk_id, title=h.title,
+                              page=h.page, score=h.score) for h in hits]
+    # A bare "we have eight" is about what the lines before it were about.
+    context = " ".join(u.text for u in _recent_utterances(meeting, segment, FACT_CONTEXT)[:-1])
+    outcome = live_llm.live_fact_check(company=company, claim=segment.text, passages=passages)
+    if outcome is not None and outcome.items:
+        verdicts, provider = _model_verdicts(outcome.items[0], segment, passages), outcome.provider
+    else:  # the company's check is local, or its provider failed or missed the budget
+        verdicts = _local_verdicts(segment, passages, context)
+        provider = outcome.provider if outcome is not None else "local"
+    for verdict in verdicts:
+        p = verdict.passage
+        source = {"document_id": p.document_id, "chunk_id": p.chunk_id, "title": p.title, "page": p.page,
+                  "snippet": (verdict.evidence or p.text)[:500], "score": p.score}
+        corrected = verdict.document_value if verdict.verdict == FactCheck.Verdict.INCORRECT else ""
         with transaction.atomic():
             lock_meeting(meeting.pk)
-            row = FactCheck(company_id=meeting.company_id, meeting=meeting, segment=segment, claim=claim.text[:2000],
-                            claimed_value=str(check.claimed_value or claim.raw or "")[:200], verdict=check.verdict,
-                            corrected_value=str(check.corrected_value or "")[:200],
-                            confidence=float(check.confidence), source=source, provider="local")
+            row = FactCheck(company_id=meeting.company_id, meeting=meeting, segment=segment,
+                            claim=verdict.claim[:2000], claimed_value=verdict.claimed_value[:200],
+                            verdict=verdict.verdict, corrected_value=corrected[:200],
+                            confidence=float(verdict.confidence), source=source, provider=provider[:100])
             row.save(force_insert=True)
             event_emit(meeting=meeting, type="fact_check", payload=fact_check_payload(row, segment.speaker_label))
 
@@ -376,76 +378,71 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
 # --- jobs ------------------------------------------------------------------------------------
 
 
+@company_job
 def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int) -> None:
     """Everything the live pipeline learns from one final segment. Each step fails on its own."""
-    with tenant_scope(company_id):
-        segment = (TranscriptSegment.objects.select_related("participant", "meeting", "meeting__company")
-                   .filter(pk=segment_id, meeting_id=meeting_id).first())
-        if segment is None or not segment.is_final:
-            return
-        meeting, company = segment.meeting, segment.meeting.company
-        analysis = _analysis()
-        if analysis is None:
-            return
-        utterance = analysis.Utterance(speaker=segment.speaker_label, text=segment.text, start=segment.start_time,
-                                       end=segment.end_time, segment_id=segment.pk)
-        roles: dict[str, str] = {}
-        steps = [
-            ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, analysis=analysis))),
-            ("action_items", lambda: _action_items(meeting=meeting, segment=segment, utterance=utterance,
-                                                   analysis=analysis)),
-            ("decision", lambda: _decision(meeting=meeting, segment=segment, utterance=utterance, analysis=analysis)),
-            ("question", lambda: _question(meeting=meeting, segment=segment, utterance=utterance, analysis=analysis,
-                                           roles=roles)),
-            ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment,
-                                                 analysis=analysis)),
-        ]
-        for name, step in steps:
-            try:
-                step()
-            except Exception:
-                logger.exception("live %s step failed for segment %s", name, segment_id)
+    segment = (TranscriptSegment.objects.select_related("participant", "meeting", "meeting__company")
+               .filter(pk=segment_id, meeting_id=meeting_id).first())
+    if segment is None or not segment.is_final:
+        return
+    meeting, company = segment.meeting, segment.meeting.company
+    utterance = analysis.Utterance(speaker=segment.speaker_label, text=segment.text, start=segment.start_time,
+                                   end=segment.end_time, segment_id=segment.pk)
+    roles: dict[str, str] = {}
+    steps = [
+        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
+        ("action_items", lambda: _action_items(company=company, meeting=meeting, segment=segment,
+                                               utterance=utterance)),
+        ("decision", lambda: _decision(company=company, meeting=meeting, segment=segment, utterance=utterance)),
+        ("question", lambda: _question(meeting=meeting, segment=segment, utterance=utterance, roles=roles)),
+        ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment)),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception:
+            logger.exception("live %s step failed for segment %s", name, segment_id)
 
 
 NO_ANSWER = "I couldn't find this in your documents."
 
 
+@company_job
 def ask_answer(*, company_id: int, meeting_id: int, question: str, ask_id: str | None, user_id: int | None,
                participant_id: int | None = None, received_at: float | None = None) -> Suggestion | None:
     """Answer a question asked during the meeting, with citations; stored as Suggestion(kind=answer)."""
-    with tenant_scope(company_id):
-        meeting = Meeting.objects.select_related("company").filter(pk=meeting_id).first()
-        if meeting is None:
-            return None
-        company = meeting.company
-        user = User.objects.filter(pk=user_id).first() if user_id else None
-        answer = None
+    meeting = Meeting.objects.select_related("company").filter(pk=meeting_id).first()
+    if meeting is None:
+        return None
+    company = meeting.company
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    answer = None
+    try:
+        answer = _knowledge_answer(company, question, prompt_type="answer")
+    except Exception:
+        logger.exception("answering an ask failed")
+    latency_ms = (time.time() - received_at) * 1000 if received_at else None
+    with transaction.atomic():
+        lock_meeting(meeting.pk)
+        suggestion = Suggestion(
+            company_id=company.pk, meeting=meeting, kind=Suggestion.Kind.ANSWER, question=question,
+            answer=answer.answer if answer is not None and answer.known else NO_ANSWER,
+            sources=_sources(answer.sources) if answer is not None and answer.known else [],
+            confidence=str(answer.confidence or "")[:10] if answer is not None else "none",
+            latency_ms=round(latency_ms, 1) if latency_ms is not None else None,
+            provider=(answer.provider or "local") if answer is not None else "none", asked_by=user,
+        )
+        suggestion.save(force_insert=True)
+        AnalyticsEvent.objects.create(company_id=company.pk, meeting=meeting, participant_id=participant_id,
+                                      kind=AnalyticsEvent.Kind.QUERY, at=timezone.now(),
+                                      data={"question": question[:500], "suggestion_id": suggestion.pk,
+                                            "user_id": user_id})
+        asker = (user.full_name or user.email) if user else ""
+        event_emit(meeting=meeting, type="answer", payload=suggestion_payload(suggestion, asker=asker,
+                                                                              ask_id=ask_id))
+    if tts_wanted(meeting.pk):
         try:
-            answer = _knowledge_answer(company, question, prompt_type="answer")
+            _answer_speak(meeting=meeting, suggestion=suggestion, asker=asker, ask_id=ask_id)
         except Exception:
-            logger.exception("answering an ask failed")
-        latency_ms = (time.time() - received_at) * 1000 if received_at else None
-        with transaction.atomic():
-            lock_meeting(meeting.pk)
-            suggestion = Suggestion(
-                company_id=company.pk, meeting=meeting, kind=Suggestion.Kind.ANSWER, question=question,
-                answer=answer.answer if answer is not None and answer.known else NO_ANSWER,
-                sources=_sources(answer.sources) if answer is not None and answer.known else [],
-                confidence=str(answer.confidence or "")[:10] if answer is not None else "none",
-                latency_ms=round(latency_ms, 1) if latency_ms is not None else None,
-                provider=(answer.provider or "local") if answer is not None else "none", asked_by=user,
-            )
-            suggestion.save(force_insert=True)
-            AnalyticsEvent.objects.create(company_id=company.pk, meeting=meeting, participant_id=participant_id,
-                                          kind=AnalyticsEvent.Kind.QUERY, at=timezone.now(),
-                                          data={"question": question[:500], "suggestion_id": suggestion.pk,
-                                                "user_id": user_id})
-            asker = (user.full_name or user.email) if user else ""
-            event_emit(meeting=meeting, type="answer", payload=suggestion_payload(suggestion, asker=asker,
-                                                                                  ask_id=ask_id))
-        if tts_wanted(meeting.pk):
-            try:
-                _answer_speak(meeting=meeting, suggestion=suggestion, asker=asker, ask_id=ask_id)
-            except Exception:
-                logger.exception("announcing the spoken answer failed")
-        return suggestion
+            logger.exception("announcing the spoken answer failed")
+    return suggestion

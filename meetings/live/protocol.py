@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from meetpilot.errors import DomainError
+
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 SUBPROTOCOL_V1 = "meetpilot.v1"
@@ -195,12 +197,17 @@ CLIENT_TYPES = ("hello", "caption", "audio_chunk", "ask", "ping", "end", "CAPTIO
 LEGACY_CLIENT_TYPES = ("CAPTION_CHUNK", "USER_QUERY")
 
 
-class ProtocolError(Exception):
-    """A frame the server cannot act on; becomes an ``error`` frame, the connection stays open."""
+class ProtocolError(DomainError):
+    """A frame the server cannot act on; becomes an ``error`` frame, the connection stays open.
+
+    A domain error like any other (the consumer maps every DomainError to an ``error`` frame in one
+    place), with what the frame needs on top: the protocol's code, the offending sequence, details."""
+
+    status = 400
 
     def __init__(self, code: ErrorCode, message: str, *, sequence: int | None = None,
                  details: list[dict[str, Any]] | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, code=str(code))
         self.code = code
         self.message = message
         self.sequence = sequence
@@ -281,6 +288,8 @@ class ActionItemData(_Out):
     priority: Literal["high", "medium", "low"]
     status: str
     confidence: float
+    # "suggested": under the company's confidence threshold, shown for a person to confirm or dismiss
+    review: Literal["confirmed", "suggested", "dismissed"] = "confirmed"
     segment_id: int | None
     source_text: str
 
@@ -289,6 +298,7 @@ class DecisionData(_Out):
     id: int
     text: str
     confidence: float
+    review: Literal["confirmed", "suggested", "dismissed"] = "confirmed"
     segment_id: int | None
     source_text: str
 

@@ -1,4 +1,9 @@
-"""Output formats other than the v1 JSON frames: the older extension dialect and dashboard HTML.
+"""The three output formats of the live socket, as renderer objects chosen when a connection opens.
+
+``JsonRenderer`` sends the v1 frames as they are; ``LegacyRenderer`` the older extension dialect;
+``HtmlRenderer`` dashboard fragments. The consumer only calls ``renderer.events(frames)``,
+``renderer.ack(frame)``, ``renderer.error(frame)`` and ``renderer.reply(frame)``; what a format
+sends, drops or needs (hello and pings, binary audio) is said here and nowhere else.
 
 ``legacy_frame`` maps an event to ``{type, data}`` frames the existing extension builds
 understand (ACTION_ITEM_DETECTED, FACT_CHECK_ALERT, AI_RESPONSE); other events are not sent
@@ -9,14 +14,16 @@ to its list, an item already on the page is replaced by id, the status badge rep
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from django.template.loader import render_to_string
 
-from accounts.tenancy import tenant_scope
+from meetings.live.runner import company_job
 from meetings.models import ActionItem, Decision, FactCheck, Meeting, Suggestion, TranscriptSegment
 
 DETAIL_TEMPLATE = "meetings/meeting_detail.html"
@@ -90,6 +97,7 @@ class _Cache:
 _cache = _Cache()
 
 
+@company_job  # reads the company's rows: in its scope, like every live job
 def html_fragment(frame: dict[str, Any], *, company_id: int) -> str | None:
     """The htmx out-of-band swap for one event, or None when the dashboard shows nothing for it."""
     key = (frame["meeting_id"], frame["event_id"] or 0)
@@ -97,8 +105,7 @@ def html_fragment(frame: dict[str, Any], *, company_id: int) -> str | None:
         hit, value = _cache.get(key)
         if hit:
             return value
-    with tenant_scope(company_id):
-        html = _render(frame)
+    html = _render(frame)
     if frame.get("event_id"):
         _cache.put(key, html)
     return html
@@ -128,3 +135,89 @@ def _render(frame: dict[str, Any]) -> str | None:
         return render_to_string(f"{DETAIL_TEMPLATE}#{partial}", {"obj": obj, "oob": True})
     row = render_to_string(f"{DETAIL_TEMPLATE}#{partial}", {"obj": obj})
     return f'<div hx-swap-oob="beforeend:{container}">{row}</div>'
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+RunDb = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), default=str)
+
+
+class JsonRenderer:
+    """Protocol v1: every frame as JSON. These clients say hello, ping, and may send binary audio."""
+
+    name = "json"
+    says_hello = True  # the others never do: they stream from the moment they connect
+    pings = True  # so a quiet connection is closed after LIVE_IDLE_TIMEOUT_SECONDS
+    binary_audio = True
+
+    def __init__(self, *, company_id: int, run_db: RunDb) -> None:
+        self.company_id = company_id
+        self.run_db = run_db
+        self.asks: set[str] = set()  # ask ids this connection made up for its questions (legacy)
+
+    async def events(self, frames: list[dict[str, Any]]) -> list[str]:
+        return [dumps(frame) for frame in frames]
+
+    def ack(self, frame: dict[str, Any]) -> str | None:
+        return dumps(frame)
+
+    def error(self, frame: dict[str, Any]) -> str | None:
+        return dumps(frame)
+
+    def reply(self, frame: dict[str, Any]) -> str:
+        """pong, the hello status, audio acks and status: the same for every format."""
+        return dumps(frame)
+
+    def ignores(self, text: str) -> bool:
+        """A frame to drop without an error."""
+        return False
+
+
+class LegacyRenderer(JsonRenderer):
+    """The older extension dialect: its own frames for action items, fact checks and answers; no caption acks."""
+
+    name = "legacy"
+    says_hello = pings = binary_audio = False
+
+    async def events(self, frames: list[dict[str, Any]]) -> list[str]:
+        out = []
+        for frame in frames:
+            if frame["type"] == "answer" and frame["data"].get("ask_id") not in self.asks:
+                continue  # the old sidebar shows answers to its own questions only
+            legacy = legacy_frame(frame)
+            if legacy is not None:
+                out.append(dumps(legacy))
+        return out
+
+    def ack(self, frame: dict[str, Any]) -> str | None:
+        return None
+
+    def error(self, frame: dict[str, Any]) -> str | None:
+        return dumps(legacy_error(frame))
+
+
+class HtmlRenderer(JsonRenderer):
+    """Dashboard fragments (htmx ws extension): events only, rendered from the database; no acks, no errors."""
+
+    name = "html"
+    says_hello = pings = binary_audio = False
+
+    async def events(self, frames: list[dict[str, Any]]) -> list[str]:
+        fragments = await self.run_db(lambda: [html_fragment(f, company_id=self.company_id) for f in frames])
+        return [fragment for fragment in fragments if fragment]
+
+    def ack(self, frame: dict[str, Any]) -> str | None:
+        return None
+
+    def error(self, frame: dict[str, Any]) -> str | None:
+        return None
+
+    def ignores(self, text: str) -> bool:
+        return '"type"' not in text  # htmx ws-send of a form without a type: nothing for us
+
+
+RENDERERS: dict[str, type[JsonRenderer]] = {"json": JsonRenderer, "legacy": LegacyRenderer, "html": HtmlRenderer}

@@ -4,21 +4,40 @@ The socket never waits for analysis: the consumer acks after commit and hands th
 here. Jobs of one lane run one after another, in submission order; different lanes share the
 pool's threads. A lane that has ``max_pending`` jobs waiting refuses more (logged), so a flood
 of captions cannot grow memory without bound.
+
+A job is a function decorated with ``company_job``: it takes ``company_id`` and runs inside that
+company's tenant scope. This is the one place live work off the socket enters a scope, whether
+the pool runs the job, the inline mode runs it after commit, or a script calls it directly.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 
+from accounts.tenancy import tenant_scope
+
 logger = logging.getLogger("meetpilot.live")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def company_job(fn: F) -> F:
+    """Run ``fn(company_id=..., ...)`` in the tenant scope of its ``company_id``."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, company_id: int, **kwargs: Any) -> Any:
+        with tenant_scope(company_id):
+            return fn(*args, company_id=company_id, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 class LaneRunner:

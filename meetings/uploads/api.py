@@ -10,7 +10,7 @@ from accounts.permissions import Perm, require
 from meetings.uploads import selectors, services
 from meetings.uploads import tasks as _tasks  # noqa: F401  (registers the pipeline task with Celery)
 from meetings.uploads.schemas import ImportOut, ProcessingOut, UploadOut
-from meetpilot.apikit import ApiError, ErrorOut
+from meetpilot.apikit import ErrorOut
 
 router = Router(tags=["uploads"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut,
@@ -29,7 +29,7 @@ def recording_upload(request, file: File[UploadedFile], title: str = Form(""), l
     follow it at `GET /meetings/{id}/processing`."""
     require(request.auth, Perm.MEETING_EDIT)
     if speakers.strip() and not (speakers.strip().isdecimal() and speakers.strip().isascii()):
-        raise ApiError(422, "invalid_speakers", "speakers must be a whole number (or empty to detect).")
+        raise services.InvalidSpeakers("speakers must be a whole number (or empty to detect).")
     meeting = services.recording_upload(company=request.auth.company, user=request.auth.user, uploaded=file,
                                         title=title, language=language,
                                         speaker_count_hint=int(speakers) if speakers.strip() else None)
@@ -53,14 +53,15 @@ def transcript_import(request, file: File[UploadedFile], title: str = Form(""), 
                  "speakers": speakers, "duration_seconds": job.duration_seconds or 0.0}
 
 
-@router.get("/meetings/{meeting_id}/processing", response={200: ProcessingOut, **ERRORS}, url_name="processing_get")
+@router.get("/meetings/{int:meeting_id}/processing", response={200: ProcessingOut, **ERRORS},
+            url_name="processing_get")
 def processing_get(request, meeting_id: int):
     """Stage, overall percent, per-stage percent and any error of the meeting's processing job."""
     require(request.auth, Perm.VIEW)
     return _processing_out(selectors.processing_get(company=request.auth.company, meeting_id=meeting_id))
 
 
-@router.post("/meetings/{meeting_id}/processing/retry", response={202: ProcessingOut, **ERRORS})
+@router.post("/meetings/{int:meeting_id}/processing/retry", response={202: ProcessingOut, **ERRORS})
 def processing_retry(request, meeting_id: int):
     """Run the pipeline again (idempotent: a job already queued or running is not started twice)."""
     require(request.auth, Perm.MEETING_EDIT)

@@ -22,7 +22,6 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
 from accounts.models import Company, User
@@ -32,9 +31,11 @@ from meetings.speech import audio as audio_io
 from meetings.speech import importers
 from meetings.speech.pipeline import PipelineError, process_audio
 from meetings.speech.types import SttSegment
-from meetpilot.apikit import ApiError
+from meetpilot.errors import Conflict, DomainError, Invalid, TooLarge
+from meetpilot.tasks import TRANSIENT_ERRORS, Transient, task_send
 
 logger = logging.getLogger(__name__)
+RECORDING_TASK = "meetings.uploads.recording_process"
 
 # Share of the whole job each stage takes (by typical running time).
 STAGES: tuple[tuple[str, float], ...] = (
@@ -44,11 +45,24 @@ STAGE_LABELS = {"decode": "Decode audio", "vad": "Find speech", "transcribe": "T
                 "diarize": "Separate speakers", "store": "Save transcript", "import": "Import transcript"}
 # A queued or running job with no progress for this long lost its worker; a retry may restart it.
 STALE_AFTER_SECONDS = 15 * 60
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
-class TransientProcessingError(Exception):
-    """Worth retrying (database or storage hiccup); the task's autoretry picks it up."""
+class TransientProcessingError(Transient):
+    """Worth retrying (database or storage hiccup); the task's retry policy picks it up."""
+
+
+class UnsupportedMedia(DomainError):
+    """The file is not a recording we can read."""
+
+    status = 415
+    code = "unsupported_format"
+
+
+class InvalidSpeakers(DomainError):
+    """The speaker count is not a whole number between 1 and 20."""
+
+    status = 422
+    code = "invalid_speakers"
 
 
 # --- accepting files ------------------------------------------------------------------------------------
@@ -77,19 +91,20 @@ def _local_copy(uploaded: UploadedFile) -> Iterator[Path]:
 def recording_check(*, uploaded: UploadedFile) -> audio_io.AudioInfo:
     """Refuse what we can refuse up front: empty, too big, not audio, too long."""
     if uploaded.size is None or uploaded.size == 0:
-        raise ApiError(400, "empty_file", "The file is empty.")
+        raise Invalid("The file is empty.", code="empty_file")
     if uploaded.size > settings.UPLOAD_MAX_BYTES:
-        raise ApiError(413, "file_too_large", f"The file is {uploaded.size / 1e6:.0f} MB; "
-                                              f"the limit is {settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB.")
+        raise TooLarge(f"The file is {uploaded.size / 1e6:.0f} MB; the limit is "
+                       f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB.", code="file_too_large")
     with _local_copy(uploaded) as path:
         try:
             info = audio_io.probe(path)
         except audio_io.AudioError as exc:
-            status = 415 if exc.code in ("unsupported_format", "no_audio") else 400
-            raise ApiError(status, exc.code, exc.message)
+            if exc.code in ("unsupported_format", "no_audio"):
+                raise UnsupportedMedia(exc.message, code=exc.code) from None
+            raise Invalid(exc.message, code=exc.code) from None
     if info.duration is not None and info.duration > settings.UPLOAD_MAX_SECONDS:
-        raise ApiError(413, "too_long", f"The recording is {_clock(info.duration)} long; the limit is "
-                                        f"{_clock(settings.UPLOAD_MAX_SECONDS)}.")
+        raise TooLarge(f"The recording is {_clock(info.duration)} long; the limit is "
+                       f"{_clock(settings.UPLOAD_MAX_SECONDS)}.", code="too_long")
     return info
 
 
@@ -97,7 +112,7 @@ def recording_upload(*, company: Company, user: User | None, uploaded: UploadedF
                      language: str = "", speaker_count_hint: int | None = None) -> Meeting:
     """Check a recording, store it, create its meeting and queue the pipeline (after commit)."""
     if speaker_count_hint is not None and not 1 <= speaker_count_hint <= 20:
-        raise ApiError(422, "invalid_speakers", "speakers must be between 1 and 20.")
+        raise InvalidSpeakers("speakers must be between 1 and 20.")
     info = recording_check(uploaded=uploaded)
     key = f"uploads/{company.pk}/{uuid.uuid4().hex}/{_safe_name(uploaded.name)}"
     uploaded.seek(0)
@@ -123,9 +138,7 @@ def recording_upload(*, company: Company, user: User | None, uploaded: UploadedF
 
 
 def _enqueue_on_commit(*, company_id: int, meeting_id: int) -> None:
-    from meetings.uploads.tasks import recording_process_task
-
-    transaction.on_commit(lambda: recording_process_task.delay(company_id=company_id, meeting_id=meeting_id))
+    transaction.on_commit(lambda: task_send(RECORDING_TASK, company_id=company_id, meeting_id=meeting_id))
 
 
 def processing_retry(*, company: Company, meeting: Meeting) -> ProcessingJob:
@@ -134,7 +147,7 @@ def processing_retry(*, company: Company, meeting: Meeting) -> ProcessingJob:
     with transaction.atomic():
         job = ProcessingJob.objects.select_for_update().get(meeting=meeting)
         if job.kind != "recording":
-            raise ApiError(409, "not_a_recording", "Only uploaded recordings can be processed again.")
+            raise Conflict("Only uploaded recordings can be processed again.", code="not_a_recording")
         stale = job.updated_at < timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS)
         if job.status in (ProcessingJob.Status.QUEUED, ProcessingJob.Status.RUNNING) and not stale:
             return job
@@ -348,14 +361,14 @@ def transcript_import(*, company: Company, user: User | None, uploaded: Uploaded
                       language: str = "") -> Meeting:
     """Parse a transcript file and store it as a finished meeting (speakers and times kept)."""
     if not uploaded.size:
-        raise ApiError(400, "empty_file", "The file is empty.")
+        raise Invalid("The file is empty.", code="empty_file")
     if uploaded.size > settings.TRANSCRIPT_IMPORT_MAX_BYTES:
-        raise ApiError(413, "file_too_large", "The transcript file is too large.")
+        raise TooLarge("The transcript file is too large.", code="file_too_large")
     data = b"".join(uploaded.chunks())
     try:
         parsed = importers.parse_transcript(data, filename=uploaded.name or "")
     except importers.ImportFormatError as exc:
-        raise ApiError(400, "invalid_transcript", str(exc))
+        raise Invalid(str(exc), code="invalid_transcript") from None
     segments = [SttSegment(start=s.start or 0.0, end=s.end or 0.0, text=s.text, speaker=s.speaker)
                 for s in parsed.segments]
     with transaction.atomic():

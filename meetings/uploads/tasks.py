@@ -6,20 +6,12 @@ from celery import shared_task
 
 from accounts.tenancy import TenantTask
 from meetings.uploads import services
+from meetpilot.tasks import final_attempt, retry_policy
 
 
-@shared_task(
-    base=TenantTask,
-    bind=True,
-    name="meetings.uploads.recording_process",
-    autoretry_for=(services.TransientProcessingError,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=3,
-    acks_late=True,  # safe: the service claims the job under a row lock and replaces segments wholesale
-)
+# Idempotent: the service claims the job under a row lock and replaces segments wholesale.
+@shared_task(base=TenantTask, bind=True, name="meetings.uploads.recording_process", **retry_policy(max_retries=3))
 def recording_process_task(self, *, company_id: int, meeting_id: int) -> str:
     job = services.recording_process(company_id=company_id, meeting_id=meeting_id,
-                                     final_attempt=self.request.retries >= self.max_retries)
+                                     final_attempt=final_attempt(self))
     return job.status if job is not None else "skipped"

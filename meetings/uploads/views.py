@@ -14,7 +14,7 @@ from accounts.permissions import Perm
 from meetings.models import ProcessingJob
 from meetings.uploads import selectors, services
 from meetings.uploads import tasks as _tasks  # noqa: F401  (registers the pipeline task with Celery)
-from meetpilot.apikit import ApiError
+from meetpilot.errors import DomainError, Invalid
 
 # HTMX stops polling when a response has this status.
 HTMX_STOP_POLLING = 286
@@ -38,13 +38,13 @@ def upload_new(request: HttpRequest) -> HttpResponse:
         uploaded = request.FILES.get("file")
         try:
             if uploaded is None:
-                raise ApiError(400, "no_file", "Choose a recording to upload.")
+                raise Invalid("Choose a recording to upload.", code="no_file")
             speakers = request.POST.get("speakers") or None
             meeting = services.recording_upload(
                 company=p.company, user=request.user, uploaded=uploaded, title=request.POST.get("title", ""),
                 language=request.POST.get("language", ""),
                 speaker_count_hint=int(speakers) if speakers and speakers.isdigit() else None)
-        except ApiError as exc:
+        except DomainError as exc:
             if _wants_json(request):
                 return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status)
             messages.error(request, str(exc.detail))
@@ -68,10 +68,10 @@ def transcript_import(request: HttpRequest) -> HttpResponse:
     uploaded = request.FILES.get("file")
     try:
         if uploaded is None:
-            raise ApiError(400, "no_file", "Choose a transcript file to import.")
+            raise Invalid("Choose a transcript file to import.", code="no_file")
         meeting = services.transcript_import(company=p.company, user=request.user, uploaded=uploaded,
                                              title=request.POST.get("title", ""))
-    except ApiError as exc:
+    except DomainError as exc:
         if _wants_json(request):
             return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status)
         messages.error(request, str(exc.detail))
@@ -118,6 +118,6 @@ def processing_retry(request: HttpRequest, meeting_id: int) -> HttpResponse:
     try:
         services.processing_retry(company=request.principal.company, meeting=job.meeting)
         messages.success(request, "Processing started again.")
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, str(exc.detail))
     return redirect("uploads:processing", meeting_id=meeting_id)

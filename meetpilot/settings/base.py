@@ -1,20 +1,16 @@
-"""MeetPilot settings: everything comes from the environment (see .env.example)."""
+"""MeetPilot settings: everything comes from the environment (see .env.example).
+
+Settings only compute values: importing them starts no server and creates no folder. The entry
+points start the embedded database (``meetpilot.embedded_db.ensure_started``) and whoever writes
+into a folder under var/ creates it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import environ
-
-from meetpilot.embedded_db import embedded_database
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("MEETPILOT_VAR_DIR", default=str(BASE_DIR / "var")))
-
-env = environ.Env()
-env_file = BASE_DIR / ".env"
-if env_file.exists():
-    environ.Env.read_env(str(env_file), overwrite=False)
+from meetpilot.embedded_db import database_settings
+from meetpilot.settings.environment import BASE_DIR, VAR_DIR, env
 
 # --- core -----------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -92,14 +88,15 @@ TEMPLATES = [
 ]
 
 # --- database ---------------------------------------------------------------
-# DATABASE_URL wins; without it the embedded PostgreSQL 16 + pgvector in var/pg is used.
+# DATABASE_URL wins; without it the embedded PostgreSQL 16 + pgvector in var/pg is used (started by
+# the entry points; this only says where it listens).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            **embedded_database(VAR_DIR / "pg", env.str("EMBEDDED_DB_NAME", default="meetpilot")),
+            **database_settings(VAR_DIR / "pg", env.str("EMBEDDED_DB_NAME", default="meetpilot")),
         }
     }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
@@ -161,8 +158,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even before collectstatic
+STATIC_ROOT = VAR_DIR / "staticfiles"  # created by collectstatic, or by asgi.py before WhiteNoise looks
 # WhiteNoise serves static files from daphne; finders let it work before collectstatic too.
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
@@ -312,4 +308,9 @@ INTELLIGENCE_LLM_PART_TOKENS = env.int("INTELLIGENCE_LLM_PART_TOKENS", default=6
 INTELLIGENCE_LLM_MAX_PARTS = env.int("INTELLIGENCE_LLM_MAX_PARTS", default=16)
 INTELLIGENCE_LLM_CONCURRENCY = env.int("INTELLIGENCE_LLM_CONCURRENCY", default=4)
 INTELLIGENCE_CHAT_MIN_SIMILARITY = env.float("INTELLIGENCE_CHAT_MIN_SIMILARITY", default=0.4)
+# Detected action items and decisions whose calibrated confidence is below this are suggestions a person
+# confirms or dismisses (a company may set its own under Prompts & AI; 0 turns suggestions off).
+ANALYSIS_CONFIRM_BELOW = env.float("ANALYSIS_CONFIRM_BELOW", default=0.5)
+# The company's language model in the live path answers within this, or the local result is used.
+LIVE_LLM_BUDGET_SECONDS = env.float("LIVE_LLM_BUDGET_SECONDS", default=3.0)
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import environ
-
-env = environ.Env()
+from meetpilot.settings.environment import env
 
 # Largest WebSocket text frame accepted; larger frames get an ``error`` (frame_too_large).
 LIVE_MAX_FRAME_BYTES = env.int("LIVE_MAX_FRAME_BYTES", default=64 * 1024)

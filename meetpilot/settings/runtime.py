@@ -14,11 +14,7 @@ polling instead of push.
 
 from __future__ import annotations
 
-import environ
-
-from meetpilot.settings.base import VAR_DIR
-
-env = environ.Env()
+from meetpilot.settings.environment import VAR_DIR, env
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -44,9 +40,8 @@ if REDIS_URL:
         }
     }
 else:
+    # The Celery app creates these folders when it is configured (meetpilot/celery.py).
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("in", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "in"),

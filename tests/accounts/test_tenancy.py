@@ -44,3 +44,43 @@ def test_scope_is_restored_after_nested_blocks(company, other_company):
         with tenant_scope(other_company):
             assert Membership.objects.get().company_id == other_company.pk
         assert Membership.objects.get().company_id == company.pk
+
+
+def test_full_clean_checks_uniqueness_among_the_rows_own_company_in_or_out_of_a_scope(company, other_company):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Role
+    from tests import factories
+
+    admin = factories.admin_of(company)
+    duplicate = Membership(company=company, user=admin, role=Role.MEMBER)
+    with pytest.raises(ValidationError, match="already exists"):
+        duplicate.full_clean()
+    with tenant_scope(other_company), pytest.raises(ValidationError, match="already exists"):
+        duplicate.full_clean()  # another company's scope does not hide the clash
+    Membership(company=other_company, user=admin, role=Role.MEMBER).full_clean()  # a second company is fine
+
+
+def test_services_run_in_their_callers_scope_and_open_none(company, other_company):
+    from accounts import services
+    from tests import factories
+
+    bob = factories.member_make(company=company, email="bob@acme.test")
+    with scopes_disabled():
+        membership = Membership.objects.get(company=company, user=bob)
+    with pytest.raises(TenantScopeError):  # no request, task or connection switched a scope on
+        services.membership_remove(company=company, membership=membership)
+    with tenant_scope(company):
+        services.membership_remove(company=company, membership=membership)
+        assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_joining_a_company_needs_no_scope_and_is_idempotent(company):
+    from accounts import services
+    from accounts.models import Role
+    from tests import factories
+
+    user = factories.user_make()
+    first = services.membership_add(company=company, user=user, role=Role.MANAGER)
+    again = services.membership_add(company=company, user=user, role=Role.MEMBER)
+    assert first.pk == again.pk and again.role == Role.MANAGER

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from meetings.intelligence.pipeline import report_generate
-from meetings.models import Meeting, MeetingReport
+from meetings.models import Meeting, MeetingReport, TranscriptSegment
 from tests.intelligence.factories import scripted_meeting_make
 from tests.meetings.factories import meeting_make
 
@@ -23,6 +23,9 @@ def test_report_api(analysed, member, outsider):
     data = member.api().get(f"/api/v1/meetings/{analysed.pk}/report").json()
     assert data["status"] == "done" and data["provider"] == "local" and data["meeting_date"] == "2025-05-22"
     assert len(data["action_items"]) == 4 and data["decisions"][0]["text"].startswith("Go with a 60 day pilot")
+    [segment_id] = data["decisions"][0]["source_segment_ids"]  # where the decision was taken
+    with tenant_scope(analysed.company):
+        assert "60 day pilot" in TranscriptSegment.objects.get(pk=segment_id, meeting=analysed).text
     assert data["topics"][0]["url"].startswith(f"/meetings/{analysed.pk}/?t=")
     question = next(q for q in data["questions"] if "encrypted" in q["text"])
     assert question["url"] == f"/meetings/{analysed.pk}/?t={int(question['at'])}#segment-{question['segment_id']}"

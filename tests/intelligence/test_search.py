@@ -1,14 +1,23 @@
 """Meetings as chunks, and search across meetings and documents with filters."""
 
+from collections import Counter
 from datetime import datetime
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from knowledge.models import Chunk
-from meetings.intelligence.indexing import meeting_index, transcript_windows
-from meetings.intelligence.search import SearchFilters, search
+from knowledge.retrieval import Candidates, ChunkHit
+from meetings.intelligence.indexing import (
+    WINDOW_MAX_CHARS,
+    WINDOW_MIN_CHARS,
+    clean_text,
+    meeting_index,
+    transcript_windows,
+)
+from meetings.intelligence.search import Ranking, SearchFilters, fuse, search, speakers_mentioned
 from meetings.models import ActionItem, Meeting, TranscriptSegment
 from tests.intelligence.factories import scripted_meeting_make
 from tests.knowledge.factories import document_ingested
@@ -58,14 +67,21 @@ def test_meeting_chunks_have_windows_and_metadata(indexed, company):
     transcript = sorted((c for c in chunks if c.source_type == "transcript"), key=lambda c: c.position)
     assert len(transcript) >= 3
     for chunk in transcript[:-1]:
-        assert 600 <= len(chunk.text) <= 1000, len(chunk.text)
+        assert WINDOW_MIN_CHARS <= len(chunk.text) + 1 <= WINDOW_MAX_CHARS, len(chunk.text)
     meta = transcript[1].metadata
     assert meta["meeting_id"] == sales.pk and meta["meeting_date"] == "2025-05-22" and meta["platform"] == "zoom"
     assert set(meta["participants"]) == {"Dana Whitfield", "Sam Patel", "Morgan Lee", "Riley Chen"}
     assert meta["speakers"] and meta["segment_ids"] and meta["end_time"] > meta["start_time"]
-    # Consecutive windows cover the transcript in order, without overlap.
-    ids = [i for c in transcript for i in c.metadata["segment_ids"]]
-    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    # Consecutive windows cover the transcript in order and overlap: each starts inside the previous one,
+    # at a turn boundary, so every segment is in one or two windows.
+    with tenant_scope(company):
+        every = list(TranscriptSegment.objects.filter(meeting=sales).order_by("sequence").values_list("pk", flat=True))
+    windows = [c.metadata["segment_ids"] for c in transcript]
+    assert all(w == sorted(w) for w in windows)
+    for before, after in pairwise(windows):
+        assert before[0] < after[0] <= before[-1] < after[-1]
+    covered = Counter(i for w in windows for i in w)
+    assert set(covered) == set(every) and max(covered.values()) <= 2
     assert transcript[0].created_at.date().isoformat() == "2025-05-22"
 
 
@@ -159,3 +175,120 @@ def test_search_page(indexed, member, outsider):
     assert b"Search everything that was said" in empty.content
     assert f"/meetings/{indexed['sales'].pk}/".encode() not in outsider.browser().get(
         "/search/", {"q": "encrypted at rest"}).content
+
+
+# --- ranking on spoken transcripts -----------------------------------------------------------------------------
+
+def _turns(rows: list[tuple[str, str]]) -> list[dict]:
+    out, clock = [], 0.0
+    for speaker, text in rows:
+        out.append({"speaker": speaker, "text": text, "start": clock, "end": clock + 4.0})
+        clock += 4.5
+    return out
+
+
+_SMALL_TALK = [
+    ("Alex Kim", "Okay, the next point on the agenda is the office move and the new desks for the second floor."),
+    ("Jo Park", "The movers come on Thursday morning, so please pack your things on Wednesday afternoon."),
+    ("Alex Kim", "Facilities will label the boxes and the new badge readers work from Monday on."),
+    ("Jo Park", "Parking stays the same, but the bike room moves next to the loading dock downstairs."),
+    ("Alex Kim", "Any questions about the move? No? Good, then let us talk about the quarterly offsite."),
+    ("Jo Park", "The offsite is in the mountains this year, we booked the lodge for three nights in May."),
+]
+
+
+def test_disfluent_transcript_finds_the_moment(company):
+    rows = [*_SMALL_TALK,
+            ("Dana Lee", "Um {disfmarker} so the uh the warehouse {vocalsound} migration, um, it it starts on the "
+                         "fourteenth, uh, of March {disfmarker} I mean, um, the cutover weekend."),
+            ("Chris Wu", "Mm-hmm. Uh-huh. {vocalsound}"),
+            *_SMALL_TALK]
+    meeting = scripted_meeting_make(company=company, title="Ops weekly", utterances=_turns(rows),
+                                    participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Dana Lee", "Chris Wu")])
+    with tenant_scope(company):
+        meeting_index(company=company, meeting=meeting)
+        chunks = list(Chunk.objects.filter(source_type="transcript", source_id=meeting.pk))
+        stored = TranscriptSegment.objects.get(meeting=meeting, text__contains="warehouse")
+        hits = search(company=company, query="when does the warehouse migration start", k=3)
+    # Indexed: what was said. Stored: what was transcribed.
+    assert all("{" not in c.text and " um" not in c.text.lower() and " uh " not in c.text.lower() for c in chunks)
+    assert any("the warehouse migration, it starts on the fourteenth" in c.text for c in chunks)
+    assert not any("Chris Wu" in c.text for c in chunks)  # a turn of nothing but fillers is not indexed
+    assert "{disfmarker}" in stored.text and "Um" in stored.text
+    assert hits and hits[0].meeting_id == meeting.pk
+    assert hits[0].segment_id == stored.pk  # the link opens the line that said it
+
+
+def test_clean_text_keeps_words_that_look_like_fillers():
+    assert clean_text("Hmm, the umbrella and the humdrum {gap} er, erm") == "the umbrella and the humdrum"
+    assert clean_text("I I I think the the uh price is right") == "I think the price is right"
+    assert clean_text("Um. {vocalsound}") == ""
+
+
+def test_speaker_aware_query_prefers_the_speakers_window(company):
+    riley = [("Riley Chen", "Pricing is my worry: the pricing page shows the old pricing for the annual plan and "
+                            "the pricing calculator still rounds the seat price down."),
+             ("Riley Chen", "If we change pricing again this quarter, sales needs new pricing sheets by Friday.")]
+    sam = [("Sam Patel", "On pricing I think we should keep the current price and offer a discount for two years."),
+           ("Sam Patel", "A discount is easier to explain to customers than a new price list, in my view.")]
+    rows = [*_SMALL_TALK, *riley, *_SMALL_TALK, *sam, *_SMALL_TALK]
+    meeting = scripted_meeting_make(company=company, title="Pricing review", utterances=_turns(rows),
+                                    participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Riley Chen",
+                                                                        "Sam Patel")])
+    with tenant_scope(company):
+        meeting_index(company=company, meeting=meeting)
+        plain = search(company=company, query="What did Sam say about pricing?", k=3,
+                       ranking=Ranking(speaker_boost=0.0))
+        aware = search(company=company, query="What did Sam say about pricing?", k=3)
+        about = search(company=company, query="what was said about pricing", k=3)
+    assert "Sam Patel" in aware[0].speakers
+    assert aware[0].score > plain[0].score  # the lift
+    assert "Riley Chen" in about[0].speakers  # no name in the question: the most "pricing" wins
+
+
+def _candidate(chunk_id: int, rows: list[tuple[str, str]]) -> ChunkHit:
+    return ChunkHit(chunk_id=chunk_id, source_type="transcript", source_id=1, document_id=None, title="", page=None,
+                    text="\n".join(f"{who}: {what}" for who, what in rows), score=0.0, start_char=0, end_char=0,
+                    metadata={"meeting_id": 1, "speakers": sorted({who for who, _ in rows})}, similarity=0.5)
+
+
+def test_fusion_lifts_the_named_speakers_window():
+    riley = _candidate(1, [("Riley Chen", "pricing pricing pricing"), ("Jo Park", "yes")])
+    mixed = _candidate(2, [("Sam Patel", "pricing"), ("Jo Park", "right"), ("Riley Chen", "ok")])
+    sam = _candidate(3, [("Sam Patel", "the price is fine"), ("Sam Patel", "keep the pricing")])
+    lists = Candidates(text=[riley, mixed, sam], vector=[riley, sam, mixed])
+    question = "What did Sam say about pricing?"
+    plain = Ranking(text_weight=2.0, rrf_k=60, speaker_boost=0.0)
+    assert [c.chunk_id for c, _ in fuse(lists, query=question, ranking=plain)] == [1, 2, 3]
+    lifted = fuse(lists, query=question, ranking=Ranking(text_weight=2.0, rrf_k=60, speaker_boost=1.0))
+    # All of window 3 is Sam's (score doubled), a third of window 2 (x 4/3), none of window 1.
+    assert [c.chunk_id for c, _ in lifted] == [3, 2, 1]
+    assert lifted[2][1] == pytest.approx(1.0)  # first in both lists and no lift: 1.0
+
+
+def test_speakers_mentioned():
+    speakers = {"Grad C", "PhD A", "Professor B", "Marketing", "Project Manager", "Sam Patel", "Lynne Neagle AM"}
+    assert speakers_mentioned("What did C think about the recording equipment?", speakers) == {"Grad C"}
+    assert speakers_mentioned("What did the Professor say about results?", speakers) == {"Professor B"}
+    assert speakers_mentioned("What did Marketing think of the remote?", speakers) == {"Marketing"}
+    assert speakers_mentioned("what did the project manager decide", speakers) == {"Project Manager"}
+    assert speakers_mentioned("what did Sam's team ship", speakers) == {"Sam Patel"}
+    assert speakers_mentioned("Lynne Neagle's view on schools", speakers) == {"Lynne Neagle AM"}
+    # Lower-case words, a sentence-initial letter and titles are not names.
+    assert speakers_mentioned("the marketing budget for the remote", speakers) == set()
+    assert speakers_mentioned("A summary of the AM session", speakers) == set()
+
+
+def test_a_meeting_is_searchable_as_soon_as_its_report_is_done(company, no_enqueue):
+    """No index task waits in a queue between "done" and searchable: the report pipeline indexes first."""
+    from meetings.intelligence.pipeline import report_generate
+
+    hiring = scripted_meeting_make(company=company, title="Hiring sync", utterances=HIRING,
+                                   participants=[{"name": "Alice Admin"}, {"name": "Bob Builder"}])
+    with tenant_scope(company):
+        assert not search(company=company, query="onsite interviews for the data engineering role")
+        report = report_generate(company=company, meeting=hiring)
+        assert report.status == "done"
+        hits = search(company=company, query="onsite interviews for the data engineering role")
+    assert hits and hits[0].meeting_id == hiring.pk
+    assert not [c for c in no_enqueue if c.get("index")]  # nothing left to a queued index task

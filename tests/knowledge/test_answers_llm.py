@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from accounts.tenancy import tenant_scope
 from knowledge.answers import DONT_KNOW, answer_question
 from tests.knowledge import corpus
 from tests.knowledge.factories import document_ingested
@@ -12,6 +13,12 @@ from tests.knowledge.factories import document_ingested
 pytestmark = pytest.mark.django_db
 
 QUESTION = "What was the revenue in the third quarter?"
+
+
+@pytest.fixture(autouse=True)
+def _acme(company):
+    with tenant_scope(company):  # answers run in the caller's scope, as in a request or the live runner
+        yield
 
 
 @pytest.fixture

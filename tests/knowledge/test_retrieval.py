@@ -213,3 +213,35 @@ def test_big_companies_rank_only_their_rarest_words(settings, company):
     assert {h.text for h in hits} == {texts[17], texts[18]}
     assert chunks_search(company=company, query="the project team", k=5, mode="fulltext") == []
     assert len(chunks_search(company=company, query="the project team", k=5, mode="hybrid")) == 5
+
+
+def test_bm25_weighs_rare_words_where_a_naive_rank_does_not(company):
+    """A question in plain words: the one passage with its rare word beats passages repeating common ones."""
+    rng = np.random.default_rng(11)
+    texts = [f"Status {i}: the team talked about the budget and the plan for the budget review." for i in range(40)]
+    texts[7] = "We talked about the budget, the budget plan, the budget review and the team budget again."
+    texts[23] = "Dana said the Zebracorn contract is signed, so the rollout can begin."
+    vectors = rng.normal(size=(len(texts), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with tenant_scope(company):
+        chunks_replace(company=company, source_type="summary", source_id=1, embeddings=vectors,
+                       chunks=[ChunkInput(text=t, position=i) for i, t in enumerate(texts)])
+    retrieval.counts_forget()
+    question = "what did the team say about the budget for Zebracorn"
+    naive = chunks_search(company=company, query=question, k=3, mode="fulltext")  # ts_rank: no word rarity
+    assert naive[0].text == texts[7]
+    bm25 = retrieval.chunks_candidates(company=company, query=question, n=3, query_embedding=vectors[0])
+    assert bm25.text[0].text == texts[23]
+    assert bm25.text[1].text == texts[7]  # among the common words, more of them still ranks higher
+    with connection.cursor() as cursor:
+        counts = retrieval.lexeme_document_counts(cursor, company_id=company.pk, lexemes=["zebracorn", "budget"])
+    assert counts == {"zebracorn": 1, "budget": 39}
+    # BM25's figures, by hand: idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean length)).
+    mean = sum(len(t) for t in texts) / len(texts)
+    norm = retrieval.BM25_K1 * (1 - retrieval.BM25_B + retrieval.BM25_B * len(texts[23]) / mean)
+    expected = retrieval.bm25_idf(1, 40) * (retrieval.BM25_K1 + 1) / (1 + norm)  # "zebracorn" once, no other word
+    assert bm25.text[0].score == pytest.approx(expected, rel=0.02)
+    # The vector list comes with it, and a meeting (source) filter narrows both.
+    assert len(bm25.vector) == 3 and bm25.vector[0].text == texts[0]
+    assert retrieval.chunks_candidates(company=company, query=question, n=3, query_embedding=vectors[0],
+                                       filters={"source_ids": [2]}).text == []

@@ -115,3 +115,31 @@ def test_concurrent_replaces_never_duplicate(company):
     with tenant_scope(company):
         rows = list(Chunk.objects.filter(source_type="summary", source_id=9).values_list("text", flat=True))
     assert len(rows) == 6 and len({r.split(" ")[0] for r in rows}) == 1  # one writer's complete set
+
+
+def test_the_ingestion_task_is_found_by_the_name_the_service_enqueues():
+    from celery import current_app
+
+    from knowledge.tasks import document_ingest_task
+
+    # The service looks the task up by name (no import of its own interface): a renamed task must fail here.
+    assert current_app.tasks[services.INGEST_TASK] == document_ingest_task  # shared_task gives a proxy
+
+
+@pytest.mark.django_db
+def test_reembedding_one_company_leaves_the_others_alone_and_needs_no_scope(company, other_company):
+    from accounts.tenancy import scopes_disabled
+    from knowledge.embeddings import embedding_model_name
+
+    for owner in (company, other_company):
+        with tenant_scope(owner):
+            chunks_replace(company=owner, source_type="summary", source_id=1, chunks=inputs(3))
+    with scopes_disabled():
+        Chunk.objects.update(embedding_model="an-old-model")
+    # A management command's maintenance run: no request or task has switched a scope on.
+    assert services.chunks_reembed(company=company) == 3
+    with scopes_disabled():
+        models = dict(Chunk.objects.values_list("company_id", "embedding_model").distinct())
+    assert models == {company.pk: embedding_model_name(), other_company.pk: "an-old-model"}
+    assert services.chunks_reembed() == 3  # every company: only the outdated ones are left
+    assert services.chunks_reembed() == 0

@@ -346,12 +346,12 @@ async def test_ended_meeting_refuses_captions(meeting, admin, company):
 
 
 async def test_a_server_bug_is_an_internal_error_frame_not_a_dropped_socket(meeting, admin, monkeypatch):
-    import meetings.consumers as consumers
+    import meetings.live.session as live_session
 
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(consumers, "caption_ingest", broken)
+    monkeypatch.setattr(live_session, "caption_ingest", broken)
     comm = await connect(meeting.pk, token=admin.token)
     await comm.send_json_to(caption_frame(1, "hello"))
     error = await receive_until(comm, lambda f: f["type"] == "error")

@@ -165,9 +165,9 @@ def test_session_end_finalises_interims_and_is_idempotent(company, meeting):
 
 
 def test_session_start_refuses_an_ended_meeting(company, scope):
-    from meetpilot.apikit import ApiError
+    from meetpilot.errors import Conflict
 
     meeting = meeting_make(company=company, status=Meeting.Status.ENDED, started_at=timezone.now())
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(Conflict) as exc:  # a domain error; the API answers it with 409
         session_start(company=company, meeting=meeting)
     assert exc.value.code == "meeting_ended"

@@ -178,7 +178,7 @@ def test_action_item_create_links_only_members_and_this_meetings_participants(co
     assert item.assignee_name == "Bob"
     assert item.origin == ActionItem.Origin.MANUAL
     assert set(item.edited_fields) == set(services.ACTION_ITEM_EDITABLE)
-    assert item.dedupe_key == services.action_item_dedupe_key("send  the DECK")
+    assert item.dedupe_key == services.dedupe_key("send  the DECK")
 
 
 def test_action_item_update_records_only_fields_that_changed(scope, member):
@@ -249,3 +249,37 @@ def test_meeting_list_filters_and_date_ranges(scope):
     assert ids(created_to=(now - timedelta(days=30)).date()) == {old.pk}
     counted = selectors.meeting_list(company=scope, with_counts=True).get(pk=recent.pk)
     assert counted.segment_count == 0 and counted.open_action_item_count == 0
+
+
+# --- the one writer of action items and decisions ----------------------------------------------
+
+
+def test_manual_live_and_after_meeting_items_share_one_dedupe_key_and_limits(scope):
+    meeting = meeting_make(company=scope)
+    other = meeting_make(company=scope)
+    segment = segment_make(meeting=meeting, text="Let's send the deck.")
+    manual = services.action_item_create(company=scope, meeting=meeting, description="Send the deck.")
+    # The same task heard live is not a second item, whatever its spacing and case.
+    assert services.action_item_create(company=scope, meeting=meeting, description="send  the DECK",
+                                       origin=ActionItem.Origin.LIVE, confidence=0.4, source_segment=segment) is None
+    live = services.action_item_create(company=scope, meeting=meeting, description="x" * 6000, priority="urgent",
+                                       origin=ActionItem.Origin.LIVE, confidence=0.42, source_segment=segment)
+    assert len(live.description) == services.TEXT_MAX and live.priority == ActionItem.Priority.MEDIUM
+    assert live.confidence == 0.42 and live.edited_fields == [] and live.source_segment_id == segment.pk
+    # After the meeting: found again, merged into the person's item without touching what they wrote.
+    counts = services.action_item_merge(company=scope, meeting=meeting, provider="local", drafts=[
+        services.ActionItemDraft(description="Send the deck", due_date=date(2030, 1, 1), confidence=0.9)])
+    assert counts == {"created": 0, "updated": 0, "removed": 0}
+    manual.refresh_from_db()
+    assert manual.due_date is None and manual.description == "Send the deck."
+    assert ActionItem.objects.filter(meeting=meeting).count() == 2
+
+    first = services.decision_create(company=scope, meeting=meeting, text="Go with the pilot.",
+                                     origin=ActionItem.Origin.LIVE, confidence=0.6,
+                                     source_segment_ids=[segment.pk, segment_make(meeting=other).pk])
+    assert [s.pk for s in first.source_segments.all()] == [segment.pk]  # another meeting's segment is not linked
+    assert services.decision_create(company=scope, meeting=meeting, text="go with the PILOT",
+                                    origin=ActionItem.Origin.LIVE) is None
+    assert services.decision_merge(company=scope, meeting=meeting, provider="local", drafts=[
+        services.DecisionDraft(text="Go with the pilot", confidence=0.8)]) == {"created": 0, "updated": 0,
+                                                                              "removed": 0}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""Benchmark of meeting search (``make bench-search``); a measurement, not a test.
+
+Runs against a database of its own (EMBEDDED_DB_NAME, default meetpilot_bench_search, on the
+embedded server), created and migrated here and dropped at the end (``--keep`` keeps it).
+
+1. Indexing a 2-hour meeting: QMSum turns (EVAL_DATA_DIR, see eval/real/data.py) joined into one
+   meeting of about 2,000 turns, then ``meeting_index`` as the report task runs it: once with the
+   local embedding model (what production pays) and once with the embedding replaced by a cheap
+   hashed bag of words (the windowing, cleaning and database share of it).
+2. Search latency as the company grows to 500 meetings: the 35 QMSum meetings re-imported under
+   other titles (``segments_store`` + ``meeting_index``; chunk embeddings are the hashed bag of words,
+   since the model's output does not change the cost of a search and 500 meetings through the model
+   would take an hour on 2 cores). At each size the 186 QMSum questions run through ``search()``
+   across all meetings and within their meeting: p50/p95 with the question embedding already cached,
+   and the question embedding (local model) timed separately.
+
+    make bench-search
+    .venv/bin/python bench/search.py --sizes 35 100 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eval.real.search import (  # noqa: E402
+    database_create,
+    database_drop,
+    django_setup,
+    meeting_import,
+    pct,
+    table,
+)
+
+django_setup("meetpilot_bench_search")
+
+import numpy as np  # noqa: E402
+
+from eval.real.data import qmsum  # noqa: E402
+
+_WORD = re.compile(r"\w+")
+_BUCKETS = 8192
+_PROJECTION = np.random.default_rng(7).normal(size=(_BUCKETS, 384)).astype(np.float32)
+
+
+def hashed_embeddings(texts: list[str]) -> np.ndarray:
+    """Unit vectors from hashed word counts: similar texts get similar vectors, at no model cost."""
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    for i, text in enumerate(texts):
+        buckets = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=4).digest(), "little") % _BUCKETS
+                   for w in _WORD.findall(text.lower())]
+        if buckets:
+            out[i] = _PROJECTION[buckets].sum(axis=0)
+        out[i] /= max(float(np.linalg.norm(out[i])), 1e-6)
+    return out
+
+
+def use_hashed_embeddings(on: bool) -> None:
+    from knowledge import embeddings, services
+
+    services.embed_texts = hashed_embeddings if on else embeddings.embed_texts
+
+
+def bench_indexing(company, meetings) -> list[list]:
+    turns: list[dict] = []
+    for m in meetings:
+        if len(turns) >= 2000:
+            break
+        turns += m.turns
+    turns = turns[:2000]
+    rows = []
+    for label, hashed in (("local embedding model", False), ("hashed embedding (no model)", True)):
+        use_hashed_embeddings(hashed)
+        imported = meeting_import(company=company, title=f"Two hours ({label})", turns=turns)
+        from accounts.tenancy import tenant_scope
+        from knowledge.models import Chunk
+
+        with tenant_scope(company):
+            windows = Chunk.objects.filter(source_type="transcript", source_id=imported.meeting_id).count()
+        rows.append([label, len(turns), windows, f"{imported.index_seconds:.1f} s"])
+    use_hashed_embeddings(True)
+    return rows
+
+
+def bench_latency(company, queries, imported) -> list[str]:
+    from accounts.tenancy import tenant_scope
+    from knowledge.embeddings import embed_query
+    from meetings.intelligence.search import SearchFilters, search
+
+    embed = []
+    for q in queries:
+        started = time.perf_counter()
+        embed_query(q.query)  # cached from here on: the search timings below leave it out
+        embed.append(time.perf_counter() - started)
+    out = {}
+    with tenant_scope(company):
+        for setting in ("across", "within"):
+            times = []
+            for q in queries:
+                filters = SearchFilters(meeting_id=imported[q.meeting].meeting_id) if setting == "within" else None
+                started = time.perf_counter()
+                search(company=company, query=q.query, filters=filters, k=10)
+                times.append(time.perf_counter() - started)
+            out[setting] = f"{1000 * pct(times, 50):.0f} / {1000 * pct(times, 95):.0f}"
+    return [out["across"], out["within"], f"{1000 * pct(embed, 50):.0f} / {1000 * pct(embed, 95):.0f}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[35, 100, 500], help="meetings in the company")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--skip-indexing", action="store_true")
+    args = parser.parse_args()
+
+    from django.db import connection
+
+    from accounts.tenancy import tenant_scope
+    from knowledge.models import Chunk
+    from knowledge.retrieval import counts_forget
+    from tests import factories
+
+    meetings, queries = qmsum()
+    name = database_create()
+    print(f"database {name}; 2-core figures are noisy", flush=True)
+    try:
+        if not args.skip_indexing:
+            print("1. indexing a 2-hour meeting ...", flush=True)
+            scratch = factories.company_make(name="Bench indexing")
+            rows = bench_indexing(scratch, meetings)
+            print(table("meeting_index of a 2-hour meeting", ["", "turns", "windows", "meeting_index"], rows))
+        use_hashed_embeddings(True)
+        company = factories.company_make(name="Bench search")
+        imported: dict = {}
+        latency_rows = []
+        count = 0
+        print("2. search latency as the company grows ...", flush=True)
+        for size in sorted(args.sizes):
+            started = time.perf_counter()
+            while count < size:
+                m = meetings[count % len(meetings)]
+                copy = count // len(meetings)
+                result = meeting_import(company=company, title=f"{m.meeting} #{copy}" if copy else m.meeting,
+                                        turns=m.turns)
+                if not copy:
+                    imported[m.meeting] = result
+                count += 1
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE knowledge_chunk")
+            counts_forget()
+            with tenant_scope(company):
+                chunks = Chunk.objects.count()
+            print(f"  {size} meetings, {chunks} chunks (import {time.perf_counter() - started:.0f} s)", flush=True)
+            latency_rows.append([size, chunks, *bench_latency(company, queries, imported)])
+        print(table("search() latency, k=10, ms p50 / p95 (question embedding cached; timed alone in the last "
+                    "column)", ["meetings", "chunks", "across meetings", "within the meeting", "question embedding"],
+                    latency_rows))
+        index_times = statistics.median(r.index_seconds for r in imported.values())
+        print(f"median meeting_index (hashed embedding) of the QMSum meetings: {index_times:.2f} s")
+    finally:
+        if not args.keep:
+            database_drop(name)
+
+
+if __name__ == "__main__":
+    main()

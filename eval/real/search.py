@@ -1,0 +1,460 @@
+"""Meeting search on real meetings (QMSum val dev): the product's ``search()`` beside BM25.
+
+    python -m eval.real.search                 # or: python -m eval.real.run search
+    python -m eval.real.search --keep          # keep the database (EMBEDDED_DB_NAME) afterwards
+
+The 35 meetings are imported into a database of their own (EMBEDDED_DB_NAME, default
+meetpilot_eval_search, on the embedded server; created, migrated and dropped here, like
+bench/knowledge.py) through the product's services: ``meeting_create``, ``segments_store`` (one
+segment per turn, synthetic times) and ``meeting_index``. Each query runs through
+``search()`` across all meetings and with the query's meeting as filter; a hit is the transcript
+window it links to (its first to last turn), and a query is answered at k when one of its top k
+hits lies in the right meeting and overlaps a gold span (shared/datasets/README.md).
+
+Tuned parameters (the fusion in ``meetings.intelligence.search.Ranking``) are chosen by 5
+meeting-level folds (a meeting series such as ES2006a-d stays in one fold): each fold's queries
+are answered with the parameters that did best on the other four folds, and that
+cross-validated figure is the one reported. The candidate lists do not depend on those
+parameters, so they are fetched once per query and replayed through ``search()`` for the grid.
+
+Baselines, same run: Okapi BM25 (k1 1.2, b 0.75; lower-cased words, transcription marks and
+English stop words removed, no stemming) over 5-turn windows, and the same BM25 over the
+product's own windows (so a gain can be told apart from the window shape).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from eval.real.data import QmsumMeeting, QmsumQuery, qmsum, series_of
+
+FOLDS = 5
+KS = (5, 10)
+BASELINE_TURNS = 5
+GRID = {
+    "text_weight": (0.5, 1.0, 2.0, 3.0, 5.0),
+    "rrf_k": (20, 60),
+    "speaker_boost": (0.0, 0.5, 1.0, 2.0),
+    "max_overlap": (0.5, 1.0),
+}
+STOP = frozenset("""a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+off on once only or other our ours ourselves out over own same she should so some such than that the their theirs
+them themselves then there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your yours yourself yourselves""".split())  # noqa: SIM905
+_MARK = re.compile(r"\{[^{}]*\}")
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+def django_setup(default_name: str) -> None:
+    """Django against a database of our own on the embedded server (refuses the development one)."""
+    os.environ.setdefault("EMBEDDED_DB_NAME", default_name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["EMBEDDINGS_PROVIDER"] = "local"
+    if os.environ["EMBEDDED_DB_NAME"] in ("", "meetpilot") or os.environ.get("DATABASE_URL"):
+        sys.exit("refusing to run against the development database: set EMBEDDED_DB_NAME, unset DATABASE_URL")
+    import django
+
+    django.setup()
+
+
+def _admin_connection():
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=db["USER"], dbname="postgres",
+                           autocommit=True)
+
+
+def database_create() -> str:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from psycopg import sql
+
+    name = settings.DATABASES["default"]["NAME"]
+    connection.close()
+    with _admin_connection() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    call_command("migrate", verbosity=0)
+    return name
+
+
+def database_drop(name: str) -> None:
+    from django.db import connection
+    from psycopg import sql
+
+    connection.close()
+    with _admin_connection() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Imported:
+    meeting_id: int
+    turn_of_segment: dict[int, int]  # segment id -> turn index
+    index_seconds: float
+
+
+def turn_segments(turns: list[dict]) -> list:
+    """One segment per turn; turns have no times, so about 2.5 words a second, one after another."""
+    from meetings.speech.types import SttSegment
+
+    out, clock = [], 0.0
+    for turn in turns:
+        duration = max(1.0, 0.4 * len(turn["text"].split()))
+        out.append(SttSegment(start=clock, end=clock + duration, text=turn["text"] or "…",
+                              speaker=turn["speaker"] or "Unknown speaker"))
+        clock += duration + 0.2
+    return out
+
+
+def meeting_import(*, company, title: str, turns: list[dict], index: bool = True) -> Imported:
+    from django.db import transaction
+
+    from accounts.tenancy import tenant_scope
+    from meetings import services
+    from meetings.intelligence.indexing import meeting_index
+    from meetings.models import TranscriptSegment
+    from meetings.uploads.services import segments_store
+
+    with tenant_scope(company), transaction.atomic():
+        meeting = services.meeting_create(company=company, created_by=None, title=title)
+        segments_store(company=company, meeting=meeting, segments=turn_segments(turns),
+                       source=TranscriptSegment.Source.IMPORT)
+    with tenant_scope(company):
+        ids = list(TranscriptSegment.objects.filter(meeting=meeting).order_by("sequence").values_list("pk", flat=True))
+        started = time.perf_counter()
+        if index:
+            meeting_index(company=company, meeting=meeting)
+        seconds = time.perf_counter() - started
+    return Imported(meeting_id=meeting.pk, turn_of_segment={pk: i for i, pk in enumerate(ids)}, index_seconds=seconds)
+
+
+def database_existing() -> str:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["NAME"]
+
+
+def imported_again(meetings: list[QmsumMeeting]) -> tuple[object, dict[str, Imported]]:
+    """The company and meetings a ``--keep`` run left (``--reuse``: no second import)."""
+    from accounts.models import Company
+    from accounts.tenancy import tenant_scope
+    from meetings.models import Meeting, TranscriptSegment
+
+    company = Company.objects.get(name="QMSum dev")
+    out = {}
+    with tenant_scope(company):
+        by_title = {m.title: m.pk for m in Meeting.objects.all()}
+        for m in meetings:
+            ids = list(TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting]).order_by("sequence")
+                       .values_list("pk", flat=True))
+            out[m.meeting] = Imported(meeting_id=by_title[m.meeting], index_seconds=float("nan"),
+                                      turn_of_segment={pk: i for i, pk in enumerate(ids)})
+    return company, out
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def answered_at(ranked: list[tuple[str, int, int]], query: QmsumQuery, k: int) -> bool:
+    """``ranked``: (meeting, first turn, last turn) per hit, best first."""
+    return any(meeting == query.meeting and any(first <= b and a <= last for a, b in query.spans)
+               for meeting, first, last in ranked[:k])
+
+
+def recall(results: dict[int, list[tuple[str, int, int]]], queries: list[QmsumQuery], ids: list[int], k: int) -> float:
+    return sum(answered_at(results[i], queries[i], k) for i in ids) / max(1, len(ids))
+
+
+# --- BM25 baseline --------------------------------------------------------------------------
+
+
+def tokens(text: str) -> list[str]:
+    return [w for w in _WORDS.findall(_MARK.sub(" ", text.lower())) if w not in STOP]
+
+
+class Bm25:
+    """Okapi BM25 (k1 1.2, b 0.75) over a fixed list of passages."""
+
+    def __init__(self, passages: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.tf = [Counter(p) for p in passages]
+        self.length = [len(p) for p in passages]
+        self.mean = sum(self.length) / max(1, len(passages))
+        df = Counter(w for tf in self.tf for w in tf)
+        total = len(passages)
+        self.idf = {w: math.log(1 + (total - n + 0.5) / (n + 0.5)) for w, n in df.items()}
+
+    def scores(self, query: list[str], among: list[int]) -> list[tuple[float, int]]:
+        words = [w for w in dict.fromkeys(query) if w in self.idf]
+        out = []
+        for i in among:
+            tf, norm = self.tf[i], self.k1 * (1 - self.b + self.b * self.length[i] / self.mean)
+            score = sum(self.idf[w] * tf[w] * (self.k1 + 1) / (tf[w] + norm) for w in words if w in tf)
+            out.append((score, i))
+        out.sort(key=lambda x: (-x[0], x[1]))
+        return out
+
+
+def bm25_results(windows: list[tuple[str, int, int, str]], queries: list[QmsumQuery], *,
+                 within: bool) -> dict[int, list[tuple[str, int, int]]]:
+    """``windows``: (meeting, first turn, last turn, text)."""
+    index = Bm25([tokens(w[3]) for w in windows])
+    by_meeting: dict[str, list[int]] = {}
+    for i, w in enumerate(windows):
+        by_meeting.setdefault(w[0], []).append(i)
+    everything = list(range(len(windows)))
+    out = {}
+    for qi, query in enumerate(queries):
+        among = by_meeting.get(query.meeting, []) if within else everything
+        out[qi] = [windows[i][:3] for _, i in index.scores(tokens(query.query), among)[: max(KS)]]
+    return out
+
+
+def fixed_windows(meetings: list[QmsumMeeting], size: int) -> list[tuple[str, int, int, str]]:
+    return [(m.meeting, start, min(start + size, len(m.turns)) - 1,
+             " ".join(t["text"] for t in m.turns[start : start + size]))
+            for m in meetings for start in range(0, len(m.turns), size)]
+
+
+# --- the product ----------------------------------------------------------------------------
+
+
+def memoised_candidates() -> tuple[Callable, Callable]:
+    """Replace the candidate fetch in ``meetings.intelligence.search`` by a cached one (replay)."""
+    from meetings.intelligence import search as search_module
+
+    original = search_module.chunks_candidates
+    cache: dict = {}
+
+    def cached(**kwargs):
+        key = repr(sorted(kwargs.items(), key=lambda kv: kv[0]))
+        if key not in cache:
+            cache[key] = original(**kwargs)
+        return cache[key]
+
+    search_module.chunks_candidates = cached
+
+    def restore() -> None:
+        search_module.chunks_candidates = original
+
+    return cached, restore
+
+
+def product_results(*, company, queries: list[QmsumQuery], imported: dict[str, Imported], within: bool,
+                    ranking, ids: list[int] | None = None,
+                    timings: list[float] | None = None) -> dict[int, list[tuple[str, int, int]]]:
+    from accounts.tenancy import tenant_scope
+    from meetings.intelligence.search import SearchFilters, search
+
+    meeting_of = {imp.meeting_id: name for name, imp in imported.items()}
+    out = {}
+    with tenant_scope(company):
+        for qi in ids if ids is not None else range(len(queries)):
+            query = queries[qi]
+            filters = SearchFilters(meeting_id=imported[query.meeting].meeting_id) if within else None
+            started = time.perf_counter()
+            hits = search(company=company, query=query.query, filters=filters, k=max(KS), ranking=ranking)
+            if timings is not None:
+                timings.append(time.perf_counter() - started)
+            ranked = []
+            for hit in hits:
+                if hit.source_type != "transcript" or hit.meeting_id not in meeting_of:
+                    continue
+                name = meeting_of[hit.meeting_id]
+                turns = [imported[name].turn_of_segment[int(line[0])] for line in hit.lines
+                         if int(line[0]) in imported[name].turn_of_segment]
+                if turns:
+                    ranked.append((name, min(turns), max(turns)))
+            out[qi] = ranked
+    return out
+
+
+def rankings():
+    from meetings.intelligence.search import Ranking
+
+    keys = list(GRID)
+    for values in itertools.product(*(GRID[k] for k in keys)):
+        yield Ranking(**dict(zip(keys, values, strict=True)))
+
+
+def meeting_folds(meetings: list[QmsumMeeting], k: int = FOLDS) -> list[set[str]]:
+    """k groups of meetings; a series (ES2006a-d) stays together; series sorted, dealt round-robin."""
+    series = sorted({series_of(m.meeting) for m in meetings})
+    group = {s: i % k for i, s in enumerate(series)}
+    return [{m.meeting for m in meetings if group[series_of(m.meeting)] == f} for f in range(k)]
+
+
+def objective(results: dict[str, dict], queries: list[QmsumQuery], ids: list[int]) -> float:
+    return recall(results["across"], queries, ids, 5) + recall(results["within"], queries, ids, 5)
+
+
+def cross_validate(*, company, meetings, queries, imported) -> tuple[dict[str, dict], list, dict]:
+    """Per fold: the grid's best ranking on the other folds answers this fold's queries."""
+    grid = list(rankings())
+    every = list(range(len(queries)))
+    replay = {}
+    for ranking in grid:
+        replay[ranking] = {setting: product_results(company=company, queries=queries, imported=imported,
+                                                    within=setting == "within", ranking=ranking)
+                           for setting in ("across", "within")}
+    chosen = []
+    cv: dict[str, dict] = {"across": {}, "within": {}}
+    for test_meetings in meeting_folds(meetings):
+        train = [i for i in every if queries[i].meeting not in test_meetings]
+        test = [i for i in every if queries[i].meeting in test_meetings]
+        best = max(grid, key=lambda r: (objective(replay[r], queries, train), -grid.index(r)))
+        chosen.append(best)
+        for setting in cv:
+            cv[setting].update({i: replay[best][setting][i] for i in test})
+    overall = max(grid, key=lambda r: (objective(replay[r], queries, every), -grid.index(r)))
+    return cv, chosen, {"all": overall, "all_results": replay[overall]}
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def table(title: str, header: list[str], rows: list[list]) -> str:
+    cells = [header, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells[1:]]
+    return "\n".join(lines)
+
+
+def recall_row(name: str, results: dict[str, dict], queries: list[QmsumQuery], extra: str = "") -> list:
+    every = list(range(len(queries)))
+    return [name, *[f"{recall(results[s], queries, every, k):.3f}" for s in ("across", "within") for k in KS], extra]
+
+
+def run(args: argparse.Namespace | None = None) -> str:
+    keep = bool(getattr(args, "keep", False))
+    meetings, queries = qmsum()  # DataMissing before any database work
+    django_setup("meetpilot_eval_search")
+    from django.db import connection
+
+    from accounts.tenancy import tenant_scope
+    from knowledge.embeddings import embed_query
+    from knowledge.models import Chunk
+    from knowledge.retrieval import counts_forget
+    from meetings.intelligence.indexing import WINDOW_MAX_CHARS, WINDOW_MIN_CHARS, WINDOW_OVERLAP
+    from meetings.intelligence.search import DEFAULT_RANKING
+    from tests import factories
+
+    reuse = bool(getattr(args, "reuse", False))
+    name = database_existing() if reuse else database_create()
+    out: list[str] = [f"database {name}; {len(meetings)} meetings, {sum(len(m.turns) for m in meetings)} turns, "
+                      f"{len(queries)} queries"]
+    try:
+        started = time.perf_counter()
+        if reuse:
+            company, imported = imported_again(meetings)
+        else:
+            company = factories.company_make(name="QMSum dev")
+            imported = {m.meeting: meeting_import(company=company, title=m.meeting, turns=m.turns) for m in meetings}
+        import_seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE knowledge_chunk")
+        counts_forget()
+
+        # The product's windows, for the BM25-over-the-same-windows row and the window sizes.
+        name_of = {imp.meeting_id: n for n, imp in imported.items()}
+        product_windows = []
+        with tenant_scope(company):
+            stored = list(Chunk.objects.filter(source_type="transcript").order_by("source_id", "position"))
+        for chunk in stored:
+            imp = imported[name_of[chunk.source_id]]
+            turns = [imp.turn_of_segment[int(line[0])] for line in chunk.metadata.get("lines") or []]
+            product_windows.append((name_of[chunk.source_id], min(turns), max(turns), chunk.text))
+        turns_per_window = statistics.mean(w[2] - w[1] + 1 for w in product_windows)
+
+        baseline = {s: bm25_results(fixed_windows(meetings, BASELINE_TURNS), queries, within=s == "within")
+                    for s in ("across", "within")}
+        same_windows = {s: bm25_results(product_windows, queries, within=s == "within") for s in ("across", "within")}
+
+        embed_query(queries[0].query)  # load the model before timing anything
+        timings: list[float] = []
+        defaults = {s: product_results(company=company, queries=queries, imported=imported, within=s == "within",
+                                       ranking=DEFAULT_RANKING, timings=timings) for s in ("across", "within")}
+        embed_times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            embed_query(q.query + " ")  # a miss in any query cache
+            embed_times.append(time.perf_counter() - t0)
+
+        _, restore = memoised_candidates()
+        try:
+            cv, chosen, overall = cross_validate(company=company, meetings=meetings, queries=queries,
+                                                 imported=imported)
+        finally:
+            restore()
+
+        header = ["", "R@5 across", "R@10 across", "R@5 within", "R@10 within", "windows"]
+        rows = [
+            recall_row(f"BM25, {BASELINE_TURNS}-turn windows (baseline)", baseline, queries,
+                       f"{BASELINE_TURNS} turns"),
+            recall_row("BM25 over the product's windows", same_windows, queries, f"{turns_per_window:.1f} turns"),
+            recall_row("search(), shipped defaults", defaults, queries, f"{turns_per_window:.1f} turns"),
+            recall_row("search(), 5-fold cross-validated", cv, queries, f"{turns_per_window:.1f} turns"),
+            recall_row("search(), best on all dev (in-sample, for reference)", overall["all_results"], queries, ""),
+        ]
+        out.append(table(f"Meeting search on QMSum val dev ({len(queries)} queries; hit = window overlapping a "
+                         "gold span in the right meeting)", header, rows))
+        out.append("rankings chosen per fold: " + "; ".join(
+            f"w{r.text_weight} k{r.rrf_k} s{r.speaker_boost} o{r.max_overlap}" for r in chosen))
+        r = overall["all"]
+        out.append(f"best on all dev: text_weight {r.text_weight}, rrf_k {r.rrf_k}, speaker_boost {r.speaker_boost}, "
+                   f"max_overlap {r.max_overlap}; shipped: {DEFAULT_RANKING}")
+        out.append(f"windows: {len(product_windows)} ({WINDOW_MIN_CHARS}-{WINDOW_MAX_CHARS} chars, "
+                   f"overlap {WINDOW_OVERLAP}); import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
+                   f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s")
+        out.append(f"search() latency over {len(timings)} calls (k=10, question embedding included): "
+                   f"p50 {1000 * pct(timings, 50):.0f} ms, p95 {1000 * pct(timings, 95):.0f} ms; "
+                   f"question embedding alone p50 {1000 * pct(embed_times, 50):.0f} ms")
+    finally:
+        if not keep:
+            database_drop(name)
+    return "\n\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="keep the evaluation database")
+    parser.add_argument("--reuse", action="store_true", help="use the meetings a --keep run left (no import)")
+    print(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

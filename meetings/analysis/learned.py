@@ -1,0 +1,320 @@
+"""Learned action-item and decision detector for real (disfluent) meetings.
+
+What it reads, per utterance: the disfluency-stripped words of the utterance (word 1-2 grams and character
+3-5 grams, TF-IDF), the words of its neighbours two turns either side, and a few structural numbers (length,
+whether the neighbours are the same speaker, how many speakers the window has, how far into the meeting it
+is, the rule detectors' hits on the utterance and its window). Two logistic regressions (action, decision)
+score it; a score is then smoothed over ±1 turn because a decision is often stated across several turns, and
+mapped through a calibration table so it reads as a probability. Inference is numpy only, from
+``weights/detector.npz`` and ``weights/detector.json`` (rebuilt by ``python -m eval.real.train_detector``;
+trained on the AMI Meeting Corpus, University of Edinburgh / IDIAP / TNO et al., CC BY 4.0).
+
+Live meetings: an utterance is scored once three later utterances have arrived (LIVE_DELAY = the ±2 feature
+window + the ±1 smoothing), so the live path computes exactly the score the after-meeting path gives it (a
+test checks this); no separate causal model is needed. Positions are counted from the meeting start, never
+from its end, for the same reason. ``score_live(history)`` returns the utterance that just became decidable;
+``score_live(history, final=True)`` at the end of the meeting returns the last ones too. The learned scores
+pick *where* an item was said; ``items.extract_items`` phrases it (owner, task, due date).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .detectors import _action_matches, detect_decisions, detect_question
+from .disfluency import strip_disfluencies
+from .types import Utterance
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+KINDS = ("action", "decision")
+CONTEXT = 2  # neighbours either side in the feature window
+SMOOTH = 1  # neighbours either side whose raw scores are blended in
+LIVE_DELAY = CONTEXT + SMOOTH  # later utterances needed before an utterance's score is final
+_RULE_DATE = date(2000, 1, 3)  # rule hits do not depend on the date; any fixed day keeps them reproducible
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class DetectorScore:
+    action: float  # calibrated probability that the utterance states (part of) an action item
+    decision: float  # same for a decision
+
+    def get(self, kind: str) -> float:
+        return self.action if kind == "action" else self.decision
+
+
+# ------------------------------------------------------------------ features
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower().replace("’", "'"))
+
+
+def _grams(words: list[str], prefix: str) -> list[str]:
+    out = [prefix + w for w in words]
+    out += [f"{prefix}{a} {b}" for a, b in itertools.pairwise(words)]
+    return out
+
+
+@dataclass
+class Features:
+    """Token lists per sparse block and one dense row per utterance."""
+
+    blocks: dict[str, list[list[str]]]
+    dense: np.ndarray
+    dense_names: list[str]
+
+
+def _rule_hits(u: Utterance) -> tuple[float, float, float]:
+    action = 1.0 if _action_matches(u, meeting_date=_RULE_DATE, participants=()) else 0.0
+    decision = 1.0 if detect_decisions(u) else 0.0
+    q = detect_question(u)
+    question = 1.0 if q is not None and q.is_question else 0.0
+    return action, decision, question
+
+
+DENSE_NAMES = [
+    "bias_len0", "log_words", "short", "long", "same_prev", "same_next", "speakers_window", "speaker_share",
+    "log_index", "minutes_10", "minutes_20", "minutes_30", "has_digit_or_number",
+    "rule_action", "rule_decision", "rule_question", "rule_action_window", "rule_decision_window",
+    "rule_question_prev", "gap_prev",
+]
+_NUMBER_HINT_RE = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+                             r"thirty|forty|fifty|hundred|euros?|pounds?|percent|cents?)\b", re.I)
+
+
+def featurize(utterances: Sequence[Utterance]) -> Features:
+    """Features of every utterance in spoken order. Only utterances within ±CONTEXT are read for each one,
+    and positions are counted from the start (never the end), so a prefix of a meeting gives the same
+    features for all utterances that have CONTEXT later ones."""
+    n = len(utterances)
+    clean = [strip_disfluencies(u.text) for u in utterances]
+    words = [_words(c) for c in clean]
+    hits = np.array([_rule_hits(Utterance(speaker=u.speaker, text=c or u.text)) for u, c in
+                     zip(utterances, clean, strict=True)], dtype=np.float64).reshape(n, 3)
+    t0 = utterances[0].start if n else 0.0
+    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": []}
+    dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float64)
+    for i, u in enumerate(utterances):
+        lo, hi = max(0, i - CONTEXT), min(n, i + CONTEXT + 1)
+        blocks["u"].append(["<s>", *_grams(words[i], "")] if words[i] else ["<empty>"])
+        ctx: list[str] = []
+        for j in range(lo, hi):
+            if j == i:
+                continue
+            who = "s" if utterances[j].speaker == u.speaker else "o"  # same / other speaker
+            ctx += _grams(words[j], f"{who}:")
+        blocks["ctx"].append(ctx)
+        speakers = [utterances[j].speaker for j in range(lo, hi)]
+        nw = len(words[i])
+        minutes = max(0.0, u.start - t0) / 60.0
+        gap = u.start - utterances[i - 1].end if i else 0.0
+        dense[i] = [
+            1.0 if nw == 0 else 0.0,
+            math.log1p(nw),
+            1.0 if nw <= 3 else 0.0,
+            1.0 if nw >= 15 else 0.0,
+            1.0 if i and utterances[i - 1].speaker == u.speaker else 0.0,
+            1.0 if i + 1 < n and utterances[i + 1].speaker == u.speaker else 0.0,
+            len(set(speakers)) / 4.0,
+            speakers.count(u.speaker) / len(speakers),
+            math.log1p(i) / 7.0,
+            1.0 if minutes >= 10 else 0.0,
+            1.0 if minutes >= 20 else 0.0,
+            1.0 if minutes >= 30 else 0.0,
+            1.0 if _NUMBER_HINT_RE.search(clean[i]) else 0.0,
+            hits[i, 0],
+            hits[i, 1],
+            hits[i, 2],
+            hits[lo:hi, 0].max(),
+            hits[lo:hi, 1].max(),
+            hits[i - 1, 2] if i else 0.0,
+            min(max(gap, 0.0), 10.0) / 10.0,
+        ]
+    return Features(blocks=blocks, dense=dense, dense_names=list(DENSE_NAMES))
+
+
+def block_rows(docs: list[list[str]], vocab: dict[str, int], idf: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sublinear TF-IDF, L2-normalised rows as CSR arrays (indptr, indices, data): numpy only, so the
+    training script (through scipy) and inference read exactly the same numbers."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for doc in docs:
+        counts: dict[int, int] = {}
+        for tok in doc:
+            k = vocab.get(tok)
+            if k is not None:
+                counts[k] = counts.get(k, 0) + 1
+        if counts:
+            keys = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[keys]
+            vals /= np.linalg.norm(vals) or 1.0
+            indices.extend(keys.tolist())
+            data.extend(vals.tolist())
+        indptr.append(len(indices))
+    return np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64), np.asarray(data)
+
+
+def smooth(raw: np.ndarray, weight: float) -> np.ndarray:
+    """Blend each raw score with the best raw score of its ±SMOOTH neighbours (a decision spread over turns
+    lifts the turns around its clearest statement)."""
+    n = len(raw)
+    if n == 0 or weight <= 0:
+        return raw.copy()
+    padded = np.concatenate([np.full(SMOOTH, -np.inf), raw, np.full(SMOOTH, -np.inf)])
+    neighbours = np.max(np.stack([padded[SMOOTH + d: SMOOTH + d + n] for d in range(-SMOOTH, SMOOTH + 1) if d]),
+                        axis=0)
+    return (1 - weight) * raw + weight * np.maximum(neighbours, raw)
+
+
+def peaks(scores: np.ndarray, threshold: float, radius: int = CONTEXT) -> list[int]:
+    """Indices above ``threshold`` that are the highest within ±radius (one prediction per spoken item)."""
+    out = []
+    for i in np.argsort(-scores, kind="stable"):
+        if scores[i] < threshold:
+            break
+        if all(abs(int(i) - j) > radius for j in out):
+            out.append(int(i))
+    return sorted(out)
+
+
+# ------------------------------------------------------------------ the committed model
+
+
+@dataclass
+class Model:
+    vocab: dict[str, dict[str, int]]
+    idf: dict[str, np.ndarray]
+    coef: dict[str, dict[str, np.ndarray]]  # kind -> block -> weights ("dense" included)
+    intercept: dict[str, float]
+    dense_mean: np.ndarray
+    dense_scale: np.ndarray
+    meta: dict
+
+    def raw_scores(self, features: Features) -> dict[str, np.ndarray]:
+        """Logits per kind."""
+        n = features.dense.shape[0]
+        out = {k: np.full(n, self.intercept[k]) for k in KINDS}
+        for block in self.meta["blocks"]:
+            indptr, indices, data = block_rows(features.blocks[block], self.vocab[block], self.idf[block])
+            if not len(indices):
+                continue
+            rows = np.repeat(np.arange(n), np.diff(indptr))
+            for k in KINDS:
+                out[k] += np.bincount(rows, weights=data * self.coef[k][block][indices], minlength=n)
+        dense = (features.dense - self.dense_mean) / self.dense_scale
+        for k in KINDS:
+            out[k] += dense @ self.coef[k]["dense"]
+        return out
+
+    def calibrated(self, kind: str, logits: np.ndarray) -> np.ndarray:
+        prob = 1.0 / (1.0 + np.exp(-logits))
+        smoothed = smooth(prob, float(self.meta["smooth_weight"][kind]))
+        cal = self.meta["calibration"][kind]
+        return np.interp(smoothed, cal["x"], cal["y"])
+
+    def threshold(self, kind: str) -> float:
+        return float(self.meta["thresholds"][kind])
+
+
+def save_model(model: Model, directory: Path = WEIGHTS_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {"dense_mean": model.dense_mean, "dense_scale": model.dense_scale}
+    for block, vocab in model.vocab.items():
+        terms = sorted(vocab, key=vocab.__getitem__)
+        arrays[f"vocab_{block}"] = np.array(terms, dtype=str)
+        arrays[f"idf_{block}"] = model.idf[block].astype(np.float32)
+        for k in KINDS:
+            arrays[f"coef_{k}_{block}"] = model.coef[k][block].astype(np.float32)
+    for k in KINDS:
+        arrays[f"coef_{k}_dense"] = model.coef[k]["dense"]
+        arrays[f"intercept_{k}"] = np.array([model.intercept[k]])
+    np.savez_compressed(directory / "detector.npz", **arrays)
+    (directory / "detector.json").write_text(json.dumps(model.meta, indent=1, sort_keys=True) + "\n",
+                                             encoding="utf-8")
+
+
+def load_model(directory: Path = WEIGHTS_DIR) -> Model:
+    meta = json.loads((directory / "detector.json").read_text(encoding="utf-8"))
+    with np.load(directory / "detector.npz", allow_pickle=False) as z:
+        blocks = meta["blocks"]
+        vocab = {b: {t: i for i, t in enumerate(z[f"vocab_{b}"].tolist())} for b in blocks}
+        idf = {b: z[f"idf_{b}"].astype(np.float64) for b in blocks}
+        coef = {k: {**{b: z[f"coef_{k}_{b}"].astype(np.float64) for b in blocks},
+                    "dense": z[f"coef_{k}_dense"].astype(np.float64)} for k in KINDS}
+        intercept = {k: float(z[f"intercept_{k}"][0]) for k in KINDS}
+        return Model(vocab=vocab, idf=idf, coef=coef, intercept=intercept, dense_mean=z["dense_mean"],
+                     dense_scale=z["dense_scale"], meta=meta)
+
+
+@lru_cache(maxsize=1)
+def committed_model() -> Model:
+    return load_model()
+
+
+# ------------------------------------------------------------------ public API
+
+
+def score_utterances(utterances: Sequence[Utterance], *, model: Model | None = None) -> list[DetectorScore]:
+    """Calibrated action / decision probabilities for every utterance of a transcript, in order."""
+    if not utterances:
+        return []
+    model = model or committed_model()
+    logits = model.raw_scores(featurize(utterances))
+    action = model.calibrated("action", logits["action"])
+    decision = model.calibrated("decision", logits["decision"])
+    return [DetectorScore(action=round(float(a), 4), decision=round(float(d), 4))
+            for a, d in zip(action, decision, strict=True)]
+
+
+def pick(scores: Sequence[DetectorScore], kind: str, *, model: Model | None = None) -> list[int]:
+    """The utterances the committed threshold predicts for ``kind`` ("action" | "decision"), one per spoken
+    item (the highest-scoring utterance within ±2 turns)."""
+    model = model or committed_model()
+    values = np.array([s.get(kind) for s in scores], dtype=np.float64)
+    return peaks(values, model.threshold(kind))
+
+
+def score_live(history: Sequence[Utterance], *, final: bool = False, model: Model | None = None
+               ) -> list[tuple[int, DetectorScore]]:
+    """For the live pipeline, called after each final utterance with the meeting so far: [(index, score)] of
+    the utterance that just became decidable (the one LIVE_DELAY utterances back), or with ``final=True`` of
+    every utterance not yet decided. Only the last few utterances are featurised, so a call costs the same at
+    minute 1 and minute 90, and the score equals ``score_utterances(history_at_the_end)[index]``.
+    """
+    n = len(history)
+    first = max(0, n - LIVE_DELAY) if final else n - 1 - LIVE_DELAY
+    if first < 0 or n == 0:
+        return []
+    lo = max(0, first - CONTEXT - SMOOTH)
+    scores = _score_slice(list(history[lo:]), offset=lo, first_start=history[0].start, model=model)
+    return [(i, scores[i - lo]) for i in range(first, n if final else first + 1)]
+
+
+def _score_slice(window: list[Utterance], *, offset: int, first_start: float, model: Model | None
+                 ) -> list[DetectorScore]:
+    model = model or committed_model()
+    features = featurize(window)
+    if offset:  # position features count from the meeting start, not from the slice
+        names = features.dense_names
+        features.dense[:, names.index("log_index")] = [math.log1p(offset + i) / 7.0 for i in range(len(window))]
+        minutes = np.array([max(0.0, u.start - first_start) / 60.0 for u in window])
+        for name, limit in (("minutes_10", 10), ("minutes_20", 20), ("minutes_30", 30)):
+            features.dense[:, names.index(name)] = (minutes >= limit).astype(np.float64)
+    logits = model.raw_scores(features)
+    action = model.calibrated("action", logits["action"])
+    decision = model.calibrated("decision", logits["decision"])
+    return [DetectorScore(action=round(float(a), 4), decision=round(float(d), 4))
+            for a, d in zip(action, decision, strict=True)]

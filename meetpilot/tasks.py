@@ -1,0 +1,51 @@
+"""The one retry policy of every Celery task.
+
+``@shared_task(bind=True, base=TenantTask, name=..., **retry_policy())``: transient failures
+(database or broker connection, timeouts, or a service's ``Transient``) are retried with
+exponential backoff and jitter; anything else fails the task at once. A task that must record the
+failure after the last try checks ``final_attempt(self)`` before re-raising.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+
+class Transient(Exception):
+    """Raised by a service for a failure worth another try (it may record progress first)."""
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError, Transient,
+)
+
+
+def retry_policy(*, max_retries: int = 4, idempotent: bool = True) -> dict[str, Any]:
+    """Celery task options. ``idempotent``: a run redelivered after a worker crash may do the work again."""
+    options: dict[str, Any] = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": 5, "retry_backoff_max": 300,
+                               "retry_jitter": True, "max_retries": max_retries}
+    if idempotent:
+        options.update(acks_late=True, reject_on_worker_lost=True)
+    return options
+
+
+def final_attempt(task: Task) -> bool:
+    """Whether a failure now is the last one (no retry follows)."""
+    return task.max_retries is not None and task.request.retries >= task.max_retries
+
+
+def task_send(name: str, **kwargs: Any) -> None:
+    """Queue the task registered as ``name``.
+
+    Services enqueue by name so they never import the task modules above them (tasks call services). A web
+    process has not run Celery's autodiscovery (only workers import the default modules), so it runs once here.
+    """
+    from celery import current_app
+
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    current_app.tasks[name].delay(**kwargs)
