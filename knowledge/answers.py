@@ -36,6 +36,8 @@ from django.core.cache import cache
 
 from accounts.models import Company
 from ai.routing import route_for
+from integrations.llm import providers as llm_providers
+from integrations.llm.providers import ProviderError
 from knowledge import cache as knowledge_cache
 from knowledge.chunking import sentence_spans
 from knowledge.retrieval import MEMBER_ACCESS_LEVELS, ChunkHit, chunks_search
@@ -404,10 +406,8 @@ def answer_question(
     if not _relevant(hits):
         answer = _dont_know()
     elif route.spec is not None:
-        from integrations.llm.providers import ProviderError, complete_text
-
         try:
-            text = complete_text(route.spec, messages=_llm_messages(question, hits, route.system))
+            text = llm_providers.complete_text(route.spec, messages=_llm_messages(question, hits, route.system))
             answer = _llm_result(text, question, hits, route.label)
         except ProviderError as exc:
             logger.warning("%s answer failed (%s), using the local answer", route.label, exc.reason)
@@ -466,11 +466,9 @@ def answer_stream(
     if not _relevant(hits):
         answer = _dont_know()
     elif route.spec is not None:
-        from integrations.llm.providers import ProviderError, stream_text
-
         produced: list[str] = []
         try:
-            for delta in stream_text(route.spec, messages=_llm_messages(question, hits, route.system)):
+            for delta in llm_providers.stream_text(route.spec, messages=_llm_messages(question, hits, route.system)):
                 produced.append(delta)
                 yield delta
             answer = _llm_result("".join(produced), question, hits, route.label)

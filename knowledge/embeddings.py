@@ -21,6 +21,8 @@ from typing import Protocol
 import numpy as np
 from django.conf import settings
 
+from integrations.llm import client as llm_client
+
 # The width of the chunk table's vector column. The OpenAI-compatible provider is asked for
 # vectors of EMBEDDINGS_DIMENSIONS (default 384); `knowledge_reembed --resize` changes the column.
 EMBEDDING_DIM = 384
@@ -123,12 +125,10 @@ class OpenAIEmbedder:
         self.name = f"openai:{model}:{dimensions}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        from integrations.llm.client import embed
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             batch = [t or " " for t in texts[start : start + self.batch_size]]
-            vectors = np.asarray(embed(texts=batch, model=self.model, dimensions=self.dim), dtype=np.float32)
+            vectors = np.asarray(llm_client.embed(texts=batch, model=self.model, dimensions=self.dim), dtype=np.float32)
             norms = np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
             out[start : start + len(batch)] = vectors / norms
         return out

@@ -425,13 +425,16 @@ def action_item_create(
 ) -> ActionItem | None:
     """One new action item. A person's (``origin`` manual) is theirs in every field, so analysis never
     rewrites it. A detected one (live) is skipped, returning None, when the meeting already has an
-    item with its dedupe key: the caller holds the meeting lock, so two detections cannot both pass."""
+    item with its dedupe key (the caller holds the meeting lock, so two detections cannot both pass),
+    unless it is surer than the stored one: then the stored one is lifted and returned."""
     assert meeting.company_id == company.pk
     assert source_segment is None or source_segment.meeting_id == meeting.pk
     manual = origin == ActionItem.Origin.MANUAL
-    if not manual and ActionItem.objects.for_company(company).filter(
-            meeting=meeting, dedupe_key=dedupe_key(description.strip()[:TEXT_MAX])).exists():
-        return None
+    if not manual:
+        existing = ActionItem.objects.for_company(company).filter(
+            meeting=meeting, dedupe_key=dedupe_key(description.strip()[:TEXT_MAX])).first()
+        if existing is not None:
+            return _action_item_reconfirm(company=company, row=existing, confidence=confidence)
     user, participant, label = _resolve_assignee(company=company, meeting=meeting, user_id=assignee_user_id,
                                                  participant_id=assignee_participant_id, name=assignee_name)
     return _action_item_save(company=company, meeting=meeting, values={
@@ -441,6 +444,20 @@ def action_item_create(
         "source_segment": source_segment, "edited_fields": list(ACTION_ITEM_EDITABLE) if manual else [],
         "review": _review_for(company, origin=origin, confidence=confidence),
     })
+
+
+def _action_item_reconfirm(*, company: Company, row: ActionItem, confidence: float) -> ActionItem | None:
+    """A detection of an item the meeting has: a surer one lifts its confidence (a suggestion the detector
+    later confirms becomes a finding) and is returned so it can be announced again; otherwise None."""
+    if float(confidence) <= row.confidence or "review" in (row.edited_fields or []):
+        return None
+    row.confidence = float(confidence)
+    fields = ["confidence", "updated_at"]
+    if row.review == ActionItem.Review.SUGGESTED:
+        row.review = _review_for(company, origin=row.origin, confidence=row.confidence)
+        fields.append("review")
+    row.save(update_fields=fields)
+    return row
 
 
 def _match(key: str, text: str, existing: Sequence[Any], taken: set[int], text_of: Callable[[Any], str]) -> Any:
@@ -559,9 +576,15 @@ def decision_create(
     assert meeting.company_id == company.pk
     text = text.strip()[:TEXT_MAX]
     key = dedupe_key(text)
-    if origin != ActionItem.Origin.MANUAL and (
-            Decision.objects.for_company(company).filter(meeting=meeting, dedupe_key=key).exists()):
-        return None
+    if origin != ActionItem.Origin.MANUAL:
+        existing = Decision.objects.for_company(company).filter(meeting=meeting, dedupe_key=key).first()
+        if existing is not None:  # a surer detection lifts a suggestion, like ``_action_item_reconfirm``
+            if float(confidence) <= existing.confidence or existing.reviewed:
+                return None
+            existing.confidence = float(confidence)
+            existing.review = _review_for(company, origin=existing.origin, confidence=existing.confidence)
+            existing.save(update_fields=["confidence", "review"])
+            return existing
     decision = Decision(company=company, meeting=meeting, text=text, origin=origin, confidence=float(confidence),
                         provider=provider[:PROVIDER_MAX], dedupe_key=key,
                         review=_review_for(company, origin=origin, confidence=confidence))

@@ -7,6 +7,8 @@ from django.conf import settings
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
 
 app = Celery("meetpilot")
+# The app of every thread (daphne runs views in a pool): services enqueue through celery.current_app by name.
+app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Sub-packages with tasks of their own are listed beside the installed apps.
 app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live",

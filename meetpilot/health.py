@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 
+from accounts.models import WorkerHeartbeat
+
 
 def health(request):
     return JsonResponse({"status": "ok"})
@@ -41,8 +43,6 @@ def _check_channel_layer() -> dict:
 
 
 def _check_worker() -> dict:
-    from accounts.models import WorkerHeartbeat
-
     newest = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if newest is None:
         return {"ok": False, "error": "no worker has reported yet"}

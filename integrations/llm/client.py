@@ -94,6 +94,23 @@ _PROVIDER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Servers that refused ``json_schema`` (llama.cpp's Python server, older Ollama): they get ``json_object`` with the
+# schema, the form they constrain their output with. Remembered per server so each asks once.
+_NO_JSON_SCHEMA: set[str] = set()
+
+
+def _response_format(schema: dict, *, plain_json: bool) -> dict[str, Any]:
+    if plain_json:
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": True}}
+
+
+def _refused_json_schema(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    text = str(exc).lower()
+    return status in (400, 422, 500) and "json_schema" in text and "response_format" in text
+
+
 def chat_complete(
     *,
     messages: list[dict[str, Any]],
@@ -102,19 +119,30 @@ def chat_complete(
     response_format_schema: dict | None = None,
     timeout: float | None = None,
     config: LLMConfig | None = None,
+    max_retries: int | None = None,
+    max_tokens: int | None = None,
 ) -> str:
     """One chat completion; returns the reply text (JSON text when a schema is given)."""
     client, default_model = _chat_client(config, timeout)
-    kwargs: dict[str, Any] = {}
+    server = str(client.base_url)
+    if max_retries is not None:
+        client = client.with_options(max_retries=max_retries)
+    kwargs: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
     if response_format_schema is not None:
-        kwargs["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "response", "schema": response_format_schema, "strict": True},
-        }
+        kwargs["response_format"] = _response_format(response_format_schema, plain_json=server in _NO_JSON_SCHEMA)
     try:
-        completion = client.chat.completions.create(
-            model=model or default_model, messages=messages, temperature=temperature, **kwargs
-        )
+        try:
+            completion = client.chat.completions.create(
+                model=model or default_model, messages=messages, temperature=temperature, **kwargs
+            )
+        except openai.APIStatusError as exc:
+            if response_format_schema is None or server in _NO_JSON_SCHEMA or not _refused_json_schema(exc):
+                raise
+            _NO_JSON_SCHEMA.add(server)
+            kwargs["response_format"] = _response_format(response_format_schema, plain_json=True)
+            completion = client.chat.completions.create(
+                model=model or default_model, messages=messages, temperature=temperature, **kwargs
+            )
         content = completion.choices[0].message.content
     except _PROVIDER_ERRORS as exc:
         raise LLMError(f"Language model request failed: {exc.__class__.__name__}: {exc}") from exc

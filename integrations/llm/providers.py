@@ -35,6 +35,8 @@ class ProviderSpec:
     base_url: str = ""  # "" with kind OPENAI: the global LLM_* settings
     api_key: str = ""
     timeout: float | None = None
+    max_retries: int | None = None  # None: LLM_MAX_RETRIES; the live path asks once (no time for a retry)
+    max_tokens: int | None = None  # a cap on the reply (a small model can run on until the timeout)
 
     @property
     def label(self) -> str:
@@ -86,6 +88,8 @@ def _anthropic_config(spec: ProviderSpec) -> anthropic_api.AnthropicConfig:
         api_key=spec.api_key, model=spec.model or anthropic_api.DEFAULT_MODEL,
         base_url=spec.base_url or anthropic_api.DEFAULT_BASE_URL,
         timeout=spec.timeout if spec.timeout is not None else 60.0,
+        **({"max_retries": spec.max_retries} if spec.max_retries is not None else {}),
+        **({"max_tokens": spec.max_tokens} if spec.max_tokens else {}),
     )
 
 
@@ -109,7 +113,8 @@ def complete_text(spec: ProviderSpec, *, messages: list[dict[str, Any]], tempera
                                                  temperature=temperature, json_schema=json_schema)
         return chat_complete(messages=messages, model=spec.model or None, temperature=temperature,
                              response_format_schema=json_schema, timeout=spec.timeout,
-                             config=_openai_config(spec))
+                             config=_openai_config(spec), max_retries=spec.max_retries,
+                             max_tokens=spec.max_tokens)
     except (LLMError, anthropic_api.AnthropicError) as exc:
         raise _wrap(spec, exc) from exc
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 
+from .combined import transcript_items
 from .dates import find_due_dates
 from .detectors import (
     _action_matches,
@@ -509,8 +510,10 @@ def analyze_transcript(
     utterances = [u for u in utterances if u.text and u.text.strip()]
     speakers = list(dict.fromkeys(u.speaker for u in utterances if u.speaker))
     names = list(dict.fromkeys([*(participants or ()), *speakers]))
-    items = contextual_action_items(utterances, meeting_date=meeting_date, participants=names)
-    decisions = contextual_decisions(utterances)
+    items, decisions = transcript_items(
+        utterances, meeting_date=meeting_date, participants=names,
+        rule_items=contextual_action_items(utterances, meeting_date=meeting_date, participants=names),
+        rule_decisions_found=contextual_decisions(utterances))
     questions = answered_questions(utterances)
     topics = segment_topics(utterances, embed=embed)
 

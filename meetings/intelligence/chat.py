@@ -26,6 +26,7 @@ from ai.models import ChatMessage, ChatThread, PromptType
 from ai.prompts import wrap_data
 from ai.routing import Route, route_for
 from integrations.llm.providers import ProviderError, stream_text
+from knowledge import embeddings
 from meetings.intelligence.search import MEETING_SOURCE_TYPES, SearchFilters, SearchHit, search
 from meetings.intelligence.timefmt import clock
 from meetings.models import Meeting
@@ -166,12 +167,10 @@ def _sentences(source: Source) -> list[_Sentence]:
 
 def extractive_answer(question: str, sources: list[Source]) -> str:
     """The best-matching sentences of the sources, cited; I_DONT_KNOW when none is close enough."""
-    from knowledge.embeddings import embed_texts
-
     candidates = [s for source in sources for s in _sentences(source)][:120]
     if not candidates:
         return I_DONT_KNOW
-    vectors = embed_texts([question] + [c.text for c in candidates])
+    vectors = embeddings.embed_texts([question] + [c.text for c in candidates])
     similarities = vectors[1:] @ vectors[0]
     q_words = set(re.findall(r"\w{4,}", question.lower()))
     scored = []

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company
+from knowledge import embeddings
 from meetings import analysis as local_analysis
 from meetings import services
 from meetings.analysis.text import content_tokens
@@ -220,9 +221,7 @@ def _participants_update(*, meeting: Meeting, talk_time: Sequence[dict], partici
 def _analysis_embed():
     if not getattr(settings, "INTELLIGENCE_ANALYSIS_EMBED", True):
         return None
-    from knowledge.embeddings import embed_texts
-
-    return embed_texts
+    return embeddings.embed_texts
 
 
 def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -> MeetingReport:

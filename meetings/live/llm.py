@@ -31,6 +31,7 @@ from meetings.analysis import ActionItemCandidate, DecisionCandidate, Utterance
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 LLM_CONFIDENCE = 0.7  # a model gives no calibrated score; below the detector's sure band, above its floor
+LIVE_MAX_TOKENS = 400  # a few items or one verdict; a model running on past that is not answering
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def _route(company: Company, prompt_type: str) -> Route:
 def _ask(route: Route, *, task: str, data: str, output: type[BaseModel]) -> BaseModel:
     assert route.spec is not None
     # One attempt within the live budget: a retry would arrive after the moment has passed.
-    spec = dataclasses.replace(route.spec, timeout=min(route.spec.timeout or budget_seconds(), budget_seconds()))
+    spec = dataclasses.replace(route.spec, timeout=min(route.spec.timeout or budget_seconds(), budget_seconds()),
+                               max_retries=0, max_tokens=LIVE_MAX_TOKENS)
     messages = [{"role": "system", "content": route.prompt.body},
                 {"role": "user", "content": f"{task}\n\n{wrap_data(data)}\n\nReply with JSON."}]
     return complete_structured(spec, messages=messages, output=output, attempts=1)

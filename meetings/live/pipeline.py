@@ -43,6 +43,8 @@ from knowledge import answers as knowledge_answers
 from knowledge import retrieval
 from meetings import analysis, services
 from meetings.analysis import facts
+from meetings.analysis.combined import live_detected
+from meetings.analysis.learned import LIVE_DELAY
 from meetings.live import llm as live_llm
 from meetings.live.events import event_emit, lock_meeting
 from meetings.live.payloads import (
@@ -184,19 +186,57 @@ def _roles_update(*, company: Company, meeting: Meeting) -> dict[str, str]:
     return {name: inferred.get(name, p.role) for name, p in participants.items()}
 
 
+def _utterance(s: TranscriptSegment) -> analysis.Utterance:
+    return analysis.Utterance(speaker=s.speaker_label, text=s.text, start=s.start_time, end=s.end_time,
+                              segment_id=s.pk)
+
+
 def _recent_utterances(meeting: Meeting, segment: TranscriptSegment, count: int) -> list[analysis.Utterance]:
     """The final lines said before ``segment`` (oldest first) and the segment itself: the context of a step."""
     earlier = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
                    .order_by("-sequence")[:count])
     earlier.reverse()
-    return [analysis.Utterance(speaker=s.speaker_label, text=s.text, start=s.start_time, end=s.end_time,
-                               segment_id=s.pk) for s in [*earlier, segment]]
+    return [_utterance(s) for s in [*earlier, segment]]
 
 
-def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, utterance: Any) -> None:
+# The detector decides an utterance once LIVE_DELAY later ones are known, from a window around it.
+_DETECTOR_TAIL = 2 * LIVE_DELAY + 2
+
+
+def _detector_history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utterance]:
+    """The meeting so far as the live detector reads it: its length and first line (position features) and the
+    last few lines (the only ones it featurises). The lines in between are never read, so they are not loaded:
+    the list repeats the first line in their places, which keeps a caption's cost flat through a long meeting."""
+    said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
+    total = said.count()
+    tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_DETECTOR_TAIL]))]
+    if total <= len(tail):
+        return tail
+    first = _utterance(said.order_by("sequence").first())
+    return [first, *([first] * (total - len(tail) - 1)), *tail]
+
+
+def _detections(*, meeting: Meeting, segment: TranscriptSegment, participants: list[str]) -> tuple[list, list]:
+    """The local findings this final line brings: the detector's verdict on the line LIVE_DELAY back, and the
+    rules' explicit commitments in this line as suggestions. (The lines still undecided when the meeting ends
+    are covered by the after-meeting analysis, which scores the whole transcript.)"""
+    history = _detector_history(meeting, segment)
+    meeting_date = _meeting_date(meeting)
+    return live_detected(
+        history, analysis.score_live(history), meeting_date=meeting_date, participants=participants,
+        rule_items=analysis.detect_action_items(history[-1], meeting_date=meeting_date, participants=participants),
+        rule_decisions_found=analysis.detect_decisions(history[-1]))
+
+
+def _segment_of(meeting: Meeting, segment_id: int | None, fallback: TranscriptSegment) -> TranscriptSegment:
+    if segment_id is None or segment_id == fallback.pk:
+        return fallback
+    return TranscriptSegment.objects.filter(meeting=meeting, pk=segment_id).first() or fallback
+
+
+def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, local: list) -> None:
     participants = _participants(meeting)
     meeting_date = _meeting_date(meeting)
-    local = analysis.detect_action_items(utterance, meeting_date=meeting_date, participants=list(participants))
     outcome = live_llm.live_action_items(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
                                          meeting_date=meeting_date, participants=list(participants), local=local)
     if not outcome.items:
@@ -205,11 +245,12 @@ def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegm
         lock_meeting(meeting.pk)  # held while checking for a duplicate and writing: two lanes cannot both add
         for candidate in outcome.items:
             assignee = participants.get(candidate.assignee_name or "")
+            source = _segment_of(meeting, candidate.segment_id, segment)
             item = services.action_item_create(
                 company=company, meeting=meeting, description=candidate.description,
                 assignee_participant_id=assignee.pk if assignee else None,
                 assignee_name=candidate.assignee_name or "", due_date=candidate.due_date,
-                priority=candidate.priority, confidence=candidate.confidence, source_segment=segment,
+                priority=candidate.priority, confidence=candidate.confidence, source_segment=source,
                 origin=ActionItem.Origin.LIVE, provider=outcome.provider,
             )
             if item is not None:  # None: the meeting has it already
@@ -217,21 +258,26 @@ def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegm
                            payload=action_item_payload(item, candidate.source_text))
 
 
-def _decision(*, company: Company, meeting: Meeting, segment: TranscriptSegment, utterance: Any) -> None:
-    found = analysis.detect_decision(utterance)
+def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment, local: list) -> None:
     outcome = live_llm.live_decisions(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
-                                      local=[found] if found is not None else [])
-    if not outcome.items:
-        return
-    candidate = outcome.items[0]  # one decision per line, as the local detector gives
-    with transaction.atomic():
-        lock_meeting(meeting.pk)
-        decision = services.decision_create(company=company, meeting=meeting, text=candidate.text,
-                                            confidence=candidate.confidence, origin=ActionItem.Origin.LIVE,
-                                            provider=outcome.provider, source_segment_ids=[segment.pk])
-        if decision is not None:
-            event_emit(meeting=meeting, type="decision", payload=decision_payload(
-                decision, segment_id=segment.pk, source_text=candidate.source_text))
+                                      local=local)
+    for candidate in outcome.items:
+        source = _segment_of(meeting, candidate.segment_id, segment)
+        with transaction.atomic():
+            lock_meeting(meeting.pk)
+            decision = services.decision_create(company=company, meeting=meeting, text=candidate.text,
+                                                confidence=candidate.confidence, origin=ActionItem.Origin.LIVE,
+                                                provider=outcome.provider, source_segment_ids=[source.pk])
+            if decision is not None:
+                event_emit(meeting=meeting, type="decision", payload=decision_payload(
+                    decision, segment_id=source.pk, source_text=candidate.source_text))
+
+
+def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment) -> None:
+    """Action items and decisions: local detections first (the company's model, when routed, replaces them)."""
+    items, decisions = _detections(meeting=meeting, segment=segment, participants=list(_participants(meeting)))
+    _action_items(company=company, meeting=meeting, segment=segment, local=items)
+    _decisions(company=company, meeting=meeting, segment=segment, local=decisions)
 
 
 TTS_CAPABILITY = "tts"
@@ -391,9 +437,7 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int) -> Non
     roles: dict[str, str] = {}
     steps = [
         ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
-        ("action_items", lambda: _action_items(company=company, meeting=meeting, segment=segment,
-                                               utterance=utterance)),
-        ("decision", lambda: _decision(company=company, meeting=meeting, segment=segment, utterance=utterance)),
+        ("findings", lambda: _findings(company=company, meeting=meeting, segment=segment)),
         ("question", lambda: _question(meeting=meeting, segment=segment, utterance=utterance, roles=roles)),
         ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment)),
     ]

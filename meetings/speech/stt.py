@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from django.conf import settings
 
+from integrations.speech import deepgram, openai_compat
 from meetings.speech import SAMPLE_RATE, hallucination, vad
 from meetings.speech.audio import wav_bytes
 from meetings.speech.types import SttResult, SttSegment, Word
@@ -84,15 +85,11 @@ def _remote(provider: str, audio: np.ndarray, *, language: str | None,
     for offset, piece in pieces:
         wav = wav_bytes(piece)
         if provider == "openai":
-            from integrations.speech import openai_compat
-
             data = openai_compat.transcribe(wav, base_url=settings.STT_BASE_URL, api_key=settings.STT_API_KEY,
                                             model=settings.STT_MODEL, language=language,
                                             timeout=settings.STT_TIMEOUT)
             piece_segments, lang = segments_from_openai(data)
         else:
-            from integrations.speech import deepgram
-
             data = deepgram.transcribe(wav, api_key=settings.DEEPGRAM_API_KEY, base_url=settings.DEEPGRAM_BASE_URL,
                                        model=settings.DEEPGRAM_MODEL, language=language,
                                        timeout=settings.STT_TIMEOUT)

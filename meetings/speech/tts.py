@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from integrations.speech import elevenlabs, openai_compat
+
 logger = logging.getLogger(__name__)
 
 
@@ -66,13 +68,9 @@ def synthesize_audio(text: str, *, provider: str | None = None) -> SpeechAudio |
     if provider in ("openai", "elevenlabs"):
         try:
             if provider == "openai":
-                from integrations.speech import openai_compat
-
                 data = openai_compat.speech(text, base_url=settings.TTS_BASE_URL, api_key=settings.TTS_API_KEY,
                                             model=settings.TTS_MODEL, voice=settings.TTS_VOICE)
             else:
-                from integrations.speech import elevenlabs
-
                 data = elevenlabs.speech(text, api_key=settings.ELEVENLABS_API_KEY,
                                          base_url=settings.ELEVENLABS_BASE_URL,
                                          voice_id=settings.ELEVENLABS_VOICE_ID, model=settings.ELEVENLABS_MODEL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,32 @@ def test_one_retry_policy():
 
     for task in (document_ingest_task, meeting_index, recording_process_task):
         assert task.autoretry_for == TRANSIENT_ERRORS and task.retry_jitter, task.name
+
+
+
+THREAD_CHECK = """
+import threading, django
+django.setup()
+from celery import current_app
+from meetpilot.tasks import task_send
+from celery.app.task import Task
+sent = []
+Task.delay = lambda self, **kw: sent.append(self.name)
+def run():
+    task_send("knowledge.document_ingest", company_id=1, document_id=2)
+    sent.append(current_app.main)
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+print(sent)
+"""
+
+
+def test_services_enqueue_by_name_from_any_thread():
+    """daphne runs views in a thread pool of a process that never ran a worker's autodiscovery: the project's
+    Celery app must be the one every thread sees, and a task a service names must be found there."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "meetpilot.settings.test"}
+    out = subprocess.run([sys.executable, "-c", THREAD_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "['knowledge.document_ingest', 'meetpilot']"

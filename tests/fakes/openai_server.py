@@ -43,6 +43,7 @@ class Behaviour:
     break_after: int = 1
     chunk_size: int = 8  # characters per streamed delta
     chunk_delay: float = 0.0  # seconds between streamed deltas
+    json_object_only: bool = False  # refuse response_format json_schema the way llama.cpp's Python server does
 
 
 @dataclass
@@ -61,8 +62,10 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def reply(self, text: str, *, chunk_size: int = 8, chunk_delay: float = 0.0) -> None:
-        self.behaviour = Behaviour(mode="ok", reply=text, chunk_size=chunk_size, chunk_delay=chunk_delay)
+    def reply(self, text: str, *, chunk_size: int = 8, chunk_delay: float = 0.0,
+              json_object_only: bool = False) -> None:
+        self.behaviour = Behaviour(mode="ok", reply=text, chunk_size=chunk_size, chunk_delay=chunk_delay,
+                                   json_object_only=json_object_only)
 
     def fail(self, status: int = 500) -> None:
         self.behaviour = Behaviour(mode="error", status=status)
@@ -142,6 +145,11 @@ class FakeOpenAI:
                 return self._stream(handler, body)
             if b.mode == "malformed":
                 return self._raw(handler, 200, b'{"id": "x", "choices": [ {"message": ', "application/json")
+            if b.json_object_only and (body.get("response_format") or {}).get("type") == "json_schema":
+                # What llama-cpp-python's server answers (a 500 around a request validation error).
+                return self._json(handler, 500, {"error": {"message": (
+                    "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")}})
             return self._json(handler, 200, self._completion(body, b.reply))
         return self._json(handler, 404, {"error": {"message": "not found"}})
 

@@ -133,3 +133,27 @@ def test_a_failing_fact_check_model_falls_back_to_the_local_check(company, compa
         checks = list(FactCheck.objects.filter(meeting=meeting))
     assert [(c.verdict, c.provider) for c in checks] == [("incorrect", "local (fallback: openai http 500)")]
     assert "21.3" in checks[0].corrected_value
+
+
+def test_a_server_without_json_schema_gets_json_object_with_the_schema(company, company_llm):
+    """llama.cpp's Python server refuses response_format json_schema: ask again with json_object + schema, once."""
+    company_llm.reply(json.dumps({"action_items": [{"description": "Send the costing spreadsheet"}]}),
+                      json_object_only=True)
+    for text in ("I'll send the costing spreadsheet later.", "And um I'll send the spreadsheet."):
+        meeting, segment_id = _said(company, text)
+        _analyze(company, meeting, segment_id)
+        assert [i.provider for i in _items(company, meeting)] == ["openai:acme-model"]
+    formats = [(r["body"].get("response_format") or {}).get("type") for r in company_llm.requests
+               if "action items" in r["body"]["messages"][-1]["content"]]
+    assert formats == ["json_schema", "json_object", "json_object"]  # remembered per server
+    assert "properties" in company_llm.requests[-1]["body"]["response_format"]["schema"]
+
+
+def test_the_live_path_asks_once_with_a_capped_reply(company, company_llm, settings):
+    settings.LLM_MAX_RETRIES = 2  # what reports and answers may use; a live step has no time for it
+    company_llm.fail(500)
+    meeting, segment_id = _said(company, "I will send you the security questionnaire by Friday.")
+    _analyze(company, meeting, segment_id)
+    live = [r["body"] for r in company_llm.requests if "LAST line" in r["body"]["messages"][-1]["content"]]
+    assert len(live) == 2  # action items and decisions, one request each
+    assert all(body["max_tokens"] == 400 for body in live)

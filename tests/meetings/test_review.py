@@ -119,3 +119,14 @@ def test_the_meeting_page_offers_confirm_and_dismiss(admin, company, meeting, se
     assert row.status_code == 200 and "Suggested · confirm?" not in row.content.decode()
     with tenant_scope(company):
         assert ActionItem.objects.get(pk=item.pk).review == "confirmed"
+
+
+def test_a_surer_later_detection_turns_a_suggestion_into_a_finding(company, meeting, settings):
+    settings.ANALYSIS_CONFIRM_BELOW = 0.5
+    first = _live_item(company, meeting, "Send the security questionnaire", 0.07)  # the rules, at once
+    assert first.review == "suggested"
+    lifted = _live_item(company, meeting, "Send the security questionnaire", 0.8)  # the detector, turns later
+    assert lifted is not None and (lifted.pk, lifted.review, lifted.confidence) == (first.pk, "confirmed", 0.8)
+    assert _live_item(company, meeting, "Send the security questionnaire", 0.3) is None  # nothing new to say
+    with tenant_scope(company):
+        assert ActionItem.objects.filter(meeting=meeting).count() == 1

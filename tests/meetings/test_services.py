@@ -279,7 +279,7 @@ def test_manual_live_and_after_meeting_items_share_one_dedupe_key_and_limits(sco
                                      source_segment_ids=[segment.pk, segment_make(meeting=other).pk])
     assert [s.pk for s in first.source_segments.all()] == [segment.pk]  # another meeting's segment is not linked
     assert services.decision_create(company=scope, meeting=meeting, text="go with the PILOT",
-                                    origin=ActionItem.Origin.LIVE) is None
+                                    origin=ActionItem.Origin.LIVE, confidence=0.5) is None  # not surer: nothing
     assert services.decision_merge(company=scope, meeting=meeting, provider="local", drafts=[
         services.DecisionDraft(text="Go with the pilot", confidence=0.8)]) == {"created": 0, "updated": 0,
                                                                               "removed": 0}
