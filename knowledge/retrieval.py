@@ -346,7 +346,9 @@ def vector_plan(cursor, *, company_id: int, n: int) -> tuple[str, int]:
         return "exact", 0
     share = company_rows / max(_table_chunks(cursor), company_rows, 1)
     # The index returns ef_search nearest rows of the whole table; about share * ef_search are ours.
-    ef_search = int(min(HNSW_EF_MAX, max(settings.KNOWLEDGE_HNSW_EF_SEARCH, 2 * n / share)))
+    # Rounded up: truncating made a company owning 98.6 % of the table fall to the exact scan (200 ms
+    # instead of 10 at 63k chunks) because 121 * 0.986 < 2 * 60.
+    ef_search = min(HNSW_EF_MAX, max(settings.KNOWLEDGE_HNSW_EF_SEARCH, math.ceil(2 * n / share)))
     if ef_search * share < 2 * n:
         return "exact", 0
     return "hnsw", ef_search
@@ -461,7 +463,7 @@ def chunks_search(
 
 BM25_K1 = 1.2
 BM25_B = 0.75
-BM25_CANDIDATE_BUDGET = 4000  # expected rows matched by the OR-query before words are left out
+BM25_CANDIDATE_BUDGET = 1500  # expected rows matched by the OR-query before words are left out (latency)
 _DF_TTL = 600.0
 _DF_MAX_ENTRIES = 200_000
 _document_counts: dict[tuple[int, int, str], tuple[float, int]] = {}

@@ -44,6 +44,18 @@ def reliability(meetings: list[AmiMeeting], scores: dict[str, np.ndarray], kind:
     return lines
 
 
+def scoring_time(meetings: list[AmiMeeting], n: int = 2000) -> str:
+    """Wall time of the committed detector on the first ``n`` utterances of the data (about a 2-hour meeting)."""
+    from eval.real.train_detector import to_utterances
+    from meetings.analysis.learned import committed_model, score_utterances
+
+    utterances = [u for m in meetings for u in to_utterances(m)][:n]
+    committed_model()  # loading the weights is a one-off per process, not per meeting
+    started = time.perf_counter()
+    score_utterances(utterances)
+    return f"\nscoring {len(utterances)} utterances with the committed weights: {time.perf_counter() - started:.2f} s"
+
+
 def run(args=None) -> str:
     started = time.monotonic()
     meetings = ami_meetings()
@@ -77,7 +89,8 @@ def run(args=None) -> str:
 
 def main() -> int:
     try:
-        print(run())
+        print(run(), flush=True)
+        print(scoring_time(ami_meetings()))
     except DataMissing as exc:
         print(str(exc))
         return 2

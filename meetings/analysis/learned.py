@@ -1,13 +1,16 @@
 """Learned action-item and decision detector for real (disfluent) meetings.
 
-What it reads, per utterance: the disfluency-stripped words of the utterance (word 1-2 grams and character
-3-5 grams, TF-IDF), the words of its neighbours two turns either side, and a few structural numbers (length,
-whether the neighbours are the same speaker, how many speakers the window has, how far into the meeting it
-is, the rule detectors' hits on the utterance and its window). Two logistic regressions (action, decision)
-score it; a score is then smoothed over ±1 turn because a decision is often stated across several turns, and
-mapped through a calibration table so it reads as a probability. Inference is numpy only, from
-``weights/detector.npz`` and ``weights/detector.json`` (rebuilt by ``python -m eval.real.train_detector``;
-trained on the AMI Meeting Corpus, University of Edinburgh / IDIAP / TNO et al., CC BY 4.0).
+What it reads, per utterance: the disfluency-stripped words of the utterance (word 1-2 grams, TF-IDF), the
+words of its neighbours two turns either side (marked same / other speaker, before / after), and a few
+structural numbers (length, whether the neighbours are the same speaker, how many speakers the window has, how
+far into the meeting it is, the rule detectors' hits on the utterance and its window, whether other people
+only agree in the next turns, "let's" / "we'll" / "go with"). Two logistic regressions (action, decision; the
+decision one trained on labels widened to ±1 turn) score it; a score is then smoothed over ±1 turn because a
+decision is often stated across several turns, and mapped through a calibration table so it reads as a
+probability; ``pick`` keeps the best utterance per ±2 turns (±1 where the training folds chose it). Inference
+is numpy only, from ``weights/detector.npz`` and ``weights/detector.json`` (rebuilt by
+``python -m eval.real.train_detector``; trained on the AMI Meeting Corpus, University of Edinburgh / IDIAP /
+TNO et al., CC BY 4.0).
 
 Live meetings: an utterance is scored once three later utterances have arrived (LIVE_DELAY = the ±2 feature
 window + the ±1 smoothing), so the live path computes exactly the score the after-meeting path gives it (a
@@ -87,10 +90,15 @@ DENSE_NAMES = [
     "bias_len0", "log_words", "short", "long", "same_prev", "same_next", "speakers_window", "speaker_share",
     "log_index", "minutes_10", "minutes_20", "minutes_30", "has_digit_or_number",
     "rule_action", "rule_decision", "rule_question", "rule_action_window", "rule_decision_window",
-    "rule_question_prev", "gap_prev",
+    "rule_question_prev", "gap_prev", "agree_next", "speakers_next", "commit_words",
 ]
 _NUMBER_HINT_RE = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
                              r"thirty|forty|fifty|hundred|euros?|pounds?|percent|cents?)\b", re.I)
+# A turn that only agrees ("yeah okay", "sounds good"): others taking up a proposal is what makes it a decision.
+_AGREE_RE = re.compile(r"^(?:(?:yeah|yes|yep|okay|ok|right|sure|fine|good|great|cool|alright|agreed|mm-hmm|uh-huh|"
+                       r"mm|hmm|exactly|definitely|absolutely|sounds good|that's fine|that's good|i agree|"
+                       r"go for it|why not)[\s,.!]*)+$", re.I)
+_COMMIT_RE = re.compile(r"\b(?:let's|we'll|we will|we're going to|we are going to|go with|decided|agree)\b", re.I)
 
 
 def featurize(utterances: Sequence[Utterance]) -> Features:
@@ -112,13 +120,15 @@ def featurize(utterances: Sequence[Utterance]) -> Features:
         for j in range(lo, hi):
             if j == i:
                 continue
-            who = "s" if utterances[j].speaker == u.speaker else "o"  # same / other speaker
+            # same / other speaker, before / after: "okay" after someone's proposal is agreement
+            who = ("s" if utterances[j].speaker == u.speaker else "o") + ("p" if j < i else "n")
             ctx += _grams(words[j], f"{who}:")
         blocks["ctx"].append(ctx)
         speakers = [utterances[j].speaker for j in range(lo, hi)]
         nw = len(words[i])
         minutes = max(0.0, u.start - t0) / 60.0
         gap = u.start - utterances[i - 1].end if i else 0.0
+        after = [j for j in range(i + 1, hi) if utterances[j].speaker != u.speaker]
         dense[i] = [
             1.0 if nw == 0 else 0.0,
             math.log1p(nw),
@@ -140,6 +150,9 @@ def featurize(utterances: Sequence[Utterance]) -> Features:
             hits[lo:hi, 1].max(),
             hits[i - 1, 2] if i else 0.0,
             min(max(gap, 0.0), 10.0) / 10.0,
+            sum(1 for j in after if _AGREE_RE.match(utterances[j].text.strip() or "-")) / 2.0,
+            len({utterances[j].speaker for j in after}) / 3.0,
+            1.0 if _COMMIT_RE.search(u.text) else 0.0,
         ]
     return Features(blocks=blocks, dense=dense, dense_names=list(DENSE_NAMES))
 
@@ -228,6 +241,10 @@ class Model:
     def threshold(self, kind: str) -> float:
         return float(self.meta["thresholds"][kind])
 
+    def radius(self, kind: str) -> int:
+        # chosen on training folds: ±1 keeps consecutive turns that make separate points (summary recaps)
+        return int(self.meta.get("radius", {}).get(kind, CONTEXT))
+
 
 def save_model(model: Model, directory: Path = WEIGHTS_DIR) -> None:
     directory.mkdir(parents=True, exist_ok=True)
@@ -281,10 +298,10 @@ def score_utterances(utterances: Sequence[Utterance], *, model: Model | None = N
 
 def pick(scores: Sequence[DetectorScore], kind: str, *, model: Model | None = None) -> list[int]:
     """The utterances the committed threshold predicts for ``kind`` ("action" | "decision"), one per spoken
-    item (the highest-scoring utterance within ±2 turns)."""
+    item (the highest-scoring utterance within the model's radius, ±1 or ±2 turns)."""
     model = model or committed_model()
     values = np.array([s.get(kind) for s in scores], dtype=np.float64)
-    return peaks(values, model.threshold(kind))
+    return peaks(values, model.threshold(kind), model.radius(kind))
 
 
 def score_live(history: Sequence[Utterance], *, final: bool = False, model: Model | None = None

@@ -6,7 +6,10 @@ content words, with document frequencies from the company's chunks, and cosine s
 the query embedding. They are fused by weighted reciprocal rank fusion (``Ranking``, weights
 tuned on real meetings by meeting-level folds: ``eval/real/search.py``). A question that names
 a speaker ("what did Sam say about pricing", "What did PhD C think ...") lifts the windows
-where that speaker talks, in proportion to their share of the window's lines. Transcript
+where that speaker talks, in proportion to their share of the window's lines. Across meetings,
+finding the meeting is half the answer: a window's score is scaled by its meeting's evidence (the
+sum of the meeting's three best candidate scores, relative to the best meeting's), so a window of
+the meeting most candidates point to outranks an isolated match elsewhere. Transcript
 windows overlap by half, so a window that mostly repeats a better one already listed is
 dropped: the list shows different moments.
 
@@ -34,6 +37,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 
 from accounts.models import Company
+from knowledge.embeddings import embed_query
 from knowledge.retrieval import Candidates, ChunkHit, chunks_candidates
 from meetings.models import Meeting
 
@@ -46,6 +50,19 @@ SNIPPET_CHARS = 320
 _WORD = re.compile(r"\w{3,}")
 _TOKEN = re.compile(r"[\w'-]+")
 _TITLES = {"the", "mr", "mrs", "ms", "dr", "hon", "right", "sir", "madam"}
+# The frame of a question about a meeting, not its topic (stop words are dropped by Postgres anyway).
+_TEMPLATE_WORDS = frozenset("""
+think thinks thought thoughts opinion opinions view views idea ideas feel felt say says said tell told talk talks
+talked talking discuss discusses discussed discussing discussion discussions summarize summarise summarized
+summary describe described description mention mentioned meeting meetings group team general overall please
+whole happen happened conclude concluded conclusion agree agreed agreement decide decided decision reason
+reasons regarding toward towards according
+""".split())  # noqa: SIM905
+_QUESTION_WORDS = frozenset("""
+what what's which who whom why how when where did does do was were is are be been the a an of on about to in for
+and with this that there any
+""".split())  # noqa: SIM905
+MEETING_EVIDENCE_TOP = 3  # a meeting's evidence: the sum of its best windows' scores
 
 
 @dataclass(frozen=True)
@@ -53,9 +70,14 @@ class Ranking:
     """How the two lists are fused; the defaults are the cross-validated choice on real meetings."""
 
     text_weight: float = 1.0  # weight of the BM25 list in the RRF sum (the vector list weighs 1)
-    rrf_k: int = 20
-    speaker_boost: float = 1.0  # score * (1 + boost * share of the window's lines by a named speaker)
+    rrf_k: int = 10
+    speaker_boost: float = 2.0  # score * (1 + boost * share of the window's lines by a named speaker)
     max_overlap: float = 0.5  # drop a transcript window sharing more than this share of its segments
+    # "none", "text" (the BM25 list gets the question without its template words) or "both" (the
+    # embedded question too): "What did the group discuss about X" is about X.
+    clean_query: str = "none"
+    neighbour_weight: float = 0.0  # + weight * the best score of an overlapping window (a topic spans several)
+    meeting_weight: float = 1.0  # * (1 + weight * the meeting's evidence, its top windows' scores) / (1 + weight)
 
 
 DEFAULT_RANKING = Ranking()
@@ -185,6 +207,15 @@ def _best_line(text: str, lines: list[list], terms: list[str]) -> list | None:
     return lines[best] if scores[best] else None
 
 
+def query_topic(query: str) -> str:
+    """The question without its frame: template words and lone letters ("what did C think about X")."""
+    words = [w for w in _TOKEN.findall(query) if w.lower().removesuffix("'s") not in _TEMPLATE_WORDS
+             and not (len(w) == 1 and w.isupper())]
+    if all(w.lower() in _QUESTION_WORDS for w in words):  # nothing but the frame: keep the question
+        return query
+    return " ".join(words)
+
+
 def _name_tokens(name: str) -> list[str]:
     return _TOKEN.findall(name)
 
@@ -242,9 +273,53 @@ def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKI
         if mentioned:
             for chunk_id, chunk in by_id.items():
                 fused[chunk_id] *= 1.0 + ranking.speaker_boost * speaker_share(chunk, mentioned)
+    if ranking.neighbour_weight:
+        fused = _with_neighbours(fused, by_id, ranking.neighbour_weight)
+    if ranking.meeting_weight:
+        fused = _with_meeting_evidence(fused, by_id, ranking.meeting_weight)
     best = (1.0 + ranking.text_weight) / (ranking.rrf_k + 1)
     order = sorted(fused, key=lambda cid: (-fused[cid], -(by_id[cid].similarity or 0.0), cid))
     return [(by_id[cid], fused[cid] / best) for cid in order]
+
+
+def _meeting_of(chunk: ChunkHit) -> int | None:
+    if chunk.source_type not in MEETING_SOURCE_TYPES:
+        return None
+    return int(chunk.metadata.get("meeting_id") or chunk.source_id)
+
+
+def _with_neighbours(fused: dict[int, float], by_id: dict[int, ChunkHit], weight: float) -> dict[int, float]:
+    """A window also scores with the best window overlapping it: a topic is discussed over several."""
+    segments: dict[int, list[tuple[int, set[int]]]] = {}
+    for cid, chunk in by_id.items():
+        if chunk.source_type == "transcript" and chunk.metadata.get("segment_ids"):
+            segments.setdefault(_meeting_of(chunk), []).append((cid, set(chunk.metadata["segment_ids"])))
+    out = dict(fused)
+    for windows in segments.values():
+        for cid, mine in windows:
+            near = [fused[other] for other, theirs in windows if other != cid and mine & theirs]
+            if near:
+                out[cid] += weight * max(near)
+    return out
+
+
+def _with_meeting_evidence(fused: dict[int, float], by_id: dict[int, ChunkHit], weight: float) -> dict[int, float]:
+    """Windows of the meeting the candidates point to most lift: across meetings, the meeting is half the answer."""
+    scores: dict[int, list[float]] = {}
+    for cid, chunk in by_id.items():
+        meeting = _meeting_of(chunk)
+        if meeting is not None:
+            scores.setdefault(meeting, []).append(fused[cid])
+    evidence = {m: sum(sorted(v, reverse=True)[:MEETING_EVIDENCE_TOP]) for m, v in scores.items()}
+    top = max(evidence.values(), default=0.0)
+    if top <= 0:
+        return fused
+    out = dict(fused)
+    for cid, chunk in by_id.items():
+        meeting = _meeting_of(chunk)
+        if meeting is not None:  # the best meeting keeps its scores, the others drop
+            out[cid] *= (1.0 + weight * evidence[meeting] / top) / (1.0 + weight)
+    return out
 
 
 def _repeats_a_kept_window(hit: SearchHit, kept: dict[int, list[set[int]]], max_overlap: float) -> bool:
@@ -316,8 +391,13 @@ def search(*, company: Company, query: str, filters: SearchFilters | None = None
     if metadata:
         pushed["metadata"] = metadata
     fetch = min(MAX_FETCH, k * OVERFETCH) if filters.participant.strip() else k
-    candidates = chunks_candidates(company=company, query=query, n=max(CANDIDATES, fetch),
-                                   access_levels=access_levels, source_types=wanted, filters=pushed or None)
+    text_query, vector = query, None
+    if ranking.clean_query in ("text", "both"):
+        text_query = query_topic(query)
+        vector = embed_query(text_query if ranking.clean_query == "both" else query)
+    candidates = chunks_candidates(company=company, query=text_query, n=max(CANDIDATES, fetch),
+                                   access_levels=access_levels, source_types=wanted, filters=pushed or None,
+                                   query_embedding=vector)
     terms = query_terms(query)
     hits: list[SearchHit] = []
     kept: dict[int, list[set[int]]] = {}

@@ -4,6 +4,7 @@ Edinburgh / IDIAP / TNO et al., CC BY 4.0)."""
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from meetings.analysis import learned
@@ -195,3 +196,37 @@ def test_owner_from_the_speaker_and_due_date_from_the_window():
     assert item.description.lower().startswith("send the cost spreadsheet"), item
     assert item.due_date == date(2025, 5, 23)
     assert item.source_indices == (1,)
+
+
+# ---------------------------------------------------------------- decision cues and peaks
+
+
+def test_agreement_from_others_after_a_proposal_is_a_feature():
+    proposal = [U("A", "So let's go with the yellow case.", 0, 2), U("B", "Yeah, sounds good.", 2, 3),
+                U("C", "Okay.", 3, 4), U("A", "And the buttons?", 4, 5)]
+    monologue = [U("A", "So let's go with the yellow case.", 0, 2), U("A", "and the buttons,", 2, 3),
+                 U("A", "I don't know.", 3, 4), U("A", "And the buttons?", 4, 5)]
+    names = learned.DENSE_NAMES
+    agreed = learned.featurize(proposal).dense[0]
+    alone = learned.featurize(monologue).dense[0]
+    assert agreed[names.index("agree_next")] == 1.0 and alone[names.index("agree_next")] == 0.0
+    assert agreed[names.index("speakers_next")] > alone[names.index("speakers_next")]
+    assert agreed[names.index("commit_words")] == 1.0
+    # who said the neighbouring words, and whether before or after, is kept in the context tokens
+    ctx = learned.featurize(proposal).blocks["ctx"][1]
+    assert "sp:let's" not in ctx and "op:let's" in ctx and "on:okay" in ctx
+
+
+def test_pick_keeps_one_prediction_per_radius_of_the_model():
+    from dataclasses import replace
+
+    from eval.real.train_detector import widened
+
+    model = learned.committed_model()
+    scores = [learned.DetectorScore(action=0.0, decision=d) for d in (0.1, 0.9, 0.2, 0.8, 0.1, 0.1)]
+    narrow = replace(model, meta={**model.meta, "thresholds": {"action": 0.5, "decision": 0.5},
+                                  "radius": {"action": 2, "decision": 1}})
+    wide = replace(narrow, meta={**narrow.meta, "radius": {"action": 2, "decision": 2}})
+    assert learned.pick(scores, "decision", model=narrow) == [1, 3]
+    assert learned.pick(scores, "decision", model=wide) == [1]
+    assert widened(np.array([0, 0, 1, 0, 0, 0, 1], dtype=np.int8), 1).tolist() == [0, 1, 1, 1, 0, 1, 1]

@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import datetime
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from meetings.intelligence.indexing import (
     meeting_index,
     transcript_windows,
 )
-from meetings.intelligence.search import Ranking, SearchFilters, fuse, search, speakers_mentioned
+from meetings.intelligence.search import Ranking, SearchFilters, fuse, query_topic, search, speakers_mentioned
 from meetings.models import ActionItem, Meeting, TranscriptSegment
 from tests.intelligence.factories import scripted_meeting_make
 from tests.knowledge.factories import document_ingested
@@ -292,3 +293,65 @@ def test_a_meeting_is_searchable_as_soon_as_its_report_is_done(company, no_enque
         hits = search(company=company, query="onsite interviews for the data engineering role")
     assert hits and hits[0].meeting_id == hiring.pk
     assert not [c for c in no_enqueue if c.get("index")]  # nothing left to a queued index task
+
+
+def test_query_topic_drops_the_frame_of_the_question():
+    assert query_topic("What did C think about setting up the recording equipment?") == \
+        "What did about setting up the recording equipment"
+    assert query_topic("Summarize the discussion about the remote's battery") == "the about the remote's battery"
+    assert query_topic("What did the group discuss?") == "What did the group discuss?"  # nothing left: unchanged
+
+
+def test_windows_are_embedded_from_blocks_each_text_once(monkeypatch):
+    from knowledge import services as knowledge_services
+    from meetings.intelligence import indexing
+
+    lines = [indexing._Line(i, f"Speaker {i % 3}", float(i), i + 0.5, f"sentence number {i} " * 8) for i in range(60)]
+    embedded: list[str] = []
+    returned: list[np.ndarray] = []
+
+    def fake_embed(texts):
+        embedded.extend(texts)
+        vectors = np.random.default_rng(len(embedded)).normal(size=(len(texts), 8)).astype(np.float32)
+        returned.append(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        return returned[-1]
+
+    monkeypatch.setattr(knowledge_services, "embed_texts", fake_embed)
+    pieces, ranges = indexing._window_ranges(lines)
+    vectors = indexing.window_embeddings(pieces, ranges, title="Weekly")
+    assert len(ranges) > 3 and vectors.shape == (len(ranges), 8)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Every line is in one or two windows but is embedded exactly once.
+    once = sum(len(p.text) for p in pieces)
+    assert once <= sum(len(t) for t in embedded) < 1.2 * once
+    assert sum(len(p.text) for a, b in ranges for p in pieces[a:b]) > 1.3 * once
+    # A window's vector is the length-weighted mean of its blocks' vectors.
+    blocks = list(pairwise(sorted({e for r in ranges for e in r})))
+    block_vectors = np.vstack(returned)
+    start, end = ranges[1]
+    mine = [i for i, (a, b) in enumerate(blocks) if start <= a and b <= end]
+    assert len(mine) >= 2 and all(t.startswith("Weekly\n") for t in embedded)
+    expected = sum((sum(len(p.text) for p in pieces[slice(*blocks[i])]) + 1) * block_vectors[i] for i in mine)
+    assert np.allclose(vectors[1], expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_fusion_uses_neighbouring_windows_and_meeting_evidence():
+    def window(chunk_id, meeting, segments, text="x: y"):
+        return ChunkHit(chunk_id=chunk_id, source_type="transcript", source_id=meeting, document_id=None, title="",
+                        page=None, text=text, score=0.0, start_char=0, end_char=0,
+                        metadata={"meeting_id": meeting, "speakers": ["x"], "segment_ids": segments},
+                        similarity=0.5)
+
+    # Meeting 1 has two overlapping windows found by both lists; meeting 2 one window ranked first by BM25.
+    a, b, lone = window(1, 1, [1, 2]), window(2, 1, [2, 3]), window(3, 2, [9])
+    lists = Candidates(text=[lone, a, b], vector=[a, b, lone])
+    plain = Ranking(text_weight=1.0, rrf_k=10, speaker_boost=0.0, meeting_weight=0.0)
+    assert next(c.chunk_id for c, _ in fuse(lists, query="q", ranking=plain)) == 1
+    lifted = fuse(lists, query="q", ranking=Ranking(text_weight=1.0, rrf_k=10, speaker_boost=0.0,
+                                                    neighbour_weight=0.5, meeting_weight=0.0))
+    before = dict((c.chunk_id, s) for c, s in fuse(lists, query="q", ranking=plain))
+    after = dict((c.chunk_id, s) for c, s in lifted)
+    assert after[1] > before[1] and after[2] > before[2] and after[3] == pytest.approx(before[3])
+    evidence = dict((c.chunk_id, s) for c, s in fuse(lists, query="q", ranking=Ranking(
+        text_weight=1.0, rrf_k=10, speaker_boost=0.0, meeting_weight=1.0)))
+    assert evidence[1] == pytest.approx(before[1]) and evidence[3] < before[3]
