@@ -12,6 +12,7 @@ says why, so the result can be recorded as "local (fallback: anthropic not confi
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -72,6 +73,13 @@ def _anthropic_spec(row: AIProviderSettings | None, model: str, timeout: float) 
                         api_key=key, timeout=timeout)
 
 
+def _capped(spec: ProviderSpec | None) -> ProviderSpec | None:
+    # LLM_MAX_OUTPUT_TOKENS caps every reply (cost, and a small local model that runs on until its timeout).
+    if spec is None or not settings.LLM_MAX_OUTPUT_TOKENS:
+        return spec
+    return dataclasses.replace(spec, max_tokens=settings.LLM_MAX_OUTPUT_TOKENS)
+
+
 def route_resolve(*, prompt: ResolvedPrompt, row: AIProviderSettings | None, provider: str = "",
                   model: str = "") -> Route:
     """The route for an already-resolved prompt; ``provider``/``model`` override the prompt's choice."""
@@ -82,9 +90,9 @@ def route_resolve(*, prompt: ResolvedPrompt, row: AIProviderSettings | None, pro
     if chosen == ProviderKind.LOCAL:
         return Route(prompt=prompt, spec=None)
     if chosen == ProviderKind.ANTHROPIC:
-        spec = _anthropic_spec(row, model, timeout)
+        spec = _capped(_anthropic_spec(row, model, timeout))
         return Route(prompt=prompt, spec=spec, unavailable="" if spec else "anthropic not configured")
-    spec = _openai_spec(row, model, timeout)
+    spec = _capped(_openai_spec(row, model, timeout))
     if chosen == ProviderKind.OPENAI and spec is None:
         return Route(prompt=prompt, spec=None, unavailable="openai not configured")
     return Route(prompt=prompt, spec=spec)  # automatic: OpenAI-compatible when configured, else local

@@ -33,4 +33,5 @@ done
 
 # One try per request, and a timeout a 270M model on 2 cores can meet for a report section.
 LLM_BASE_URL="http://127.0.0.1:$PORT/v1" LLM_API_KEY=local LLM_MODEL=gemma3-270m LLM_MAX_RETRIES=0 LLM_TIMEOUT=120 \
+  LLM_MAX_OUTPUT_TOKENS="${LLM_MAX_OUTPUT_TOKENS:-400}" \
   .venv/bin/python -m eval.real.llm "$@"

@@ -157,3 +157,14 @@ def test_the_live_path_asks_once_with_a_capped_reply(company, company_llm, setti
     live = [r["body"] for r in company_llm.requests if "LAST line" in r["body"]["messages"][-1]["content"]]
     assert len(live) == 2  # action items and decisions, one request each
     assert all(body["max_tokens"] == 400 for body in live)
+
+
+def test_llm_max_output_tokens_caps_every_reply(company, company_llm, settings):
+    from ai.routing import route_for
+
+    settings.LLM_MAX_OUTPUT_TOKENS = 123
+    with tenant_scope(company):
+        assert route_for(company=company, prompt_type="summary").spec.max_tokens == 123
+    settings.LLM_MAX_OUTPUT_TOKENS = 0
+    with tenant_scope(company):
+        assert route_for(company=company, prompt_type="summary").spec.max_tokens is None
