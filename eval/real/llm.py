@@ -95,7 +95,8 @@ def _live_section(meetings, args, live_budget: float) -> list[str]:
              f"(every labelled one, as many unlabelled); exact utterance match"]
     for kind, c in counts.items():
         lines.append(f"{kind:<9} model  {_prf(c['llm_tp'], c['llm_pred'], c['gold'])}")
-        lines.append(f"{kind:<9} local  {_prf(c['local_tp'], c['local_pred'], c['gold'])}")
+        lines.append(f"{kind:<9} local  {_prf(c['local_tp'], c['local_pred'], c['gold'])}  (in-sample: the "
+                     "committed detector was trained on every dev meeting; its fold figures are in make eval)")
     calls = 2 * len(sample)
     lines.append(f"model answers unusable, local result used: {sum(fallbacks.values())} of {calls} "
                  f"({', '.join(f'{k}: {v}' for k, v in fallbacks.most_common()) or 'none'})")
