@@ -81,7 +81,8 @@ def meeting_list(
         queryset = queryset.annotate(
             participant_count=_count_of(Participant),
             segment_count=_count_of(TranscriptSegment, is_final=True),
-            open_action_item_count=_count_of(ActionItem, status__in=OPEN_ACTION_ITEM_STATUSES),
+            open_action_item_count=_count_of(ActionItem, status__in=OPEN_ACTION_ITEM_STATUSES,
+                                             review=ActionItem.Review.CONFIRMED),
         )
     return queryset.order_by("-created_at", "-pk")
 
@@ -225,7 +226,8 @@ def action_item_get(*, company: Company, action_item_id: int) -> ActionItem:
 
 
 def action_item_status_counts(*, company: Company, queryset: QuerySet[ActionItem] | None = None) -> dict[str, int]:
-    queryset = queryset if queryset is not None else ActionItem.objects.for_company(company)
+    queryset = queryset if queryset is not None else ActionItem.objects.for_company(company).filter(
+        review=ActionItem.Review.CONFIRMED)  # tasks: suggestions are not work yet
     counts = {s.value: 0 for s in ActionItem.Status}
     for row in queryset.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]

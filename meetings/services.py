@@ -6,6 +6,7 @@ given belong to it; ids that come from a caller are resolved inside the company.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,9 @@ from meetings.models import (
 )
 from meetings.signals import transcript_completed
 from meetpilot.errors import Invalid
+from meetpilot.tasks import task_send
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidReference(ValueError):
@@ -511,7 +515,7 @@ def _action_item_refresh(*, row: ActionItem, draft: ActionItemDraft, provider: s
     elif confidence > row.confidence:
         row.confidence = confidence
         changed.append("confidence")
-    if "review" not in edited and row.review != ActionItem.Review.DISMISSED:
+    if not edited and row.review != ActionItem.Review.DISMISSED:  # a row somebody touched keeps its review
         review = _review_for(row.company, origin=row.origin, confidence=row.confidence)
         if review != row.review:
             row.review = review
@@ -627,6 +631,11 @@ def decision_merge(
             row.review = _review_for(company, origin=row.origin, confidence=row.confidence)
             row.save(update_fields=["text", "provider", "dedupe_key", "confidence", "review"])
             counts["updated"] += 1
+        elif row.origin != ActionItem.Origin.SUMMARY and not row.reviewed and float(draft.confidence) > row.confidence:
+            row.confidence = float(draft.confidence)  # the whole-meeting analysis is surer than the live one
+            row.review = _review_for(company, origin=row.origin, confidence=row.confidence)
+            row.save(update_fields=["confidence", "review"])
+            counts["updated"] += 1
         taken.add(row.pk)
         if draft.source_segment_id:
             row.source_segments.add(*_segments(company, meeting.pk).filter(pk=draft.source_segment_id))
@@ -646,6 +655,8 @@ def action_item_review(*, company: Company, action_item: ActionItem, review: str
     action_item.review = review
     action_item.edited_fields = sorted({*(action_item.edited_fields or []), "review"})
     action_item.save(update_fields=["review", "edited_fields", "updated_at"])
+    if review == ActionItem.Review.DISMISSED:
+        _reindex_after_commit(company=company, meeting_id=action_item.meeting_id)
     return action_item
 
 
@@ -655,7 +666,20 @@ def decision_review(*, company: Company, decision: Decision, review: str) -> Dec
         raise Invalid(f"review must be confirmed or dismissed, not {review!r}", code="invalid_review")
     decision.review, decision.reviewed = review, True
     decision.save(update_fields=["review", "reviewed"])
+    if review == ActionItem.Review.DISMISSED:
+        _reindex_after_commit(company=company, meeting_id=decision.meeting_id)
     return decision
+
+
+def _reindex_after_commit(*, company: Company, meeting_id: int) -> None:
+    """A dismissed finding leaves meeting search (its chunk goes when the meeting is indexed again)."""
+    def send() -> None:
+        try:
+            task_send("intelligence.meeting_index", company_id=company.pk, meeting_id=meeting_id)
+        except Exception:  # broker down: the next report run re-indexes the meeting
+            logger.exception("could not queue re-indexing of meeting %s", meeting_id)
+
+    transaction.on_commit(send)
 
 
 def action_item_update(

@@ -42,10 +42,16 @@ def task_send(name: str, **kwargs: Any) -> None:
     """Queue the task registered as ``name``.
 
     Services enqueue by name so they never import the task modules above them (tasks call services). A web
-    process has not run Celery's autodiscovery (only workers import the default modules), so it runs once here.
+    process has not run Celery's autodiscovery (only workers import the default modules) and its registry may
+    not hold the task: then the message is sent by name, and the worker, which has every task, runs it.
     """
     from celery import current_app
 
-    if name not in current_app.tasks:
+    task = current_app.tasks.get(name)
+    if task is None:
         current_app.loader.import_default_modules()
-    current_app.tasks[name].delay(**kwargs)
+        task = current_app.tasks.get(name)
+    if task is not None:
+        task.delay(**kwargs)
+    else:
+        current_app.send_task(name, kwargs=kwargs)

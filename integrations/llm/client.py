@@ -96,12 +96,13 @@ _PROVIDER_ERRORS: tuple[type[BaseException], ...] = (
 
 # Servers that refused ``json_schema`` (llama.cpp's Python server, older Ollama): they get ``json_object`` with the
 # schema, the form they constrain their output with. Remembered per server so each asks once.
-_NO_JSON_SCHEMA: set[str] = set()
+_NO_JSON_SCHEMA: set[tuple[str, str]] = set()
 
 
-def _response_format(schema: dict, *, plain_json: bool) -> dict[str, Any]:
+def _response_format(schema: dict, *, plain_json: bool, server: str) -> dict[str, Any]:
     if plain_json:
-        return {"type": "json_object", "schema": schema}
+        # OpenAI itself knows no "schema" key on json_object; the servers that refuse json_schema use it.
+        return {"type": "json_object"} if "api.openai.com" in server else {"type": "json_object", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": True}}
 
 
@@ -125,21 +126,23 @@ def chat_complete(
     """One chat completion; returns the reply text (JSON text when a schema is given)."""
     client, default_model = _chat_client(config, timeout)
     server = str(client.base_url)
+    target = (server, model or default_model)  # a model, not a whole server, may lack structured outputs
     if max_retries is not None:
         client = client.with_options(max_retries=max_retries)
     kwargs: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
     if response_format_schema is not None:
-        kwargs["response_format"] = _response_format(response_format_schema, plain_json=server in _NO_JSON_SCHEMA)
+        kwargs["response_format"] = _response_format(response_format_schema, plain_json=target in _NO_JSON_SCHEMA,
+                                                     server=server)
     try:
         try:
             completion = client.chat.completions.create(
                 model=model or default_model, messages=messages, temperature=temperature, **kwargs
             )
         except openai.APIStatusError as exc:
-            if response_format_schema is None or server in _NO_JSON_SCHEMA or not _refused_json_schema(exc):
+            if response_format_schema is None or target in _NO_JSON_SCHEMA or not _refused_json_schema(exc):
                 raise
-            _NO_JSON_SCHEMA.add(server)
-            kwargs["response_format"] = _response_format(response_format_schema, plain_json=True)
+            _NO_JSON_SCHEMA.add(target)
+            kwargs["response_format"] = _response_format(response_format_schema, plain_json=True, server=server)
             completion = client.chat.completions.create(
                 model=model or default_model, messages=messages, temperature=temperature, **kwargs
             )

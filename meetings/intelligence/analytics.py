@@ -91,7 +91,7 @@ def overview(*, company: Company, weeks: int = 12, today: date | None = None) ->
         meetings_per_week[i] += 1
         hours_per_week[i] += meeting_hours(meeting)
 
-    items = ActionItem.objects.for_company(company)
+    items = ActionItem.objects.for_company(company).filter(review="confirmed")  # tasks, not suggestions
     created = [0] * weeks
     for created_at in items.filter(created_at__gte=since).values_list("created_at", flat=True):
         i = index.get(_week_start(_local_day(created_at)))
@@ -180,7 +180,7 @@ def _timeline(sentiment: dict) -> list[dict]:
 def meeting_analytics(*, meeting: Meeting) -> dict[str, Any]:
     """Per-meeting numbers from its report (empty lists when there is no report yet)."""
     report = MeetingReport.objects.for_company(meeting.company_id).filter(meeting=meeting).first()
-    items = ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting)
+    items = ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting).filter(review="confirmed")
     counts = items.aggregate(total=Count("id"), done=Count("id", filter=Q(status=ActionItem.Status.DONE)))
     questions = (report.questions if report else []) or []
     sentiment = (report.sentiment if report else {}) or {}
@@ -199,7 +199,8 @@ def meeting_analytics(*, meeting: Meeting) -> dict[str, Any]:
         "questions": {"asked": len(questions),
                       "unanswered": sum(1 for q in questions if isinstance(q, dict) and not q.get("answered"))},
         "action_items": {"total": counts["total"], "done": counts["done"]},
-        "decisions": Decision.objects.for_company(meeting.company_id).filter(meeting=meeting).count(),
+        "decisions": (Decision.objects.for_company(meeting.company_id).filter(meeting=meeting)
+                      .exclude(review="dismissed").count()),
     }
 
 
@@ -235,7 +236,7 @@ def person_analytics(*, company: Company, user: User, weeks: int = 12, today: da
         speaking_per_week[i] += float(p.speaking_seconds or 0) / 60
         if p.participation_score:
             scores.append(float(p.participation_score))
-    items = ActionItem.objects.for_company(company).filter(assignee_user=user)
+    items = ActionItem.objects.for_company(company).filter(assignee_user=user, review="confirmed")
     asked = 0
     for report in MeetingReport.objects.for_company(company).filter(meeting_id__in=meeting_ids, status="done"):
         asked += sum(1 for q in report.questions or []

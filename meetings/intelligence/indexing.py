@@ -240,8 +240,8 @@ def _segment_time(segment: TranscriptSegment | None) -> tuple[float, list[int]]:
 
 def _decision_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
     out = []
-    decisions = Decision.objects.for_company(meeting.company_id).filter(meeting=meeting).prefetch_related(
-        "source_segments").order_by("pk")
+    decisions = (Decision.objects.for_company(meeting.company_id).filter(meeting=meeting)
+                 .exclude(review="dismissed").prefetch_related("source_segments").order_by("pk"))
     for position, decision in enumerate(decisions):
         segments = sorted(decision.source_segments.all(), key=lambda s: s.start_time)
         start, ids = _segment_time(segments[0] if segments else None)
@@ -255,8 +255,8 @@ def _decision_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInp
 
 def _action_item_chunks(meeting: Meeting, participants: list[str]) -> list[ChunkInput]:
     out = []
-    items = ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting).select_related(
-        "source_segment").order_by("pk")
+    items = (ActionItem.objects.for_company(meeting.company_id).filter(meeting=meeting)
+             .exclude(review="dismissed").select_related("source_segment").order_by("pk"))
     for position, item in enumerate(items):
         start, ids = _segment_time(item.source_segment)
         owner = f" (owner: {item.assignee_name})" if item.assignee_name else ""

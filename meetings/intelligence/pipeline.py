@@ -258,7 +258,10 @@ def _index(*, company: Company, meeting: Meeting) -> None:
         indexing.meeting_index(company=company, meeting=meeting)
     except Exception:  # the report stands; the index task retries on its own
         logger.exception("indexing meeting %s inline failed; queued", meeting.pk)
-        transaction.on_commit(lambda: task_send(INDEX_TASK, company_id=company.pk, meeting_id=meeting.pk))
+        try:
+            task_send(INDEX_TASK, company_id=company.pk, meeting_id=meeting.pk)
+        except Exception:  # broker down too: the report still completes; Regenerate indexes again
+            logger.exception("queueing the index of meeting %s failed", meeting.pk)
 
 
 def _report_empty(report: MeetingReport) -> None:

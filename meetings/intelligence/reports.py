@@ -71,9 +71,9 @@ def report_view(*, company: Company, meeting_id: int, with_charts: bool = False)
     view = ReportView(
         meeting=meeting,
         report=report,
-        action_items=list(ActionItem.objects.for_company(company).filter(meeting=meeting)
+        action_items=list(ActionItem.objects.for_company(company).filter(meeting=meeting).exclude(review="dismissed")
                           .select_related("source_segment").order_by("created_at", "pk")),
-        decisions=list(Decision.objects.for_company(company).filter(meeting=meeting)
+        decisions=list(Decision.objects.for_company(company).filter(meeting=meeting).exclude(review="dismissed")
                        .prefetch_related("source_segments").order_by("created_at", "pk")),
         meeting_date=meeting_day(meeting).isoformat(),
         exists=exists,

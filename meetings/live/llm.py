@@ -93,7 +93,7 @@ def _ask(route: Route, *, task: str, data: str, output: type[BaseModel]) -> Base
     assert route.spec is not None
     # One attempt within the live budget: a retry would arrive after the moment has passed.
     spec = dataclasses.replace(route.spec, timeout=min(route.spec.timeout or budget_seconds(), budget_seconds()),
-                               max_retries=0, max_tokens=LIVE_MAX_TOKENS)
+                               max_retries=0, max_tokens=min(route.spec.max_tokens or LIVE_MAX_TOKENS, LIVE_MAX_TOKENS))
     messages = [{"role": "system", "content": route.prompt.body},
                 {"role": "user", "content": f"{task}\n\n{wrap_data(data)}\n\nReply with JSON."}]
     return complete_structured(spec, messages=messages, output=output, attempts=1)

@@ -138,7 +138,13 @@ def recording_upload(*, company: Company, user: User | None, uploaded: UploadedF
 
 
 def _enqueue_on_commit(*, company_id: int, meeting_id: int) -> None:
-    transaction.on_commit(lambda: task_send(RECORDING_TASK, company_id=company_id, meeting_id=meeting_id))
+    def send() -> None:
+        try:
+            task_send(RECORDING_TASK, company_id=company_id, meeting_id=meeting_id)
+        except Exception:  # broker down: the recording stays stored and queued; a retry re-queues it
+            logger.exception("could not queue the recording of meeting %s", meeting_id)
+
+    transaction.on_commit(send)
 
 
 def processing_retry(*, company: Company, meeting: Meeting) -> ProcessingJob:

@@ -130,3 +130,33 @@ def test_a_surer_later_detection_turns_a_suggestion_into_a_finding(company, meet
     assert _live_item(company, meeting, "Send the security questionnaire", 0.3) is None  # nothing new to say
     with tenant_scope(company):
         assert ActionItem.objects.filter(meeting=meeting).count() == 1
+
+
+def test_dismissed_and_suggested_items_are_not_counted_as_work(admin, company, meeting, settings):
+    from meetings import selectors
+    from meetings.intelligence.reports import report_view
+
+    settings.ANALYSIS_CONFIRM_BELOW = 0.5
+    sure = _live_item(company, meeting, "Send the costing spreadsheet", 0.9)
+    unsure = _live_item(company, meeting, "Check the battery supplier", 0.3)
+    gone = _live_item(company, meeting, "Order the prototypes", 0.3)
+    with tenant_scope(company):
+        services.action_item_review(company=company, action_item=gone, review="dismissed")
+        counts = selectors.action_item_status_counts(company=company)
+        listed = selectors.meeting_list(company=company, with_counts=True).get(pk=meeting.pk)
+        view = report_view(company=company, meeting_id=meeting.pk)
+    assert counts["pending"] == 1 and listed.open_action_item_count == 1
+    assert {i.pk for i in view.action_items} == {sure.pk, unsure.pk}  # the report shows no dismissed item
+
+
+def test_a_rerun_never_demotes_an_item_somebody_works_on(company, meeting, settings):
+    settings.ANALYSIS_CONFIRM_BELOW = 0.5
+    with tenant_scope(company):
+        services.action_item_merge(company=company, meeting=meeting, provider="local", drafts=[
+            services.ActionItemDraft(description="Send the costing spreadsheet", confidence=0.8)])
+        item = ActionItem.objects.get(meeting=meeting)
+        services.action_item_update(company=company, action_item=item, data={"status": "in_progress"})
+        services.action_item_merge(company=company, meeting=meeting, provider="local", drafts=[
+            services.ActionItemDraft(description="Send the costing spreadsheet", confidence=0.07)])
+        item.refresh_from_db()
+    assert item.review == "confirmed" and item.status == "in_progress"

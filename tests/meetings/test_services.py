@@ -280,6 +280,9 @@ def test_manual_live_and_after_meeting_items_share_one_dedupe_key_and_limits(sco
     assert [s.pk for s in first.source_segments.all()] == [segment.pk]  # another meeting's segment is not linked
     assert services.decision_create(company=scope, meeting=meeting, text="go with the PILOT",
                                     origin=ActionItem.Origin.LIVE, confidence=0.5) is None  # not surer: nothing
+    # The same decision found after the meeting: no second row; the surer whole-meeting score lifts the live one.
     assert services.decision_merge(company=scope, meeting=meeting, provider="local", drafts=[
-        services.DecisionDraft(text="Go with the pilot", confidence=0.8)]) == {"created": 0, "updated": 0,
+        services.DecisionDraft(text="Go with the pilot", confidence=0.8)]) == {"created": 0, "updated": 1,
                                                                               "removed": 0}
+    first.refresh_from_db()
+    assert first.confidence == 0.8 and first.text == "Go with the pilot."
