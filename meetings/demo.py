@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import Company, User
 from accounts.tenancy import tenant_scope
 from meetings import selectors, services
-from meetings.models import Meeting, TranscriptSegment
+from meetings.models import ActionItem, Decision, Meeting, TranscriptSegment
 from meetings.speech.types import SttSegment
 
 logger = logging.getLogger(__name__)
@@ -89,14 +89,23 @@ def _meeting_create(*, company: Company, admin: User, data: dict[str, Any]) -> M
     return meeting
 
 
+def _review_as_the_admin(*, company: Company, meeting: Meeting) -> None:
+    """The demo call is one its admin already went through: the findings are confirmed, so the dashboard shows
+    open work; a new meeting's low-confidence findings stay suggestions until somebody confirms them."""
+    for item in ActionItem.objects.for_company(company).filter(meeting=meeting, review=ActionItem.Review.SUGGESTED):
+        services.action_item_review(company=company, action_item=item, review=ActionItem.Review.CONFIRMED)
+    for decision in Decision.objects.for_company(company).filter(meeting=meeting, review=ActionItem.Review.SUGGESTED):
+        services.decision_review(company=company, decision=decision, review=ActionItem.Review.CONFIRMED)
+
+
 def _report_write(*, company: Company, meeting: Meeting) -> None:
     """The after-meeting report, action items and decisions, and the call made searchable."""
-    from meetings.intelligence import indexing, pipeline
+    from meetings.intelligence import pipeline
     from meetings.intelligence.services import report_request
 
     try:
-        pipeline.report_generate(company=company, meeting=meeting, provider=DEMO_REPORT_PROVIDER)
-        indexing.meeting_index(company=company, meeting=meeting)
+        pipeline.report_generate(company=company, meeting=meeting, provider=DEMO_REPORT_PROVIDER)  # indexes too
+        _review_as_the_admin(company=company, meeting=meeting)
     except Exception:
         # Never stop the server from starting over demo data: leave the report to the worker.
         logger.exception("writing the demo meeting's report failed; queued for the worker")
