@@ -1,6 +1,6 @@
-"""`make eval`: score the meeting-analysis pipeline on the labelled transcripts in eval/data.
+"""`make eval-regression`: the meeting-analysis pipeline on the hand-written transcripts in eval/data.
 
-    python eval/run.py                      # local rule-based pipeline, all files
+    python eval/run.py                      # the local pipeline, all files
     python eval/run.py --split heldout      # only the held-out transcripts
     python eval/run.py --provider llm       # the LLM variant, when LLM_BASE_URL is configured
     python eval/run.py --errors             # also list misses and extras per file

@@ -57,6 +57,13 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class UnsupportedMediaType(DomainError):
+    """The content is of a type this cannot read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unprocessable(DomainError):
     """The content could not be processed."""
 

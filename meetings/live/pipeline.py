@@ -191,37 +191,30 @@ def _utterance(s: TranscriptSegment) -> analysis.Utterance:
                               segment_id=s.pk)
 
 
-def _recent_utterances(meeting: Meeting, segment: TranscriptSegment, count: int) -> list[analysis.Utterance]:
-    """The final lines said before ``segment`` (oldest first) and the segment itself: the context of a step."""
-    earlier = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
-                   .order_by("-sequence")[:count])
-    earlier.reverse()
-    return [_utterance(s) for s in [*earlier, segment]]
+# The detector decides an utterance once LIVE_DELAY later ones are known, from a window around it; the tail
+# also holds the lines the company's model and the fact check see as context.
+_HISTORY_TAIL = max(2 * LIVE_DELAY + 2, LLM_CONTEXT + 1, FACT_CONTEXT + 1)
 
 
-# The detector decides an utterance once LIVE_DELAY later ones are known, from a window around it.
-_DETECTOR_TAIL = 2 * LIVE_DELAY + 2
-
-
-def _detector_history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utterance]:
-    """The meeting so far as the live detector reads it: its length and first line (position features) and the
-    last few lines (the only ones it featurises). The lines in between are never read, so they are not loaded:
-    the list repeats the first line in their places, which keeps a caption's cost flat through a long meeting."""
+def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utterance]:
+    """The meeting so far, ending with ``segment``, as the live steps read it: its length and first line (the
+    detector's position features) and the last few lines (the only ones any step reads). The lines in between
+    are not loaded: the list repeats the first line in their places, which keeps a caption's cost flat through
+    a long meeting."""
     said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
     total = said.count()
-    tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_DETECTOR_TAIL]))]
+    tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_HISTORY_TAIL]))]
     if total <= len(tail):
         return tail
     first = _utterance(said.order_by("sequence").first())
     return [first, *([first] * (total - len(tail) - 1)), *tail]
 
 
-def _detections(*, meeting: Meeting, segment: TranscriptSegment, participants: list[str]) -> tuple[list, list]:
+def _detections(*, history: list[analysis.Utterance], meeting_date: date, participants: list[str]
+                ) -> tuple[list, list]:
     """The local findings this final line brings: the detector's verdict on the line LIVE_DELAY back, and the
     rules' explicit commitments in this line as suggestions. (The lines still undecided when the meeting ends
     are covered by the after-meeting analysis, which scores the whole transcript.)"""
-    history = _detector_history(meeting, segment)
-    meeting_date = _meeting_date(meeting)
     return live_detected(
         history, analysis.score_live(history), meeting_date=meeting_date, participants=participants,
         rule_items=analysis.detect_action_items(history[-1], meeting_date=meeting_date, participants=participants),
@@ -234,11 +227,10 @@ def _segment_of(meeting: Meeting, segment_id: int | None, fallback: TranscriptSe
     return TranscriptSegment.objects.filter(meeting=meeting, pk=segment_id).first() or fallback
 
 
-def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, local: list) -> None:
-    participants = _participants(meeting)
-    meeting_date = _meeting_date(meeting)
-    outcome = live_llm.live_action_items(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
-                                         meeting_date=meeting_date, participants=list(participants), local=local)
+def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, window: list,
+                  participants: dict[str, Participant], meeting_date: date, local: list) -> None:
+    outcome = live_llm.live_action_items(company=company, window=window, meeting_date=meeting_date,
+                                         participants=list(participants), local=local)
     if not outcome.items:
         return
     with transaction.atomic():
@@ -258,9 +250,9 @@ def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegm
                            payload=action_item_payload(item, candidate.source_text))
 
 
-def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment, local: list) -> None:
-    outcome = live_llm.live_decisions(company=company, window=_recent_utterances(meeting, segment, LLM_CONTEXT),
-                                      local=local)
+def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment, window: list,
+               local: list) -> None:
+    outcome = live_llm.live_decisions(company=company, window=window, local=local)
     for candidate in outcome.items:
         source = _segment_of(meeting, candidate.segment_id, segment)
         with transaction.atomic():
@@ -273,11 +265,16 @@ def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment
                     decision, segment_id=source.pk, source_text=candidate.source_text))
 
 
-def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment) -> None:
+def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
+              history: list[analysis.Utterance]) -> None:
     """Action items and decisions: local detections first (the company's model, when routed, replaces them)."""
-    items, decisions = _detections(meeting=meeting, segment=segment, participants=list(_participants(meeting)))
-    _action_items(company=company, meeting=meeting, segment=segment, local=items)
-    _decisions(company=company, meeting=meeting, segment=segment, local=decisions)
+    participants = _participants(meeting)
+    meeting_date = _meeting_date(meeting)
+    items, decisions = _detections(history=history, meeting_date=meeting_date, participants=list(participants))
+    window = history[-(LLM_CONTEXT + 1):]
+    _action_items(company=company, meeting=meeting, segment=segment, window=window, participants=participants,
+                  meeting_date=meeting_date, local=items)
+    _decisions(company=company, meeting=meeting, segment=segment, window=window, local=decisions)
 
 
 TTS_CAPABILITY = "tts"
@@ -389,7 +386,8 @@ def _model_verdicts(answer: live_llm.FactCheckAnswer, segment: TranscriptSegment
                      confidence=live_llm.LLM_CONFIDENCE)]
 
 
-def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegment) -> None:
+def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
+                 history: list[analysis.Utterance]) -> None:
     if not facts.mentions(segment.text):  # no number said: nothing to search for
         return
     hits = retrieval.chunks_search(company=company, query=segment.text, k=CLAIM_SEARCH_K,
@@ -399,7 +397,7 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
     passages = [facts.Passage(text=h.text, document_id=h.document_id, chunk_id=h.chunk_id, title=h.title,
                               page=h.page, score=h.score) for h in hits]
     # A bare "we have eight" is about what the lines before it were about.
-    context = " ".join(u.text for u in _recent_utterances(meeting, segment, FACT_CONTEXT)[:-1])
+    context = " ".join(u.text for u in history[-(FACT_CONTEXT + 1):-1])
     outcome = live_llm.live_fact_check(company=company, claim=segment.text, passages=passages)
     if outcome is not None and outcome.items:
         verdicts, provider = _model_verdicts(outcome.items[0], segment, passages), outcome.provider
@@ -432,14 +430,13 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int) -> Non
     if segment is None or not segment.is_final:
         return
     meeting, company = segment.meeting, segment.meeting.company
-    utterance = analysis.Utterance(speaker=segment.speaker_label, text=segment.text, start=segment.start_time,
-                                   end=segment.end_time, segment_id=segment.pk)
+    history = _history(meeting, segment)  # ends with this segment
     roles: dict[str, str] = {}
     steps = [
         ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
-        ("findings", lambda: _findings(company=company, meeting=meeting, segment=segment)),
-        ("question", lambda: _question(meeting=meeting, segment=segment, utterance=utterance, roles=roles)),
-        ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment)),
+        ("findings", lambda: _findings(company=company, meeting=meeting, segment=segment, history=history)),
+        ("question", lambda: _question(meeting=meeting, segment=segment, utterance=history[-1], roles=roles)),
+        ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment, history=history)),
     ]
     for name, step in steps:
         try:

@@ -31,7 +31,7 @@ from meetings.speech import audio as audio_io
 from meetings.speech import importers
 from meetings.speech.pipeline import PipelineError, process_audio
 from meetings.speech.types import SttSegment
-from meetpilot.errors import Conflict, DomainError, Invalid, TooLarge
+from meetpilot.errors import Conflict, Invalid, TooLarge, Unprocessable, UnsupportedMediaType
 from meetpilot.tasks import TRANSIENT_ERRORS, Transient, task_send
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,15 @@ class TransientProcessingError(Transient):
     """Worth retrying (database or storage hiccup); the task's retry policy picks it up."""
 
 
-class UnsupportedMedia(DomainError):
+class UnsupportedMedia(UnsupportedMediaType):
     """The file is not a recording we can read."""
 
-    status = 415
     code = "unsupported_format"
 
 
-class InvalidSpeakers(DomainError):
+class InvalidSpeakers(Unprocessable):
     """The speaker count is not a whole number between 1 and 20."""
 
-    status = 422
     code = "invalid_speakers"
 
 

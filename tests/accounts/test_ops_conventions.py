@@ -96,8 +96,9 @@ print(sent)
 
 
 def test_services_enqueue_by_name_from_any_thread():
-    """daphne runs views in a thread pool of a process that never ran a worker's autodiscovery: the project's
-    Celery app must be the one every thread sees, and a task a service names must be found there."""
+    """A service enqueues by name from a thread of a process that never ran a worker's autodiscovery (daphne
+    runs views in a thread pool): the project's Celery app is the one that thread sees, and the named task is
+    found in its registry and queued through it."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "meetpilot.settings.test"}
     out = subprocess.run([sys.executable, "-c", THREAD_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
