@@ -248,13 +248,13 @@ def test_bm25_weighs_rare_words_where_a_naive_rank_does_not(company):
 
 
 def test_vector_plan_uses_hnsw_for_a_company_owning_most_of_the_table(settings, monkeypatch):
-    # 63,170 of 64,061 rows: ef_search 2 * 60 / 0.986 = 121.7 must round up, or 121 * 0.986 < 120 sends
+    # 63,170 of 64,061 rows: ef_search 3 * 60 / 0.986 = 182.5 must round up, or 182 * 0.986 < 180 sends
     # the search to the exact scan of every row.
     settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = 5000
     settings.KNOWLEDGE_HNSW_EF_SEARCH = 40
     monkeypatch.setattr(retrieval, "_company_chunks", lambda cursor, company_id: 63170)
     monkeypatch.setattr(retrieval, "_table_chunks", lambda cursor: 64061)
-    assert retrieval.vector_plan(None, company_id=1, n=60) == ("hnsw", 122)
+    assert retrieval.vector_plan(None, company_id=1, n=60) == ("hnsw", 183)
     monkeypatch.setattr(retrieval, "_company_chunks", lambda cursor, company_id: 1000)
     monkeypatch.setattr(retrieval, "_table_chunks", lambda cursor: 64061)
-    assert retrieval.vector_plan(None, company_id=1, n=60) == ("exact", 0)  # 1.6 %: the index would need 7,700
+    assert retrieval.vector_plan(None, company_id=1, n=60) == ("exact", 0)  # 1.6 %: the index would need 11,500
