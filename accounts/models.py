@@ -136,6 +136,31 @@ class ApiToken(TenantModel):
         return self.revoked_at is None
 
 
+class AuditEntry(TenantModel):
+    """Who did what to the company's data: exports, deletions, integration changes, syncs.
+
+    Written only by ``accounts.services.audit_record``; rows are never edited. ``actor`` is empty for
+    what the system did on its own (retention, scheduled syncs).
+    """
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Kept when the actor's account is erased, so the log still says who it was.
+    actor_email = models.EmailField(blank=True)
+    # Dotted verb, e.g. "meeting.deleted", "export.person", "integration.jira.updated".
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "action", "created_at"], name="audit_company_action")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
+
+
 class WorkerHeartbeat(models.Model):
     """Last time each Celery worker said it was alive (operational, not tenant data)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import ApiToken, Company, Invitation, Membership, User
+from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, User
 
 
 def membership_list(*, company: Company) -> QuerySet[Membership]:
@@ -49,3 +49,9 @@ def membership_count(*, company: Company) -> int:
 
 def api_token_active_count(*, company: Company, user: User) -> int:
     return api_token_list(company=company, user=user).filter(revoked_at__isnull=True).count()
+
+
+def audit_entries(*, company: Company, action_prefix: str = "") -> QuerySet[AuditEntry]:
+    """The company's audit log, newest first; ``action_prefix`` narrows it (``"integration."``)."""
+    entries = AuditEntry.objects.for_company(company).select_related("actor")
+    return entries.filter(action__startswith=action_prefix) if action_prefix else entries

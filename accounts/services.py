@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.auth import token_generate, token_hash
-from accounts.models import ApiToken, Company, Invitation, Membership, Role, User, WorkerHeartbeat
+from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, Role, User, WorkerHeartbeat
 from accounts.tenancy import scopes_disabled
 
 logger = logging.getLogger(__name__)
@@ -276,3 +276,15 @@ def demo_company_seed(*, password: str) -> tuple[Company, User]:
 
 def worker_heartbeat_record(*, hostname: str) -> None:
     WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"seen_at": timezone.now()})
+
+
+def audit_record(*, company: Company, action: str, actor: User | None = None, target_type: str = "",
+                 target_id: str | int = "", detail: dict | None = None) -> AuditEntry:
+    """Append one entry to the company's audit log (the only writer of ``AuditEntry``).
+
+    ``detail`` must never carry secrets or personal content: ids, counts and field names only.
+    """
+    return AuditEntry.objects.for_company(company).create(
+        company=company, actor=actor, actor_email=getattr(actor, "email", "") or "", action=action[:80],
+        target_type=target_type[:40], target_id=str(target_id)[:64], detail=detail or {},
+    )

@@ -182,8 +182,14 @@ STORAGES = {
 }
 
 # --- redis, celery, channels -------------------------------------------------------
+from meetpilot.settings.integrations import *  # noqa: E402,F403
+from meetpilot.settings.lifecycle import *  # noqa: E402,F403
 from meetpilot.settings.live import *  # noqa: E402,F403
+from meetpilot.settings.operations import *  # noqa: E402,F403
 from meetpilot.settings.runtime import *  # noqa: E402,F403
+
+# Each area names its periodic tasks in its own settings module.
+CELERY_BEAT_SCHEDULE = {**INTEGRATIONS_BEAT_SCHEDULE, **LIFECYCLE_BEAT_SCHEDULE, **OPERATIONS_BEAT_SCHEDULE}  # noqa: F405
 
 # --- browsers and the extension: CORS for the API, Origin allow-list for WebSockets ---
 CHROME_EXTENSION_IDS = env.list("CHROME_EXTENSION_IDS", default=[])

@@ -1,0 +1,44 @@
+"""The Prometheus series operators watch, defined once (exposed at /metrics by django-prometheus).
+
+Code that measures something imports the series from here; nothing else creates a series, so the
+names in docs/operations.md stay true. Labels stay low-cardinality: never a company, meeting or user id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+# --- live meetings ---------------------------------------------------------------
+LIVE_CAPTIONS = Counter("meetpilot_live_captions_total", "Caption frames accepted over the WebSocket", ["kind"])
+LIVE_CAPTION_ACK_SECONDS = Histogram(
+    "meetpilot_live_caption_ack_seconds", "Caption frame received to ack sent", buckets=_LATENCY_BUCKETS)
+LIVE_SUGGESTION_SECONDS = Histogram(
+    "meetpilot_live_suggestion_seconds", "Final caption stored to its suggestion/answer pushed",
+    buckets=_LATENCY_BUCKETS)
+LIVE_ANALYSIS_SECONDS = Histogram(
+    "meetpilot_live_analysis_seconds", "Final caption stored to its live analysis done", ["step"],
+    buckets=_LATENCY_BUCKETS)
+LIVE_OPEN_SOCKETS = Gauge("meetpilot_live_open_sockets", "Open meeting WebSockets in this process",
+                          multiprocess_mode="livesum")
+LIVE_SHED = Counter("meetpilot_live_shed_total", "Work shed or deferred under load", ["what"])
+
+# --- background work ---------------------------------------------------------------
+TASK_SECONDS = Histogram("meetpilot_task_seconds", "Celery task run time", ["task", "outcome"],
+                         buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600))
+QUEUE_DEPTH = Gauge("meetpilot_queue_depth", "Messages waiting per Celery queue", ["queue"],
+                    multiprocess_mode="max")
+QUEUE_OLDEST_AGE_SECONDS = Gauge("meetpilot_queue_oldest_age_seconds", "Age of the oldest waiting message",
+                                 ["queue"], multiprocess_mode="max")
+
+# --- providers and speech --------------------------------------------------------------
+PROVIDER_FALLBACKS = Counter("meetpilot_provider_fallbacks_total",
+                             "A hosted provider failed or was too slow and the local default answered",
+                             ["feature", "provider"])
+TRANSCRIPTION_REAL_TIME_FACTOR = Histogram(
+    "meetpilot_transcription_real_time_factor", "Transcription time / audio duration", ["engine"],
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0))
+
+# --- HTTP API ----------------------------------------------------------------------------
+API_RATE_LIMITED = Counter("meetpilot_api_rate_limited_total", "API requests refused with 429", ["scope"])
