@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company
+from integrations.events import event_publish
 from knowledge import embeddings
 from meetings import analysis as local_analysis
 from meetings import services
@@ -249,7 +250,10 @@ def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -
         report_mark(meeting=meeting, status="failed", error=f"{exc.__class__.__name__}: {exc}")
         raise
     _index(company=company, meeting=meeting)
-    return report_mark(meeting=meeting, status="done")
+    report = report_mark(meeting=meeting, status="done")
+    event_publish(company_id=company.pk, type="report.ready",
+                  data={"meeting_id": meeting.pk, "title": meeting.title, "report_id": report.pk})
+    return report
 
 
 def _index(*, company: Company, meeting: Meeting) -> None:
