@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "knowledge",
     "meetings",
     "integrations",
+    "workflows",
 ]
 
 MIDDLEWARE = [

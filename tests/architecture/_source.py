@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The importable packages of the product itself (bench/, eval/, scripts/ and tests/ use them).
-APP_PACKAGES = ("meetpilot", "accounts", "ai", "knowledge", "meetings", "integrations")
+APP_PACKAGES = ("meetpilot", "accounts", "ai", "knowledge", "meetings", "integrations", "workflows")
 _SKIP_DIRS = {".venv", "var", "build", "static", "templates", "node_modules", "__pycache__"}
 
 

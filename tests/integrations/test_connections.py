@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
@@ -38,7 +40,9 @@ def test_key_rotation_keeps_old_rows_readable_and_re_encrypts(scope, company, ad
                                    secrets={"bot_token": "xoxb-1"})
     settings.INTEGRATIONS_ENCRYPTION_KEYS = [new, old]
     assert selectors.connection_secrets(company=company, connection=row) == {"bot_token": "xoxb-1"}
-    call_command("integrations_rotate_keys", stdout=open("/dev/null", "w"))
+    out = io.StringIO()
+    call_command("integrations_rotate_keys", stdout=out)
+    assert "re-encrypted 1 connection" in out.getvalue()
     settings.INTEGRATIONS_ENCRYPTION_KEYS = [new]
     row.refresh_from_db()
     assert selectors.connection_secrets(company=company, connection=row) == {"bot_token": "xoxb-1"}

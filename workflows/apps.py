@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    """Where a meeting's work goes next: tickets in Jira and Linear, Slack posts, emails, digests.
+
+    It sits above ``meetings`` (it reads meetings and writes through their services) and listens to
+    ``integrations.events.company_event``; the provider clients it calls live in ``integrations``.
+    """
+
+    name = "workflows"
+    verbose_name = "Workflows"
+    default_auto_field = "django.db.models.BigAutoField"
