@@ -21,6 +21,7 @@ from accounts.schemas import (
     TokenOut,
 )
 from meetpilot.apikit import ApiError, ErrorOut, Pagination
+from meetpilot.errors import Invalid
 
 router = Router(tags=["accounts"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -60,6 +61,16 @@ def token_create(request, payload: TokenIn):
     require(request.auth, Perm.TOKENS_OWN)
     created = services.api_token_create(company=request.auth.company, user=request.auth.user, name=payload.name)
     return 201, {**TokenOut.from_orm(created.token).dict(), "token": created.raw_token}
+
+
+@router.delete("/tokens/current", response={200: TokenOut, **ERRORS})
+def token_revoke_current(request):
+    """Revoke the token this request is made with (the extension's "Disconnect")."""
+    if request.auth.token_id is None:
+        raise Invalid("This request is not made with an API token.", code="not_a_token")
+    token = selectors.api_token_get(company=request.auth.company, user=request.auth.user,
+                                    token_id=request.auth.token_id)
+    return services.api_token_revoke(company=request.auth.company, token=token)
 
 
 @router.delete("/tokens/{int:token_id}", response={200: TokenOut, **ERRORS})

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,6 +14,7 @@ from accounts import dashboard, selectors, services
 from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.auth import SESSION_COMPANY_KEY, WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX
 from accounts.decorators import principal_required
+from accounts.extension import EXTENSION_TOKEN_PREFIX, extension_version, extension_zip
 from accounts.forms import CompanyForm, InvitationForm, RoleForm, TokenForm
 from accounts.models import Role
 from accounts.permissions import ROLE_PERMISSIONS, Perm, has_perm, require
@@ -241,3 +243,38 @@ def no_company(request):
                                              email_verified=False)
         return redirect("dashboard:home")
     return render(request, "accounts/no_company.html", {})
+
+
+# --- the Chrome extension --------------------------------------------------------------------
+
+
+@principal_required(perm=Perm.TOKENS_OWN)
+def extension(request):
+    """Download the extension (built for this server) and connect it; also the page the extension opens."""
+    p = request.principal
+    context = {"browser": request.GET.get("browser", "")[:60], "version": extension_version(),
+               "server_url": settings.SITE_URL.rstrip("/"),
+               "tokens": [t for t in selectors.api_token_list(company=p.company, user=p.user)
+                          if t.is_active and t.name.startswith(EXTENSION_TOKEN_PREFIX)]}
+    return render(request, "accounts/extension.html", context)
+
+
+@require_POST
+@principal_required(perm=Perm.TOKENS_OWN)
+def extension_connect(request):
+    """Create the extension's token and hand it to the extension on this page (never shown, never copied)."""
+    p = request.principal
+    browser = request.POST.get("browser", "").strip()[:60] or "Chrome"
+    created = services.api_token_create(company=p.company, user=p.user, name=f"{EXTENSION_TOKEN_PREFIX}{browser}")
+    context = {"handoff": {"source": "meetpilot-connect", "token": created.raw_token, "tokenId": created.token.pk,
+                           "user": p.user.email, "company": p.company.name}, "browser": browser}
+    response = render(request, "accounts/extension_connected.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@principal_required(perm=Perm.TOKENS_OWN)
+def extension_download(request):
+    response = HttpResponse(extension_zip(server_url=settings.SITE_URL), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="meetpilot-extension-{extension_version()}.zip"'
+    return response

@@ -13,7 +13,7 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from accounts.permissions import Perm, can_edit_action_item, require
+from accounts.permissions import Perm, can_edit_action_item, has_perm, require
 from meetings import exports, selectors, services
 from meetings.schemas import (
     ActionItemFilters,
@@ -27,6 +27,7 @@ from meetings.schemas import (
     FactCheckOut,
     MeetingFilters,
     MeetingIn,
+    MeetingJoinIn,
     MeetingOut,
     MeetingPatch,
     ParticipantIn,
@@ -77,6 +78,15 @@ def meeting_create(request, payload: MeetingIn):
     require(request.auth, Perm.MEETING_EDIT)
     meeting = services.meeting_create(company=request.auth.company, created_by=request.auth.user, **payload.dict())
     return Status(201, meeting)
+
+
+@router.post("/meetings/join", response={200: MeetingOut, 201: MeetingOut, **ERRORS})
+def meeting_join(request, payload: MeetingJoinIn):
+    """The meeting in progress or scheduled at this link (the calendar's), else a new one (201)."""
+    require(request.auth, Perm.VIEW)
+    meeting, created = services.meeting_join(company=request.auth.company, by_user=request.auth.user,
+                                             may_create=has_perm(request.auth, Perm.MEETING_EDIT), **payload.dict())
+    return Status(201 if created else 200, meeting)
 
 
 @router.get("/meetings/{int:meeting_id}", response={200: MeetingOut, **ERRORS})

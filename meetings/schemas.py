@@ -25,6 +25,12 @@ class MeetingIn(Schema):
     language: str = Field(default="", max_length=16, description="BCP-47 code; empty means detect")
 
 
+class MeetingJoinIn(Schema):
+    meeting_url: str = Field(min_length=1, max_length=1000, description="The call's link, e.g. https://meet.google.com/abc-defg-hij")
+    title: str = Field(min_length=1, max_length=300, description="Used when a new meeting is created")
+    platform: Meeting.Platform = Meeting.Platform.OTHER
+
+
 class MeetingPatch(Schema):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     platform: Meeting.Platform | None = None

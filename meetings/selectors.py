@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
@@ -44,6 +44,22 @@ def _count_of(model: type, **filters: object) -> Coalesce:
 
 def meeting_get(*, company: Company, meeting_id: int) -> Meeting:
     return get_object_or_404(Meeting.objects.for_company(company), pk=meeting_id)
+
+
+def meeting_for_link(*, company: Company, meeting_url: str, around: datetime,
+                     window: timedelta = timedelta(hours=12)) -> Meeting | None:
+    """The meeting a client at ``meeting_url`` belongs to: the one in progress there, else the one scheduled
+    there closest to ``around`` (within ``window``, or with no time), else None. Ended meetings never match:
+    a recurring link gets a new meeting each time."""
+    at_link = Meeting.objects.for_company(company).filter(meeting_url=meeting_url)
+    active = at_link.filter(status=Meeting.Status.ACTIVE).order_by("-started_at", "-pk").first()
+    if active is not None:
+        return active
+    scheduled = at_link.filter(status=Meeting.Status.SCHEDULED).filter(
+        Q(scheduled_start__isnull=True) | Q(scheduled_start__range=(around - window, around + window)))
+    return min(scheduled, key=lambda m: (m.scheduled_start is None,
+                                         abs((m.scheduled_start - around).total_seconds()) if m.scheduled_start else 0),
+               default=None)
 
 
 def meeting_list(

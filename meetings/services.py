@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
@@ -33,7 +34,7 @@ from meetings.models import (
     TranscriptSegment,
 )
 from meetings.signals import transcript_completed
-from meetpilot.errors import Invalid
+from meetpilot.errors import Invalid, NotFound
 from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,32 @@ def meeting_create(
     _check_schedule(meeting)
     meeting.save()
     return meeting
+
+
+def meeting_link_normalize(url: str) -> str:
+    """One spelling per meeting link: no query, fragment or trailing slash, lower-case scheme and host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid("meeting_url must be an http(s) link to the meeting.", code="invalid_meeting_url")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def meeting_join(*, company: Company, by_user: User, meeting_url: str, title: str, platform: str,
+                 may_create: bool) -> tuple[Meeting, bool]:
+    """The meeting a client that joined ``meeting_url`` streams into: the one in progress there or scheduled
+    there now (the calendar's), else a new one when ``may_create``. Returns (meeting, created). Two clients
+    joining the same link at once get the same meeting (a lock per company and link)."""
+    url = meeting_link_normalize(meeting_url)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"meeting-link:{company.pk}:{url}"])
+        meeting = selectors.meeting_for_link(company=company, meeting_url=url, around=timezone.now())
+        if meeting is not None:
+            return meeting, False
+        if not may_create:
+            raise NotFound("No meeting at that link yet: someone who may start meetings must start it.")
+        return meeting_create(company=company, created_by=by_user, title=title, platform=platform,
+                              meeting_url=url), True
 
 
 def meeting_update(*, company: Company, meeting: Meeting, data: Mapping[str, Any]) -> Meeting:

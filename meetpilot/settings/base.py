@@ -193,7 +193,10 @@ from meetpilot.settings.runtime import *  # noqa: E402,F403
 CELERY_BEAT_SCHEDULE = {**INTEGRATIONS_BEAT_SCHEDULE, **LIFECYCLE_BEAT_SCHEDULE, **OPERATIONS_BEAT_SCHEDULE}  # noqa: F405
 
 # --- browsers and the extension: CORS for the API, Origin allow-list for WebSockets ---
-CHROME_EXTENSION_IDS = env.list("CHROME_EXTENSION_IDS", default=[])
+# The extension in the repository (and the zip the dashboard hands out) has a fixed id from the "key" in its
+# manifest; a build published in the Chrome Web Store has the store's id: list it here too.
+REPOSITORY_EXTENSION_ID = "cfmlaajjpakjenkdiobpajfgjldfphbl"
+CHROME_EXTENSION_IDS = env.list("CHROME_EXTENSION_IDS", default=[REPOSITORY_EXTENSION_ID])
 _extension_origins = [f"chrome-extension://{ext_id}" for ext_id in CHROME_EXTENSION_IDS]
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[]) + _extension_origins
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -96,8 +96,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_daphne(db_name: str, log_path: Path) -> AsgiServer:
-    port = _free_port()
+def _start_daphne(db_name: str, log_path: Path, *, port: int | None = None) -> AsgiServer:
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -107,7 +107,7 @@ def _start_daphne(db_name: str, log_path: Path) -> AsgiServer:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = log_path.open("wb")
+    log = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.browser.asgi:application"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
