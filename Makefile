@@ -14,7 +14,8 @@ run: install
 	@REDIS_URL="$$(scripts/redis-url.sh 0)" PORT=$(PORT) $(VENV)/python scripts/run.py
 
 test: install
-	@REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
+	@node --test --test-reporter=dot extension/test/*.test.js && \
+	REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
 		$(VENV)/ruff check . && \
 	REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
 		$(VENV)/pytest $(PYTEST_ARGS)

@@ -138,8 +138,8 @@ def getting_started(principal: Principal) -> list[ChecklistStep]:
     steps = [
         ChecklistStep(
             key="extension", title="Install the Chrome extension and connect it",
-            description="Create an API token and paste it into the extension to stream live captions.",
-            url=reverse("accounts:tokens"), action="Create a token", done=_done("extension", principal),
+            description="Download it, load it in Chrome and press Connect: it streams your meetings' captions.",
+            url=reverse("accounts:extension"), action="Get the extension", done=_done("extension", principal),
         ),
         ChecklistStep(
             key="documents", title="Upload your documents",

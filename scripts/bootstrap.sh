@@ -9,6 +9,7 @@ command -v redis-server >/dev/null || want+=(redis-server)
 command -v ffmpeg >/dev/null || want+=(ffmpeg)
 command -v sox >/dev/null || want+=(sox)
 command -v espeak-ng >/dev/null || want+=(espeak-ng)
+command -v node >/dev/null || want+=(nodejs)  # the extension's unit tests (node --test)
 if [ "${MEETPILOT_BROWSER:-1}" = "1" ]; then command -v chromium >/dev/null || want+=(chromium fonts-dejavu-core); fi
 if [ ${#want[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
