@@ -112,6 +112,7 @@ async function refreshBadge(tabId) {
 function newSession(tabId, meeting, queue, lastEventId = null) {
   return { tabId, meeting, queue, lastEventId, socket: null, socketState: "closed", attempt: 0, events: [],
            canStream: true, stopping: false, retryTimer: null, pingTimer: null,
+           gapsSent: new Set(), gapsClosed: 0, gapReports: [], sendingGaps: false,
            health: new self.MeetPilotHealth.CaptureHealth() };
 }
 
@@ -247,6 +248,41 @@ async function disconnect({ revoke = true } = {}) {
 }
 
 // --- health ---------------------------------------------------------------------------------------
+const GAP_CODES = ["captions_off", "page_changed", "no_captions"];
+
+// The server keeps what the extension could not capture (the meeting page and the report show it): a gap is
+// reported when it starts (open) and again when it ends. Unsent reports are retried on the next check.
+function queueGapReports(s, state) {
+  for (const p of state.problems) {
+    const key = `${p.code}@${p.since}`;
+    if (GAP_CODES.includes(p.code) && !s.gapsSent.has(key)) {
+      s.gapsSent.add(key);
+      s.gapReports.push({ reason: p.code, started_at: new Date(p.since).toISOString(), ended_at: null });
+    }
+  }
+  for (const gap of state.gaps.slice(s.gapsClosed)) {
+    s.gapReports.push({ reason: gap.code, started_at: new Date(gap.start).toISOString(),
+                        ended_at: new Date(gap.end).toISOString() });
+  }
+  s.gapsClosed = state.gaps.length;
+}
+
+async function sendGapReports(s) {
+  if (s.sendingGaps || !s.gapReports.length) return;
+  s.sendingGaps = true;
+  try {
+    const id = await clientId();
+    while (s.gapReports.length) {
+      await api(`/meetings/${s.meeting.id}/capture-gaps`, { method: "POST", body: { ...s.gapReports[0], client_id: id } });
+      s.gapReports.shift();
+    }
+  } catch (err) {
+    // offline or the server is restarting: the next check sends them
+  } finally {
+    s.sendingGaps = false;
+  }
+}
+
 function checkHealth() {
   for (const s of sessions.values()) {
     const page = pages.get(s.tabId) || {};
@@ -258,6 +294,10 @@ function checkHealth() {
     if (JSON.stringify(state.problems.map((p) => p.code)) !== before) {
       broadcast({ type: "health", tabId: s.tabId, health: state });
       refreshBadge(s.tabId);
+    }
+    if (s.canStream) {
+      queueGapReports(s, state);
+      sendGapReports(s);
     }
   }
 }

@@ -14,12 +14,14 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 
 from accounts.permissions import Perm, can_edit_action_item, has_perm, require
-from meetings import exports, selectors, services
+from meetings import capture, exports, selectors, services
 from meetings.schemas import (
     ActionItemFilters,
     ActionItemIn,
     ActionItemOut,
     ActionItemPatch,
+    CaptureGapIn,
+    CoverageGapOut,
     DecisionFilters,
     DecisionOut,
     ExportQuery,
@@ -87,6 +89,22 @@ def meeting_join(request, payload: MeetingJoinIn):
     meeting, created = services.meeting_join(company=request.auth.company, by_user=request.auth.user,
                                              may_create=has_perm(request.auth, Perm.MEETING_EDIT), **payload.dict())
     return Status(201 if created else 200, meeting)
+
+
+@router.post("/meetings/{int:meeting_id}/capture-gaps", response={201: CoverageGapOut, **ERRORS})
+def capture_gap_report(request, meeting_id: int, payload: CaptureGapIn):
+    """A client could not capture part of the meeting (the extension's capture health)."""
+    require(request.auth, Perm.MEETING_EDIT)
+    meeting = _meeting(request, meeting_id)
+    gap = capture.capture_gap_report(company=request.auth.company, meeting=meeting, **payload.dict())
+    return Status(201, capture.capture_gap_view(meeting=meeting, gap=gap))
+
+
+@router.get("/meetings/{int:meeting_id}/capture-gaps", response={200: list[CoverageGapOut], **ERRORS})
+def capture_gap_list(request, meeting_id: int):
+    """What the transcript does not cover: gaps clients reported and silences the server sees."""
+    require(request.auth, Perm.VIEW)
+    return capture.meeting_coverage_gaps(company=request.auth.company, meeting=_meeting(request, meeting_id))
 
 
 @router.get("/meetings/{int:meeting_id}", response={200: MeetingOut, **ERRORS})

@@ -328,8 +328,34 @@ class MeetingReport(TenantModel):
     provider = models.CharField(max_length=100, blank=True)
     is_partial = models.BooleanField(default=False)
     notes = models.TextField(blank=True)  # e.g. why a result is partial
+    # Stretches of the meeting the transcript does not cover: [{start, end, reason, source}] (meetings.capture).
+    missing = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, default="pending")  # pending | running | done | failed
     error = models.TextField(blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class CaptureGap(TenantModel):
+    """A stretch of a meeting a client could not capture (captions switched off, the page changed, nothing
+    read while people talked), as the client reported it. Written only by ``meetings.capture``; the
+    silences the server sees in the transcript itself are computed there, not stored."""
+
+    class Reason(models.TextChoices):
+        CAPTIONS_OFF = "captions_off", "captions switched off"
+        PAGE_CHANGED = "page_changed", "captions could not be read"
+        NO_CAPTIONS = "no_captions", "nothing captured while people talked"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="capture_gaps")
+    client_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)  # null: still going on when last reported
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "client_id", "reason", "started_at"],
+                                               name="capture_gap_unique")]

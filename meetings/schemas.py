@@ -8,7 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from meetings.exports import ExportFormat
-from meetings.models import ActionItem, FactCheck, Meeting, Participant, Suggestion
+from meetings.models import ActionItem, CaptureGap, FactCheck, Meeting, Participant, Suggestion
 from meetings.selectors import action_item_assignee_label, action_item_is_overdue
 
 # --- meetings ------------------------------------------------------------------------------
@@ -29,6 +29,21 @@ class MeetingJoinIn(Schema):
     meeting_url: str = Field(min_length=1, max_length=1000, description="The call's link, e.g. https://meet.google.com/abc-defg-hij")
     title: str = Field(min_length=1, max_length=300, description="Used when a new meeting is created")
     platform: Meeting.Platform = Meeting.Platform.OTHER
+
+
+class CaptureGapIn(Schema):
+    client_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:~-]{1,64}$")
+    reason: CaptureGap.Reason
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class CoverageGapOut(Schema):
+    start: float = Field(description="seconds from the meeting's start")
+    end: float
+    reason: str = Field(description="captions_off | page_changed | no_captions (reported); silence (server)")
+    label: str
+    source: str = Field(description="client | server")
 
 
 class MeetingPatch(Schema):

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import principal_required
 from accounts.permissions import Perm, can_edit_action_item
-from meetings import exports, selectors, services
+from meetings import capture, exports, selectors, services
 from meetings.forms import (
     ActionItemFilterForm,
     ActionItemForm,
@@ -167,6 +167,7 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
         "export_formats": exports.FORMAT_LABELS.items(),
         "action_form": ActionItemForm(members=overview.members, participants=overview.participants),
         "participant_form": ParticipantForm(members=overview.members),
+        "capture_gaps": capture.meeting_gap_texts(company=p.company, meeting=meeting),
     }
     return render(request, DETAIL, context)
 

@@ -37,6 +37,8 @@ def report_markdown(view: ReportView) -> str:
     lines.append(f"*{view.meeting_date} · {view.meeting.get_platform_display()} · analysed by {r.provider or 'local'}*")
     if r.is_partial:
         lines += ["", f"> **Partial result.** {_md_escape(r.notes)}"]
+    if view.missing:
+        lines += ["", f"> **Not captured:** {_md_escape('; '.join(view.missing))}. The summary covers the rest."]
     lines += ["", "## Summary", "", _md_escape(r.short_summary or "No summary."), ""]
     if r.detailed_summary:
         lines += [_md_escape(r.detailed_summary), ""]
@@ -128,6 +130,8 @@ def report_pdf(view: ReportView) -> bytes:
     para(f"{view.meeting_date} · {view.meeting.get_platform_display()} · analysed by {r.provider or 'local'}")
     if r.is_partial:
         para(f"Partial result. {r.notes}")
+    if view.missing:
+        para(f"Not captured: {'; '.join(view.missing)}. The summary covers the rest.")
     heading("Summary")
     para(r.short_summary or "No summary.")
     if r.detailed_summary:

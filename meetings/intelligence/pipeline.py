@@ -26,7 +26,7 @@ from accounts.models import Company
 from integrations.events import event_publish
 from knowledge import embeddings
 from meetings import analysis as local_analysis
-from meetings import services
+from meetings import capture, services
 from meetings.analysis.text import content_tokens
 from meetings.intelligence import indexing, selectors
 from meetings.intelligence.llm_analysis import ProviderAnalysis, analyze_utterances
@@ -304,6 +304,7 @@ def _report_store(*, company: Company, report: MeetingReport, meeting: Meeting, 
     services.decision_merge(company=company, meeting=meeting, provider=decision_provider,
                             drafts=_decision_drafts(analysis.decisions or [], finder=finder))
     _participants_update(meeting=meeting, talk_time=talk_time, participants=participants)
+    report.missing = capture.meeting_coverage_gaps(company=company, meeting=meeting)
     report.error = ""
     report.generated_at = timezone.now()
     report.save()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Company
+from meetings.capture import gap_text
 from meetings.intelligence import charts
 from meetings.intelligence.analytics import meeting_analytics, sentiment_value
 from meetings.intelligence.search import moment_url
@@ -34,6 +35,11 @@ class ReportView:
         if value is None:
             return "unknown"
         return "positive" if value > 0.15 else "negative" if value < -0.15 else "neutral"
+
+    @property
+    def missing(self) -> list[str]:
+        """The stretches the transcript did not cover, as people read them ("no captions 10:14–10:19 (...)")."""
+        return [gap_text(gap, self.meeting) for gap in self.report.missing or []]
 
     @property
     def in_progress(self) -> bool:

@@ -37,3 +37,7 @@ LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances consid
 LIVE_AUDIO_FRAME_RATE = env.float("LIVE_AUDIO_FRAME_RATE", default=100.0)
 LIVE_AUDIO_FRAME_BURST = env.int("LIVE_AUDIO_FRAME_BURST", default=1000)
 LIVE_AUDIO_MAX_BACKLOG_SECONDS = env.float("LIVE_AUDIO_MAX_BACKLOG_SECONDS", default=120.0)
+
+# A stretch of at least this many seconds without a caption while a meeting ran counts as not captured
+# (meetings.capture): the meeting page and the report say so.
+CAPTURE_SILENCE_SECONDS = env.int("CAPTURE_SILENCE_SECONDS", default=120)

@@ -46,7 +46,8 @@ def test_connect_creates_a_token_named_after_the_browser_and_hands_it_to_the_pag
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     with tenant_scope(member.company):
         token = ApiToken.objects.get(user=member.user, name="Chrome extension: Chrome on Linux")
-    handoff = response.content.decode().split('id="extension-handoff" type="application/json">')[1].split("</script>")[0]
+    page_html = response.content.decode()
+    handoff = page_html.split('id="extension-handoff" type="application/json">')[1].split("</script>")[0]
     data = json.loads(handoff)
     assert data["source"] == "meetpilot-connect" and data["tokenId"] == token.pk
     assert data["token"].startswith(token.prefix)
@@ -81,7 +82,8 @@ def test_join_finds_the_scheduled_meeting_at_the_link_or_creates_one(admin, memb
     joined = admin.api().post("/api/v1/meetings/join", body, content_type="application/json")
     assert joined.status_code == 200 and joined.json()["id"] == scheduled.pk
     # a member joins the same meeting read-only
-    assert member.api().post("/api/v1/meetings/join", body, content_type="application/json").json()["id"] == scheduled.pk
+    as_member = member.api().post("/api/v1/meetings/join", body, content_type="application/json")
+    assert as_member.json()["id"] == scheduled.pk
     other = {**body, "meeting_url": "https://meet.google.com/xyz-abcd-efg"}
     assert member.api().post("/api/v1/meetings/join", other, content_type="application/json").status_code == 404
     created = admin.api().post("/api/v1/meetings/join", other, content_type="application/json")

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tenancy import scopes_disabled, tenant_scope
-from meetings.models import Meeting, TranscriptSegment
+from meetings.models import CaptureGap, Meeting, TranscriptSegment
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _start_daphne
 from tests.fakes.meet_page import fake_meet_start
 from tests.meetings.factories import meeting_make
@@ -203,6 +203,12 @@ def test_extension_streams_a_meeting_end_to_end(meeting_server, fake_meet, exten
     # Captions switched off while people talk: the side panel says so at once.
     meet.evaluate("() => { window.fakeMeet.captions(false); window.fakeMeet.talking(true); }")
     panel.wait_for_selector("#health [data-code=captions_off]")
+
+    def gap_reported() -> bool:
+        with tenant_scope(company):
+            return CaptureGap.objects.filter(meeting=scheduled, reason="captions_off").exists()
+
+    _wait_for(lambda: _closing(gap_reported), what="the gap on the server")
 
     # Leaving the call ends the meeting on the server.
     meet.evaluate("() => window.fakeMeet.leave()")
