@@ -5,7 +5,7 @@
 // server has not acknowledged (lib/resend.js), kept in chrome.storage so a stopped service worker or a
 // restarted browser resends them. The socket reconnects with exponential backoff and jitter; a ping every
 // 20 s keeps both the socket and this worker alive. Side panels connect through a port named "panel".
-importScripts("config.js", "lib/backoff.js", "lib/resend.js", "lib/health.js");
+importScripts("config.js", "lib/backoff.js", "lib/resend.js", "lib/health.js", "lib/audio.js");
 
 const VERSION = chrome.runtime.getManifest().version;
 const PING_MS = 20000;
@@ -116,7 +116,7 @@ function newSession(tabId, meeting, queue, lastEventId = null) {
            health: new self.MeetPilotHealth.CaptureHealth() };
 }
 
-async function start(tabId) {
+async function start(tabId, { audio = false } = {}) {
   if (sessions.has(tabId)) return sessions.get(tabId);
   const page = pages.get(tabId);
   if (!page) throw new Error("No meeting in this tab.");
@@ -125,6 +125,7 @@ async function start(tabId) {
                                                                       platform: m.platform } });
   const s = newSession(tabId, meeting, await loadQueue(meeting.id));
   sessions.set(tabId, s);
+  if (audio) await startAudio(s);
   await saveSessions();
   open(s);
   refreshBadge(tabId);
@@ -143,9 +144,11 @@ async function open(s) {
     s.socketState = "open";
     s.attempt = 0;
     socket.send(JSON.stringify({ type: "hello", protocol: 1, client: { name: "meetpilot-chrome", version: VERSION },
-                                 capabilities: ["captions"], client_id: await clientId(),
+                                 capabilities: s.audio ? ["captions", "audio"] : ["captions"],
+                                 client_id: await clientId(),
                                  last_event_id: s.lastEventId }));
     for (const frame of s.queue.reconnected()) transmit(s, frame);
+    if (s.audio) for (const frame of s.audio.pending()) socket.send(frame);
     clearInterval(s.pingTimer);
     let nonce = 0;
     s.pingTimer = setInterval(() => socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping", nonce: ++nonce })), PING_MS);
@@ -177,7 +180,8 @@ async function closed(s, socket, code) {
 
 function received(s, msg) {
   if (msg.type === "ack") {
-    if (msg.stream !== "audio" && s.queue.ack(msg.sequence)) saveQueue(s);
+    if (msg.stream === "audio") { if (s.audio) s.audio.ack(msg.sequence); }
+    else if (s.queue.ack(msg.sequence)) saveQueue(s);
     if (s.stopping && s.queue.size === 0) finish(s);
     return;
   }
@@ -223,6 +227,7 @@ async function stop(tabId, { end = true } = {}) {
 async function finish(s) {
   clearTimeout(s.finishTimer);
   if (!sessions.has(s.tabId)) return;
+  if (s.audio) await stopAudio(s);
   if (s.endMeeting && s.canStream && s.socket && s.socket.readyState === 1) s.socket.send(JSON.stringify({ type: "end" }));
   sessions.delete(s.tabId);
   clearTimeout(s.retryTimer);
@@ -245,6 +250,38 @@ async function disconnect({ revoke = true } = {}) {
   }
   await chrome.storage.local.remove(["auth", "sessions"]);
   broadcast(await snapshot());
+}
+
+// --- audio ----------------------------------------------------------------------------------------
+// Optional: the tab's sound, for companies that transcribe audio. Chrome lets one offscreen document
+// capture it (tabCapture needs the user to have opened the extension on that tab, as the side panel is).
+let audioSession = null;
+
+async function startAudio(s) {
+  const streamId = await chrome.tabCapture.getMediaStreamId({ targetTabId: s.tabId });
+  if (!(await chrome.offscreen.hasDocument())) {
+    await chrome.offscreen.createDocument({ url: "offscreen.html", reasons: ["USER_MEDIA"],
+                                            justification: "Capture the meeting tab's sound for transcription" });
+  }
+  s.audio = s.audio || new self.MeetPilotAudio.AudioOutbox();
+  audioSession = s;
+  await chrome.runtime.sendMessage({ target: "offscreen", type: "start", streamId });
+}
+
+async function stopAudio(s) {
+  if (audioSession === s) audioSession = null;
+  if (await chrome.offscreen.hasDocument()) {
+    await chrome.runtime.sendMessage({ target: "offscreen", type: "stop" }).catch(() => {});
+    await chrome.offscreen.closeDocument().catch(() => {});
+  }
+}
+
+function audioChunk(base64) {
+  const s = audioSession;
+  if (!s || !s.audio) return;
+  const bytes = self.MeetPilotAudio.fromBase64(base64);
+  const frame = s.audio.add(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1));
+  if (s.socket && s.socket.readyState === 1) s.socket.send(frame);
 }
 
 // --- health ---------------------------------------------------------------------------------------
@@ -306,7 +343,10 @@ setInterval(checkHealth, HEALTH_MS);
 // --- messages ---------------------------------------------------------------------------------------
 chrome.runtime.onMessage.addListener((message, sender, reply) => {
   const tabId = sender.tab && sender.tab.id;
-  if (message.type === "captions") captions(tabId, message.updates);
+  if (message.target === "offscreen") return false;
+  if (message.type === "audio") audioChunk(message.data);
+  else if (message.type === "audio-failed") broadcast({ type: "failure", request: "audio", message: message.message });
+  else if (message.type === "captions") captions(tabId, message.updates);
   else if (message.type === "page") {
     const first = !pages.has(tabId);
     pages.set(tabId, message);
@@ -336,7 +376,7 @@ chrome.runtime.onConnect.addListener((port) => {
 
 async function panelMessage(port, msg) {
   try {
-    if (msg.type === "start") await start(msg.tabId);
+    if (msg.type === "start") await start(msg.tabId, { audio: Boolean(msg.audio) });
     else if (msg.type === "stop") await stop(msg.tabId, { end: msg.end !== false });
     else if (msg.type === "ask") {
       const s = sessions.get(msg.tabId);
@@ -365,6 +405,9 @@ chrome.tabs.onRemoved.addListener((tabId) => {
 
 // A restarted service worker picks its meetings up again: the queues are in storage.
 async function resume() {
+  // Audio does not survive a restarted worker (its chunks were in memory): captions carry on, and the side
+  // panel offers audio again on the next start.
+  if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument().catch(() => {});
   const { sessions: saved } = await chrome.storage.local.get("sessions");
   for (const [tabId, entry] of Object.entries(saved || {})) {
     const id = Number(tabId);

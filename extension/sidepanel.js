@@ -50,6 +50,7 @@ function render() {
   $("meeting").hidden = !snap.connected || (!page && !s);
   $("meeting-title").textContent = s ? s.meeting.title : page ? page.meeting.title : "";
   $("start").hidden = Boolean(s) || !page || !page.inCall;
+  $("audio-choice").hidden = $("start").hidden;
   $("start").textContent = page ? `Start MeetPilot for “${page.meeting.title}”` : "Start MeetPilot";
   $("stop").hidden = !s;
   $("meeting-state").textContent = s
@@ -183,7 +184,10 @@ port.onMessage.addListener(async (msg) => {
 
 $("connect").addEventListener("click", () => port.postMessage({ type: "connect" }));
 $("disconnect").addEventListener("click", () => port.postMessage({ type: "disconnect" }));
-$("start").addEventListener("click", () => { showFailure(""); port.postMessage({ type: "start", tabId }); });
+$("start").addEventListener("click", () => {
+  showFailure("");
+  port.postMessage({ type: "start", tabId, audio: $("with-audio").checked });
+});
 $("stop").addEventListener("click", () => port.postMessage({ type: "stop", tabId }));
 $("ask").addEventListener("submit", (e) => {
   e.preventDefault();
