@@ -4,8 +4,9 @@ real server (daphne) and a fake Google Meet page on 127.0.0.1 (tests/fakes/meet_
 One meeting, in order: connect the extension from its side panel (the dashboard hands the token over),
 join the meeting page, start from the side panel (the scheduled meeting at that link is joined), captions
 stream in order with their speakers, the customer's question brings a suggested answer into the side panel,
-the server is killed and restarted mid-meeting (nothing lost or duplicated), captions switched off raise the
-capture-health warning, leaving the call ends the meeting on the server.
+the server is killed and restarted mid-meeting (nothing lost or duplicated), an action item and an answer to a
+question asked in the panel show up there, captions switched off raise the capture-health warning and a gap on
+the server, leaving the call ends the meeting on the server, disconnecting revokes the token.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tenancy import scopes_disabled, tenant_scope
-from meetings.models import CaptureGap, Meeting, TranscriptSegment
+from meetings.models import ActionItem, CaptureGap, Meeting, TranscriptSegment
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _start_daphne
 from tests.fakes.meet_page import fake_meet_start
 from tests.meetings.factories import meeting_make
@@ -170,7 +171,7 @@ def test_extension_streams_a_meeting_end_to_end(meeting_server, fake_meet, exten
     connect_page.wait_for_selector("#handoff-card[data-state=connected]")
     panel.wait_for_selector("#disconnect:not([hidden])")
     with scopes_disabled():
-        token = ApiToken.objects.get(user=admin.user, name__startswith="Chrome extension: ")
+        token = _closing(lambda: ApiToken.objects.get(user=admin.user, name__startswith="Chrome extension: "))
     assert token.revoked_at is None
 
     # Join the call: the panel offers to start, and starting joins the scheduled meeting at that link.
@@ -200,6 +201,26 @@ def test_extension_streams_a_meeting_end_to_end(meeting_server, fake_meet, exten
     with tenant_scope(company):
         assert Meeting.objects.filter(meeting_url=fake_meet.meeting_url()).count() == 1  # joined, not created
 
+    # The action item said after the restart reaches the panel; a question asked in the panel is answered there.
+    panel.click("nav [data-pane=work]")
+    panel.wait_for_selector("#work li[data-kind=action_item]:has-text('security questionnaire')", timeout=60_000)
+    # A suggestion the detector is unsure of is confirmed or dismissed from the panel.
+    unsure = panel.wait_for_selector("#work li[data-kind=action_item]:has(button:has-text('Dismiss'))")
+    unsure_id = int(unsure.get_attribute("data-id"))
+    unsure.query_selector("button:has-text('Dismiss')").click()
+    panel.wait_for_selector(f"#work li[data-id='{unsure_id}']", state="detached")
+
+    def dismissed() -> bool:
+        with tenant_scope(company):
+            return ActionItem.objects.get(pk=unsure_id).review == ActionItem.Review.DISMISSED
+
+    _wait_for(lambda: _closing(dismissed), what="the dismissal on the server")
+    panel.click("nav [data-pane=answers]")
+    panel.fill("#question", "Which identity providers do we support for single sign-on?")
+    panel.click("#ask button[type=submit]")
+    answer = panel.wait_for_selector("#answer-list li[data-kind=answer]", timeout=60_000)
+    assert "Okta" in answer.text_content() and "Security FAQ" in answer.text_content()
+
     # Captions switched off while people talk: the side panel says so at once.
     meet.evaluate("() => { window.fakeMeet.captions(false); window.fakeMeet.talking(true); }")
     panel.wait_for_selector("#health [data-code=captions_off]")
@@ -217,3 +238,9 @@ def test_extension_streams_a_meeting_end_to_end(meeting_server, fake_meet, exten
             return Meeting.objects.get(pk=scheduled.pk).status == Meeting.Status.ENDED
 
     _wait_for(lambda: _closing(ended), what="the meeting to end")
+
+    # Disconnecting revokes the extension's token.
+    panel.click("#disconnect")
+    panel.wait_for_selector("#connect:not([hidden])")
+    _closing(token.refresh_from_db)
+    assert token.revoked_at is not None
