@@ -1,0 +1,52 @@
+"""Deleting a meeting leaves nothing of it in any table, in the search index or in storage."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEntry
+from accounts.tenancy import tenant_scope
+from knowledge.retrieval import chunks_search
+from meetings import services
+from tests.lifecycle.factories import meeting_traces, rich_meeting, stored_files
+
+pytestmark = pytest.mark.django_db
+
+
+def test_api_delete_leaves_nothing_behind(admin, member, company, media_root, django_capture_on_commit_callbacks):
+    gone = rich_meeting(company=company, person=member.user, title="Pricing review")
+    kept = rich_meeting(company=company, person=member.user, title="Roadmap sync")
+    assert meeting_traces(gone.meeting.pk) and set(gone.files) <= stored_files(media_root)
+
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the deletion is committed
+        response = admin.api().delete(f"/api/v1/meetings/{gone.meeting.pk}")
+    assert response.status_code == 204, response.content
+
+    assert meeting_traces(gone.meeting.pk) == {}
+    assert not set(gone.files) & stored_files(media_root)
+    assert set(kept.files) <= stored_files(media_root)  # the other meeting's files are untouched
+    assert not {p.split("/")[2] for p in gone.files if p.startswith("uploads/")} & {
+        p.split("/")[2] for p in stored_files(media_root) if p.startswith("uploads/")}  # no empty folder left
+    kept_traces = meeting_traces(kept.meeting.pk)
+    assert kept_traces["knowledge.Chunk"] > 0 and kept_traces["meetings.TranscriptSegment.meeting"] == 5
+    hits = chunks_search(company=company, query="revised quote by Friday", k=10)
+    assert hits and {h.metadata.get("meeting_id") for h in hits} == {kept.meeting.pk}
+    with tenant_scope(company):
+        entry = AuditEntry.objects.get(action="meeting.deleted")
+    assert (entry.actor_id, entry.target_id) == (admin.user.pk, str(gone.meeting.pk))
+    assert entry.detail["reason"] == "request" and entry.detail["counts"]["segments"] == 5
+
+
+def test_outsider_cannot_delete(outsider, member, company, media_root):
+    gone = rich_meeting(company=company, person=member.user)
+    assert outsider.api().delete(f"/api/v1/meetings/{gone.meeting.pk}").status_code == 404
+    assert meeting_traces(gone.meeting.pk)["meetings.TranscriptSegment.meeting"] == 5
+
+
+def test_service_delete_reports_counts(company, member, media_root):
+    rich = rich_meeting(company=company, person=member.user)
+    meeting_id = rich.meeting.pk
+    with tenant_scope(company):
+        counts = services.meeting_delete(company=company, meeting=rich.meeting)
+    assert counts["segments"] == 5 and counts["chunks"] >= 4 and counts["chat_citations"] == 1
+    assert meeting_traces(meeting_id) == {}
