@@ -360,12 +360,13 @@ def _replace_values(value: Any, names: set[str]) -> Any:
 
 def _chunk_scrub(company: Company, meeting_ids: set[int], names: set[str]) -> int:
     """Transcript and other meeting chunks lose the names now (speaker prefixes, metadata); a re-index follows."""
-    prefixes = re.compile(r"^(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r"): ",
-                          re.MULTILINE)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    speaker = re.compile(rf"^(?:{alternatives}): ", re.MULTILINE)  # "Name: what they said" in transcripts
+    owner = re.compile(rf"\(owner: (?:{alternatives})([,)])")  # "Action item: ... (owner: Name, due ...)"
     changed = 0
     for chunk in Chunk.objects.for_company(company).filter(source_type__in=MEETING_SOURCE_TYPES,
                                                            source_id__in=meeting_ids):
-        text = prefixes.sub(f"{ERASED_NAME}: ", chunk.text)
+        text = owner.sub(rf"(owner: {ERASED_NAME}\1", speaker.sub(f"{ERASED_NAME}: ", chunk.text))
         metadata = _replace_values(chunk.metadata, names)
         if text != chunk.text or metadata != chunk.metadata:
             Chunk.objects.for_company(company).filter(pk=chunk.pk).update(text=text, metadata=metadata)
@@ -416,6 +417,10 @@ def meetings_person_erase(company: Company, user: User) -> dict[str, int]:
             payload = _replace_values(event.payload, names)
             if payload != event.payload:
                 MeetingEvent.objects.for_company(company).filter(pk=event.pk).update(payload=payload)
+        for analytics in AnalyticsEvent.objects.for_company(company).filter(meeting_id__in=meeting_ids):
+            data = _replace_values(analytics.data, names)
+            if data != analytics.data:
+                AnalyticsEvent.objects.for_company(company).filter(pk=analytics.pk).update(data=data)
         for report in MeetingReport.objects.for_company(company).filter(meeting_id__in=meeting_ids):
             fields = {f: _replace_values(getattr(report, f), names)
                       for f in ("topics", "questions", "sentiment", "talk_time", "key_points")}
