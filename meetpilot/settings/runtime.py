@@ -79,9 +79,10 @@ def queue_name(group: str, prefix: str = CELERY_QUEUE_PREFIX) -> str:
 CELERY_QUEUES_ALL = [queue_name(group) for group in QUEUE_GROUPS]
 CELERY_TASK_DEFAULT_QUEUE = queue_name("default")
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUES_ALL]
-# By task name (glob patterns allowed); anything not named here runs on the default queue. A new task
+# By task name (glob patterns allowed), then by the package a task is defined in (integrations/ ->
+# integrations, ``meetpilot.celery.route_by_package``); anything else runs on the default queue. A new task
 # joins a group by its name: integration tasks are named ``integrations.<provider>.<what>``.
-CELERY_TASK_ROUTES = {
+CELERY_ROUTES_BY_NAME = {
     "meetings.uploads.recording_process": {"queue": queue_name("speech")},
     "speech.*": {"queue": queue_name("speech")},
     "knowledge.document_ingest": {"queue": queue_name("ingestion")},
@@ -90,6 +91,7 @@ CELERY_TASK_ROUTES = {
     "webhooks.*": {"queue": queue_name("integrations")},
     "email.*": {"queue": queue_name("integrations")},
 }
+CELERY_TASK_ROUTES = [CELERY_ROUTES_BY_NAME, "meetpilot.celery.route_by_package"]
 # Tasks are acknowledged after they ran (``acks_late``, meetpilot/tasks.py). On Redis, a message whose
 # worker died unannounced (SIGKILL, lost machine) goes back to its queue once it has been out this long;
 # it must be longer than the longest task, or a task still running would be handed to a second worker.

@@ -27,7 +27,8 @@ class WorkerProcesses:
         env.update(DJANGO_SETTINGS_MODULE="meetpilot.settings.test", MEDIA_ROOT=str(media_root),
                    PYTHONPATH=str(ROOT),
                    # Abandoned messages go back to their queue after 3 s, looked for every second.
-                   CELERY_VISIBILITY_TIMEOUT="3", CELERY_RESTORE_INTERVAL="1")
+                   CELERY_VISIBILITY_TIMEOUT="3", CELERY_RESTORE_INTERVAL="1",
+                   INTELLIGENCE_ANALYSIS_EMBED="false")  # the report without sentence embeddings: faster
         name = connection.settings_dict["NAME"]
         if env.get("DATABASE_URL"):
             env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name

@@ -31,6 +31,20 @@ def test_each_task_goes_to_its_queue(task, group):
     assert current_app.amqp.router.route({}, task)["queue"].name == queue_name(group)
 
 
+def test_tasks_of_the_integrations_package_go_to_its_queue_whatever_their_name():
+    @current_app.task(name="tests.lifecycle.odd_name")
+    def odd_name():
+        return None
+
+    def queue_of(task):
+        return current_app.amqp.router.route({}, task.name, task_type=task)["queue"].name
+
+    odd_name.run.__module__ = "integrations.slack.tasks"  # as if defined there
+    assert queue_of(odd_name) == queue_name("integrations")
+    odd_name.run.__module__ = "meetings.somewhere"
+    assert queue_of(odd_name) == queue_name("default")
+
+
 def test_queue_names_keep_the_isolation_prefix():
     assert queue_name("default") == PREFIX == settings.CELERY_TASK_DEFAULT_QUEUE
     assert [PREFIX, *(f"{PREFIX}.{g}" for g in QUEUE_GROUPS[1:])] == settings.CELERY_QUEUES_ALL
