@@ -50,3 +50,26 @@ def test_service_delete_reports_counts(company, member, media_root):
         counts = services.meeting_delete(company=company, meeting=rich.meeting)
     assert counts["segments"] == 5 and counts["chunks"] >= 4 and counts["chat_citations"] == 1
     assert meeting_traces(meeting_id) == {}
+
+
+def test_other_apps_register_what_they_derived(company, member, media_root, monkeypatch):
+    """The hook a voiceprint table uses: called with the meeting ids, inside the deleting transaction."""
+    from accounts import lifecycle as account_lifecycle
+    from accounts import services as account_services
+    from meetings import lifecycle
+
+    calls = []
+    monkeypatch.setattr(lifecycle, "_purgers", {})
+    lifecycle.register_meeting_purger("voiceprints", lambda c, ids: calls.append((c.pk, list(ids))) or 2)
+    monkeypatch.setattr(account_lifecycle, "_parts", dict(account_lifecycle._parts))
+    account_lifecycle.register_person_part("voiceprints", export=lambda c, u: [{"speaker": u.pk}],
+                                           erase=lambda c, u: {"voiceprints": 1})
+    rich = rich_meeting(company=company, person=member.user)
+    meeting_id = rich.meeting.pk
+    with tenant_scope(company):
+        counts = services.meeting_delete(company=company, meeting=rich.meeting)
+        exported = account_services.person_export(company=company, user=member.user, by_user=member.user)
+        erased = account_services.person_erase(company=company, user=member.user, by_user=member.user)
+    assert calls == [(company.pk, [meeting_id])] and counts["registered"] == {"voiceprints": 2}
+    assert exported["voiceprints"] == [{"speaker": member.user.pk}]
+    assert erased["counts"]["voiceprints"] == {"voiceprints": 1}

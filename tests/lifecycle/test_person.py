@@ -81,6 +81,9 @@ def test_admin_exports_a_member_and_others_cannot(admin, manager, bob, outsider,
     response = outsider.api().get(f"/api/v1/people/{bob.user.pk}/export")
     assert response.status_code == 404 and "detail" in response.json()
     assert admin.api().get(f"/api/v1/people/{outsider.user.pk}/export").status_code == 404
+    own = outsider.api().get("/api/v1/people/me/export").json()  # the outsider's own: nothing of Acme in it
+    assert own["company"]["name"] == "Globex" and "Acme" not in json.dumps(own) and BOB_EMAIL not in json.dumps(own)
+    assert own["meetings"]["segments"] == [] and own["chat"] == []
     with tenant_scope(company):
         exported = AuditEntry.objects.filter(action="person.exported")
         assert [(e.actor_id, e.target_id) for e in exported] == [(admin.user.pk, str(bob.user.pk))]
@@ -178,7 +181,10 @@ def test_who_may_erase(admin, manager, bob, outsider, company):
     assert manager.api().post(f"/api/v1/people/{bob.user.pk}/erase", body, content_type="application/json"
                               ).status_code == 403
     response = outsider.api().post(f"/api/v1/people/{bob.user.pk}/erase", body, content_type="application/json")
-    assert response.status_code == 404
+    assert response.status_code == 404 and "detail" in response.json()
+    assert outsider.browser().post(f"/privacy/people/{bob.user.pk}/erase/", body).status_code == 404
+    assert admin.api().post(f"/api/v1/people/{bob.user.pk}/erase", "not json", content_type="application/json"
+                            ).status_code in (400, 422)
     last_admin = admin.api().post("/api/v1/people/me/erase", {"confirm_email": admin.user.email},
                                   content_type="application/json")
     assert last_admin.status_code == 409 and last_admin.json()["code"] == "last_admin"
