@@ -68,6 +68,7 @@ from meetings.models import (
     TranscriptSegment,
 )
 from meetings.speech.tts import AUDIO_TYPES, suggestion_audio_key
+from meetpilot.metrics import RETENTION_DELETED
 from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
@@ -292,6 +293,10 @@ def retention_apply(*, company: Company, now: datetime | None = None) -> dict[st
         days = policy[kind]
         if days:
             done[kind] = step(company, meetings_expired(company=company, days=days, now=now))
+    for kind, counts in done.items():
+        affected = counts.get("deleted", counts.get("meetings", 0))
+        if affected:
+            RETENTION_DELETED.labels(kind=kind).inc(affected)
     if any(value for counts in done.values() for value in counts.values()):
         audit_record(company=company, action="retention.applied", target_type="company", target_id=company.pk,
                      detail={"policy": policy, "counts": done})

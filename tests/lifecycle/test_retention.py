@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from prometheus_client import REGISTRY
 
 from accounts import services as account_services
 from accounts.models import AuditEntry
@@ -55,10 +56,12 @@ def test_expired_meeting_goes_whole_and_nothing_else(company, other_company, adm
     foreign = rich_meeting(company=other_company, person=outsider.user, held_days_ago=400, title="Globex call")
     _policy(company, transcripts=30, reports=30)
     old_id = old.meeting.pk
+    before = REGISTRY.get_sample_value("meetpilot_retention_deleted_total", {"kind": "meetings"}) or 0
 
     done = apply(company)
 
     assert done["meetings"] == {"deleted": 1}
+    assert REGISTRY.get_sample_value("meetpilot_retention_deleted_total", {"kind": "meetings"}) == before + 1
     assert meeting_traces(old_id) == {}
     files = stored_files(media_root)
     assert not set(old.files) & files
