@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.urls import reverse
 from ninja import Router
 from ninja.pagination import paginate
 
 from accounts import selectors, services
+from accounts.lifecycle import retention_policy
+from accounts.models import User
 from accounts.permissions import ROLE_PERMISSIONS, Perm, require
 from accounts.schemas import (
+    AuditEntryOut,
     CompanyIn,
     CompanyOut,
     InvitationCreatedOut,
@@ -16,6 +20,10 @@ from accounts.schemas import (
     MembershipIn,
     MembershipOut,
     MeOut,
+    PersonErasedOut,
+    PersonEraseIn,
+    RetentionIn,
+    RetentionOut,
     TokenCreatedOut,
     TokenIn,
     TokenOut,
@@ -132,3 +140,73 @@ def invitation_revoke(request, invitation_id: int):
     invitation = selectors.invitation_get(company=request.auth.company, invitation_id=invitation_id)
     services.invitation_revoke(company=request.auth.company, invitation=invitation)
     return 204, None
+
+
+# --- a person's data, retention and the audit log -----------------------------------------------------
+
+
+def _person(request, user_id: int | None) -> User:
+    """The caller themselves (``me``), or, for admins, any member of the company; anyone else is a 404."""
+    if user_id is None or user_id == request.auth.user.pk:
+        return request.auth.user
+    require(request.auth, Perm.DATA_MANAGE)
+    return selectors.person_get(company=request.auth.company, user_id=user_id)
+
+
+def _export_response(request, user: User) -> JsonResponse:
+    data = services.person_export(company=request.auth.company, user=user, by_user=request.auth.user)
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="meetpilot-person-{user.pk}.json"'
+    return response
+
+
+@router.get("/people/me/export", response={200: dict, **ERRORS})
+def person_export_me(request):
+    """Everything the company holds about you, as a JSON download."""
+    return _export_response(request, _person(request, None))
+
+
+@router.get("/people/{int:user_id}/export", response={200: dict, **ERRORS})
+def person_export(request, user_id: int):
+    """A member's data as a JSON download (admins; anyone for themselves)."""
+    return _export_response(request, _person(request, user_id))
+
+
+def _erase(request, user_id: int | None, payload: PersonEraseIn):
+    user = _person(request, user_id)
+    if payload.confirm_email.strip().lower() != user.email.lower():
+        raise ApiError(422, "confirm_mismatch", "confirm_email does not match the person's email address.")
+    return services.person_erase(company=request.auth.company, user=user, by_user=request.auth.user)
+
+
+@router.post("/people/me/erase", response={200: PersonErasedOut, **ERRORS, 409: ErrorOut})
+def person_erase_me(request, payload: PersonEraseIn):
+    """Erase your own personal data in this company (you leave it; see docs/operations.md)."""
+    return _erase(request, None, payload)
+
+
+@router.post("/people/{int:user_id}/erase", response={200: PersonErasedOut, **ERRORS, 409: ErrorOut})
+def person_erase(request, user_id: int, payload: PersonEraseIn):
+    """Erase a member's personal data in this company (admins; anyone for themselves)."""
+    return _erase(request, user_id, payload)
+
+
+@router.get("/retention", response={200: RetentionOut, **ERRORS})
+def retention_get(request):
+    require(request.auth, Perm.DATA_MANAGE)
+    return retention_policy(request.auth.company)
+
+
+@router.put("/retention", response={200: RetentionOut, **ERRORS})
+def retention_update(request, payload: RetentionIn):
+    """Days to keep each kind of data (0 or null: forever); applied every day."""
+    require(request.auth, Perm.DATA_MANAGE)
+    return services.retention_set(company=request.auth.company, by_user=request.auth.user, values=payload.dict())
+
+
+@router.get("/audit", response={200: list[AuditEntryOut], **ERRORS})
+@paginate(Pagination)
+def audit_list(request, action: str = ""):
+    """The company's audit log, newest first; ``action`` narrows it by prefix (``person.``, ``meeting.``)."""
+    require(request.auth, Perm.DATA_MANAGE)
+    return selectors.audit_entries(company=request.auth.company, action_prefix=action[:80])

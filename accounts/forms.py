@@ -47,3 +47,16 @@ class CompanyForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class RetentionForm(forms.Form):
+    """Days to keep each kind of data; empty or 0 keeps it forever."""
+
+    recordings = forms.IntegerField(min_value=0, max_value=36500, required=False, label="Uploaded recordings (days)")
+    live_audio = forms.IntegerField(min_value=0, max_value=36500, required=False, label="Live audio (days)")
+    transcripts = forms.IntegerField(min_value=0, max_value=36500, required=False, label="Transcripts (days)")
+    reports = forms.IntegerField(min_value=0, max_value=36500, required=False, label="Reports (days)")
+
+
+class EraseForm(forms.Form):
+    confirm_email = forms.CharField(max_length=254, label="Type the person's email address to confirm")

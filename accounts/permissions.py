@@ -24,6 +24,7 @@ class Perm(StrEnum):
     MEMBERS_MANAGE = "members.manage"  # invite, change roles, remove members
     INTEGRATIONS_MANAGE = "integrations.manage"
     SETTINGS_MANAGE = "settings.manage"  # company settings, prompts, AI providers
+    DATA_MANAGE = "data.manage"  # retention, the audit log, other people's data export and erasure
 
 
 _MEMBER = {Perm.VIEW, Perm.ACTION_ITEM_EDIT_OWN, Perm.ASK, Perm.TOKENS_OWN}

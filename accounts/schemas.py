@@ -100,3 +100,41 @@ class TokenOut(Schema):
 
 class TokenCreatedOut(TokenOut):
     token: str = Field(description="The secret token. It is shown only once and stored hashed.")
+
+
+class AuditEntryOut(Schema):
+    id: int
+    action: str
+    actor_id: int | None
+    actor_email: str
+    target_type: str
+    target_id: str
+    detail: dict
+    created_at: datetime
+
+
+class PersonEraseIn(Schema):
+    confirm_email: str = Field(max_length=254, description="the person's email address, to confirm the erasure")
+
+
+class PersonErasedOut(Schema):
+    user_id: int
+    account: str = Field(description="'anonymised', or 'kept: member of another company'")
+    counts: dict
+
+
+_DAYS = Field(default=None, ge=0, le=36500, description="days to keep; 0 or null: forever")
+
+
+class RetentionIn(Schema):
+    recordings: int | None = _DAYS
+    live_audio: int | None = _DAYS
+    transcripts: int | None = _DAYS
+    reports: int | None = _DAYS
+
+
+class RetentionOut(Schema):
+    recordings: int | None
+    live_audio: int | None
+    transcripts: int | None
+    reports: int | None

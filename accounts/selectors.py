@@ -55,3 +55,23 @@ def audit_entries(*, company: Company, action_prefix: str = "") -> QuerySet[Audi
     """The company's audit log, newest first; ``action_prefix`` narrows it (``"integration."``)."""
     entries = AuditEntry.objects.for_company(company).select_related("actor")
     return entries.filter(action__startswith=action_prefix) if action_prefix else entries
+
+
+def person_get(*, company: Company, user_id: int) -> User:
+    """A member of ``company`` by user id: anyone else (another company's people included) is a 404."""
+    membership = get_object_or_404(Membership.objects.for_company(company).select_related("user"), user_id=user_id)
+    return membership.user
+
+
+def person_membership(*, company: Company, user: User) -> Membership | None:
+    return Membership.objects.for_company(company).filter(user=user).first()
+
+
+def company_find(*, company_id: int) -> Company | None:
+    return Company.objects.filter(pk=company_id).first()
+
+
+def companies_with_retention() -> list[int]:
+    """Ids of the companies that set a retention policy (``settings["retention"]``), for the daily run."""
+    return list(Company.objects.filter(settings__has_key="retention").exclude(settings__retention={})
+                .order_by("pk").values_list("pk", flat=True))

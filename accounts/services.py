@@ -13,9 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import selectors
 from accounts.auth import token_generate, token_hash
+from accounts.lifecycle import ERASED_EMAIL_DOMAIN, person_parts, retention_clean, retention_policy
 from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, Role, User, WorkerHeartbeat
 from accounts.tenancy import scopes_disabled
+from meetpilot.errors import Conflict, Invalid, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -288,3 +291,120 @@ def audit_record(*, company: Company, action: str, actor: User | None = None, ta
         company=company, actor=actor, actor_email=getattr(actor, "email", "") or "", action=action[:80],
         target_type=target_type[:40], target_id=str(target_id)[:64], detail=detail or {},
     )
+
+
+# --- a person's data: export and erasure; retention ---------------------------------------------
+
+
+def _isoformat(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _person_account(company: Company, user: User) -> dict:
+    """What ``accounts`` holds about the person, in this company only."""
+    membership = Membership.objects.for_company(company).filter(user=user).first()
+    tokens = ApiToken.objects.for_company(company).filter(user=user).order_by("created_at", "pk")
+    return {
+        "user": {"id": user.pk, "email": user.email, "full_name": user.full_name, "avatar_url": user.avatar_url,
+                 "date_joined": _isoformat(user.date_joined), "last_login": _isoformat(user.last_login),
+                 "is_active": user.is_active},
+        "membership": {"role": membership.role, "since": _isoformat(membership.created_at)} if membership else None,
+        # Metadata only: the tokens themselves are never stored.
+        "api_tokens": [{"id": t.pk, "name": t.name, "prefix": t.prefix, "created_at": _isoformat(t.created_at),
+                        "last_used_at": _isoformat(t.last_used_at), "revoked_at": _isoformat(t.revoked_at)}
+                       for t in tokens],
+        "audit_entries_as_actor": [
+            {"action": e.action, "target_type": e.target_type, "target_id": e.target_id,
+             "at": _isoformat(e.created_at)}
+            for e in AuditEntry.objects.for_company(company).filter(actor=user).order_by("created_at", "pk")],
+    }
+
+
+def person_export(*, company: Company, user: User, by_user: User) -> dict:
+    """Everything the company holds about ``user`` as JSON-ready data, recorded in the audit log.
+
+    The person's account, membership and token metadata, then every registered part
+    (``accounts.lifecycle``): only ``company``'s rows, never another company's.
+    """
+    if not Membership.objects.for_company(company).filter(user=user).exists():
+        raise NotFound("No such person in this company.")
+    data: dict = {"format": "meetpilot.person-export.v1", "generated_at": timezone.now().isoformat(),
+                  "company": {"id": company.pk, "name": company.name}, **_person_account(company, user)}
+    for part in person_parts():
+        if part.export is not None:
+            data[part.name] = part.export(company, user)
+    audit_record(company=company, actor=by_user, action="person.exported", target_type="user", target_id=user.pk,
+                 detail={"self": by_user.pk == user.pk, "parts": sorted(k for k in data if k not in (
+                     "format", "generated_at", "company"))})
+    return data
+
+
+def _account_anonymise(user: User) -> None:
+    """The user row keeps no name, address, picture or way to sign in."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()  # the provider's uid and profile
+    user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
+    user.full_name = ""
+    user.avatar_url = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+
+
+@transaction.atomic
+def person_erase(*, company: Company, user: User, by_user: User) -> dict:
+    """Erase ``user``'s personal data in ``company``: every registered part, their tokens, their membership.
+
+    Segments they spoke keep their words under "Former member"; their chat threads go. The account
+    itself (name, address, sign-in) is anonymised when this was their only company; a person who also
+    belongs to another company keeps their account there, and ``account`` in the result says so.
+    Refused (Conflict) for the company's last admin. Recorded in the audit log with counts only.
+    """
+    membership = Membership.objects.for_company(company).select_for_update().filter(user=user).first()
+    if membership is None:
+        raise NotFound("No such person in this company.")
+    if membership.role == Role.ADMIN and not Membership.objects.for_company(company).filter(
+            role=Role.ADMIN).exclude(pk=membership.pk).exists():
+        raise Conflict("The company's last admin cannot be erased; make someone else an admin first.",
+                       code="last_admin")
+    counts: dict[str, dict[str, int]] = {}
+    for part in person_parts():
+        if part.erase is not None:
+            counts[part.name] = dict(part.erase(company, user))
+    now = timezone.now()
+    revoked = ApiToken.objects.for_company(company).filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    ApiToken.objects.for_company(company).filter(user=user).update(name="", last_used_at=None)
+    Invitation.objects.for_company(company).filter(email__iexact=user.email).delete()
+    membership.delete()
+    elsewhere = [c.pk for c in selectors.companies_of_user(user=user)]
+    if elsewhere:
+        account = "kept: member of another company"
+    else:
+        _account_anonymise(user)
+        account = "anonymised"
+    counts["accounts"] = {"tokens_revoked": revoked, "memberships_removed": 1}
+    audit_record(company=company, actor=by_user, action="person.erased", target_type="user", target_id=user.pk,
+                 detail={"self": by_user.pk == user.pk, "account": account, "counts": counts})
+    logger.info("person erased", extra={"member_user_id": user.pk, "account": account})
+    return {"user_id": user.pk, "account": account, "counts": counts}
+
+
+def retention_set(*, company: Company, by_user: User | None, values: dict) -> dict[str, int | None]:
+    """Store the company's retention policy (days per kind; 0 or empty keeps forever). Audited."""
+    try:
+        policy = retention_clean(values)
+    except ValueError as exc:
+        raise Invalid(str(exc), code="invalid_retention") from None
+    before = retention_policy(company)
+    company.settings = {**(company.settings or {}),
+                        "retention": {kind: days for kind, days in policy.items() if days}}
+    company.save(update_fields=["settings"])
+    if before != policy:
+        audit_record(company=company, actor=by_user, action="retention.updated", target_type="company",
+                     target_id=company.pk, detail={"before": before, "after": policy})
+    return policy

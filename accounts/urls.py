@@ -19,6 +19,13 @@ urlpatterns = [
     path("tokens/new/", views.token_create, name="token_create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("settings/", views.company_settings, name="settings"),
+    path("settings/retention/", views.retention_update, name="retention_update"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("privacy/export/", views.person_export, name="person_export_me"),
+    path("privacy/erase/", views.person_erase, name="person_erase_me"),
+    path("privacy/people/<int:user_id>/export/", views.person_export, name="person_export"),
+    path("privacy/people/<int:user_id>/erase/", views.person_erase, name="person_erase"),
+    path("audit/", views.audit_log, name="audit"),
     path("switch-company/", views.company_switch, name="company_switch"),
     path("welcome/", views.no_company, name="no_company"),
 ]

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,9 +16,11 @@ from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.auth import SESSION_COMPANY_KEY, WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX
 from accounts.decorators import principal_required
 from accounts.extension import EXTENSION_TOKEN_PREFIX, extension_version, extension_zip
-from accounts.forms import CompanyForm, InvitationForm, RoleForm, TokenForm
+from accounts.forms import CompanyForm, EraseForm, InvitationForm, RetentionForm, RoleForm, TokenForm
+from accounts.lifecycle import RETENTION_KINDS, retention_policy
 from accounts.models import Role
 from accounts.permissions import ROLE_PERMISSIONS, Perm, has_perm, require
+from meetpilot.errors import DomainError
 
 # Where the extension opens its live-caption socket (meetings' routing serves it).
 WS_MEETING_PATH = "/ws/meetings/<meeting_id>/"
@@ -33,6 +36,7 @@ PERM_LABELS = {
     Perm.MEMBERS_MANAGE: "Invite people, change roles, remove members",
     Perm.INTEGRATIONS_MANAGE: "Connect integrations",
     Perm.SETTINGS_MANAGE: "Change company settings, prompts and AI providers",
+    Perm.DATA_MANAGE: "Set retention, read the audit log, export or erase anyone's data",
 }
 
 
@@ -217,7 +221,10 @@ def company_settings(request):
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
     context = {"form": form, "can_edit": has_perm(p, Perm.SETTINGS_MANAGE),
-               "companies": selectors.companies_of_user(user=request.user)}
+               "companies": selectors.companies_of_user(user=request.user),
+               "retention_form": RetentionForm(initial=retention_policy(p.company)),
+               "retention": [(RETENTION_KINDS[k], v) for k, v in retention_policy(p.company).items()],
+               "can_manage_data": has_perm(p, Perm.DATA_MANAGE)}
     return render(request, "accounts/settings.html", context)
 
 
@@ -278,3 +285,76 @@ def extension_download(request):
     response = HttpResponse(extension_zip(server_url=settings.SITE_URL), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="meetpilot-extension-{extension_version()}.zip"'
     return response
+
+
+# --- retention, a person's data, the audit log ------------------------------------------------------------
+
+
+@require_POST
+@principal_required(perm=Perm.DATA_MANAGE)
+def retention_update(request):
+    form = RetentionForm(request.POST)
+    if form.is_valid():
+        services.retention_set(company=request.principal.company, by_user=request.user, values=form.cleaned_data)
+        messages.success(request, "Retention saved. It is applied every night.")
+    else:
+        messages.error(request, "Retention: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    return redirect(reverse("accounts:settings") + "#retention")
+
+
+def _person(request, user_id: int | None):
+    """Yourself, or for admins any member of the company (anyone else: 404)."""
+    if user_id is None or user_id == request.user.pk:
+        return request.user
+    require(request.principal, Perm.DATA_MANAGE)
+    return selectors.person_get(company=request.principal.company, user_id=user_id)
+
+
+@principal_required
+def privacy(request):
+    p = request.principal
+    members = selectors.membership_list(company=p.company) if has_perm(p, Perm.DATA_MANAGE) else []
+    return render(request, "accounts/privacy.html", {"members": members, "erase_form": EraseForm()})
+
+
+@principal_required
+def person_export(request, user_id: int | None = None):
+    user = _person(request, user_id)
+    data = services.person_export(company=request.principal.company, user=user, by_user=request.user)
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="meetpilot-person-{user.pk}.json"'
+    return response
+
+
+@require_POST
+@principal_required
+def person_erase(request, user_id: int | None = None):
+    user = _person(request, user_id)
+    form = EraseForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["confirm_email"].strip().lower() != user.email.lower():
+        messages.error(request, "The email address did not match; nothing was erased.")
+        return redirect("accounts:privacy")
+    is_self = user.pk == request.user.pk
+    try:
+        services.person_erase(company=request.principal.company, user=user, by_user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("accounts:privacy")
+    if is_self:
+        logout(request)
+        return redirect("account_login")
+    messages.success(request, "Their personal data in this company was erased.")
+    return redirect("accounts:privacy")
+
+
+AUDIT_ACTION_CHOICES = [("person.", "People's data (exports, erasures)"), ("meeting.", "Meetings deleted"),
+                        ("retention.", "Retention"), ("integration.", "Integrations")]
+
+
+@principal_required(perm=Perm.DATA_MANAGE)
+def audit_log(request):
+    action = request.GET.get("action", "")[:80]
+    entries = selectors.audit_entries(company=request.principal.company, action_prefix=action)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/audit.html", {"entries": page, "action": action,
+                                                   "action_choices": AUDIT_ACTION_CHOICES})

@@ -415,3 +415,9 @@ def document_delete(*, company: Company, document: Document) -> None:
                     logger.warning("could not delete stored file %s", key)
 
         transaction.on_commit(cleanup)
+
+
+def document_uploader_forget(*, company: Company, user: User) -> int:
+    """A person's data is erased: the company's documents they uploaded stay, no longer naming them."""
+    return Document.objects.for_company(company).filter(uploaded_by=user).update(uploaded_by=None,
+                                                                                  updated_at=timezone.now())

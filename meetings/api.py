@@ -123,7 +123,8 @@ def meeting_update(request, meeting_id: int, payload: MeetingPatch):
 @router.delete("/meetings/{int:meeting_id}", response={204: None, **ERRORS})
 def meeting_delete(request, meeting_id: int):
     require(request.auth, Perm.MEETING_EDIT)
-    services.meeting_delete(company=request.auth.company, meeting=_meeting(request, meeting_id))
+    services.meeting_delete(company=request.auth.company, meeting=_meeting(request, meeting_id),
+                            actor=request.auth.user)
     return Status(204, None)
 
 

@@ -9,7 +9,9 @@ class MeetingsConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from accounts.signals import seed_demo_data
-        from meetings import demo, home  # noqa: F401  (home registers the Overview page's numbers)
+
+        # home registers the Overview page's numbers; lifecycle the meeting, chat and document parts of a person.
+        from meetings import demo, home, lifecycle  # noqa: F401
 
         seed_demo_data.connect(demo.on_seed_demo_data, dispatch_uid="meetings.demo")
 

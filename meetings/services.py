@@ -25,6 +25,7 @@ from integrations.events import event_publish
 from meetings import selectors
 from meetings.analysis.text import normalize_key
 from meetings.intelligence.matching import FUZZY_THRESHOLD, similarity
+from meetings.lifecycle import meeting_purge
 from meetings.models import (
     ActionItem,
     AnalyticsEvent,
@@ -136,9 +137,13 @@ def meeting_update(*, company: Company, meeting: Meeting, data: Mapping[str, Any
     return meeting
 
 
-def meeting_delete(*, company: Company, meeting: Meeting) -> None:
+def meeting_delete(*, company: Company, meeting: Meeting, actor: User | None = None,
+                   reason: str = "request") -> dict[str, Any]:
+    """Delete the meeting and everything derived from it: rows, search chunks and their embeddings, stored
+    files, chat citations, data other apps registered (``meetings.lifecycle.meeting_purge``). Audited;
+    returns what was removed, per kind."""
     assert meeting.company_id == company.pk
-    meeting.delete()
+    return meeting_purge(company=company, meeting=meeting, actor=actor, reason=reason)
 
 
 def meeting_start(*, company: Company, meeting: Meeting) -> Meeting:

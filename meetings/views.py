@@ -125,7 +125,7 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
 def meeting_delete(request: HttpRequest, meeting_id: int) -> HttpResponse:
     p = request.principal
     meeting = selectors.meeting_get(company=p.company, meeting_id=meeting_id)
-    services.meeting_delete(company=p.company, meeting=meeting)
+    services.meeting_delete(company=p.company, meeting=meeting, actor=p.user)
     messages.success(request, f"“{meeting.title}” deleted.")
     return redirect("meetings:list")
 

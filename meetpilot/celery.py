@@ -15,6 +15,22 @@ app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "m
                                    "meetings.intelligence"])
 
 
+# Packages whose tasks run on a queue group whatever their names (after the name routes in settings).
+PACKAGE_QUEUES = {"integrations": "integrations"}
+
+
+def route_by_package(name, args, kwargs, options, task=None, **kw):
+    """A task defined under ``integrations/`` goes to the integrations queue (when the sender knows the task)."""
+    from django.conf import settings
+
+    module = getattr(getattr(task, "run", None), "__module__", "") or ""
+    group = PACKAGE_QUEUES.get(module.split(".", 1)[0])
+    if group is None:
+        return None
+    prefix = settings.CELERY_QUEUE_PREFIX
+    return {"queue": prefix if group == "default" else f"{prefix}.{group}"}
+
+
 @app.on_after_configure.connect
 def _broker_folders(sender, **kwargs):
     """The single-machine fallback broker (filesystem transport) writes into folders kombu does not create."""

@@ -42,3 +42,8 @@ TRANSCRIPTION_REAL_TIME_FACTOR = Histogram(
 
 # --- HTTP API ----------------------------------------------------------------------------
 API_RATE_LIMITED = Counter("meetpilot_api_rate_limited_total", "API requests refused with 429", ["scope"])
+
+# --- data lifecycle ------------------------------------------------------------------------
+RETENTION_DELETED = Counter("meetpilot_retention_deleted_total",
+                            "Meetings (deleted whole) and expired kinds of meeting data removed by retention, "
+                            "counted per meeting", ["kind"])

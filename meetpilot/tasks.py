@@ -4,6 +4,10 @@
 (database or broker connection, timeouts, or a service's ``Transient``) are retried with
 exponential backoff and jitter; anything else fails the task at once. A task that must record the
 failure after the last try checks ``final_attempt(self)`` before re-raising.
+
+Tasks are idempotent and acknowledged after they ran (``acks_late``): a worker that dies mid-task leaves
+its message to the next worker (docs/operations.md "Queues and workers"). The queue a task runs on
+follows from its name (``CELERY_TASK_ROUTES`` in meetpilot/settings/runtime.py), never from the caller.
 """
 
 from __future__ import annotations

@@ -39,10 +39,14 @@ def main() -> int:
     manage("seed_demo", "--with-data")
 
     concurrency = os.environ.get("CELERY_CONCURRENCY", "2")
+    from meetpilot.settings.runtime import CELERY_QUEUES_ALL
+
+    # One worker for every queue here (speech, ingestion, reports, integrations, default); production runs
+    # a worker per queue group (docker-compose.yml, docs/operations.md).
     commands = {
         "web": [str(BIN / "daphne"), "-b", host, "-p", port, "--proxy-headers", "meetpilot.asgi:application"],
         "worker": [str(BIN / "celery"), "-A", "meetpilot", "worker", "-l", "INFO", "--concurrency", concurrency,
-                   "-Q", os.environ.get("CELERY_QUEUE", "meetpilot")],
+                   "-Q", ",".join(CELERY_QUEUES_ALL)],
         "beat": [str(BIN / "celery"), "-A", "meetpilot", "beat", "-l", "INFO"],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}

@@ -103,13 +103,15 @@ def celery_worker(transactional_db):
     Tests using it see committed data only, so they run with ``transactional_db``.
     """
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     from meetpilot.celery import app
 
     app.conf.task_always_eager = False
-    # Tasks queued by earlier tests (without a worker) point at rows that are gone: drop them.
+    # Tasks queued by earlier tests (without a worker) point at rows that are gone: drop them (every queue).
     app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING",
+                      queues=settings.CELERY_QUEUES_ALL) as w:
         yield w
 
 
