@@ -9,6 +9,8 @@ own error message kept, 429 / 5xx / timeouts marked transient with the provider'
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import hmac
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +53,7 @@ class TicketDraft:
     due_date: str | None = None  # ISO date; "" clears
     priority: str | None = None  # our priority: high / medium / low
     marker: str = ""  # our item marker (a Jira label; a Linear issue id)
+    link: str = ""  # the meeting in MeetPilot, added to the description as a link
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -130,3 +133,30 @@ def ticket_client(provider: str, config: dict[str, Any], secrets: dict[str, Any]
         return _CLIENTS[provider](config, secrets)
     except KeyError:
         raise ProviderError(f"{provider} does not take tickets") from None
+
+
+def hook_id(company_id: int, provider: str) -> str:
+    """The company's webhook path for ``provider``: its id and a token only this server can make.
+
+    Not the signature secret (the provider signs each request with that); it only stops a guessed URL
+    from reaching the signature check of another company."""
+    key = hashlib.sha256(f"meetpilot.integrations.hooks:{settings.SECRET_KEY}".encode()).digest()
+    token = hmac.new(key, f"{provider}:{company_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{company_id}-{token}"
+
+
+def hook_company_id(provider: str, value: str) -> int | None:
+    """The company a webhook path belongs to, or None when the path was not made by ``hook_id``."""
+    head, _, _ = value.partition("-")
+    if not head.isdigit() or len(head) > 12:
+        return None
+    return int(head) if hmac.compare_digest(hook_id(int(head), provider), value) else None
+
+
+def signature_valid(secret: str, body: bytes, signature: str) -> bool:
+    """HMAC-SHA256 of the raw body, hex (Linear's ``Linear-Signature``; Jira's ``X-Hub-Signature`` after
+    its ``sha256=`` prefix)."""
+    if not secret or not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.removeprefix("sha256=").strip().lower())

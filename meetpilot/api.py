@@ -12,6 +12,7 @@ from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
 from meetpilot.apikit import install_error_handlers
+from workflows.api import router as workflows_router
 
 api = NinjaAPI(
     title="MeetPilot API",
@@ -35,3 +36,4 @@ api.add_router("/", knowledge_router)
 api.add_router("/", uploads_router)
 api.add_router("/", live_router)
 api.add_router("/", integrations_router)
+api.add_router("/", workflows_router)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
     path("", include("integrations.urls")),
+    path("", include("workflows.urls")),
 ]
 
 

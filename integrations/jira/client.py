@@ -83,7 +83,7 @@ class JiraClient(TicketClient):
         if draft.title is not None:
             fields["summary"] = draft.title
         if draft.description is not None:
-            fields["description"] = adf(draft.description.split("\n\n"))
+            fields["description"] = adf(draft.description.split("\n\n"), link=draft.link)
         if draft.assignee is not None:
             fields["assignee"] = {"accountId": draft.assignee} if draft.assignee else None
         if draft.due_date is not None:

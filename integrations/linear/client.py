@@ -74,7 +74,8 @@ class LinearClient(TicketClient):
         if draft.title is not None:
             values["title"] = draft.title
         if draft.description is not None:
-            values["description"] = draft.description
+            values["description"] = draft.description + (
+                f"\n\n[Open the meeting in MeetPilot]({draft.link})" if draft.link else "")
         if draft.assignee is not None:
             values["assigneeId"] = draft.assignee or None
         if draft.due_date is not None:

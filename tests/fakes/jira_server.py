@@ -7,7 +7,7 @@ a socket, the Celery worker) and then assert on what Jira received:
         config = jira.config(project_key="OPS")        # connection config pointing at the fake
         jira.fail_next(2, status=500)                  # the next two requests answer 500
         jira.fail_next(1, status=429, retry_after=1)   # ... or 429 with Retry-After
-        jira.hang_next(1, seconds=2)                   # ... or answer after the client's timeout
+        jira.hang_next(1, seconds=2)                   # ... or do the work but answer after the timeout
         payload = jira.close_issue("OPS-1")            # what Jira's webhook would POST
         jira.writes()                                  # the POST/PUT requests received
 
@@ -56,12 +56,21 @@ class RecordingServer:
             self.planned += [Planned(status, body if body is not None else {"errorMessages": [f"fake {status}"]},
                                      headers) for _ in range(times)]
 
+    def pass_next(self, times: int = 1) -> None:
+        """The next requests are answered normally (to aim a planned failure at a later request)."""
+        with self.lock:
+            self.planned += [Planned(0, None) for _ in range(times)]
+
     def hang_next(self, times: int = 1, *, seconds: float = 2.0) -> None:
         with self.lock:
-            self.planned += [Planned(200, None, delay=seconds) for _ in range(times)]
+            self.planned += [Planned(0, None, delay=seconds) for _ in range(times)]
+
+    def is_write(self, record: dict[str, Any]) -> bool:
+        return record["method"] in ("POST", "PUT", "DELETE")
 
     def writes(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["method"] in ("POST", "PUT", "DELETE") and r["answered"] < 400]
+        """The requests that changed something (answered below 400, or not answered yet)."""
+        return [r for r in self.requests if self.is_write(r) and r["answered"] < 400]
 
     def handle(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         raise NotImplementedError
@@ -78,14 +87,13 @@ class RecordingServer:
         with self.lock:
             self.requests.append(record)
             planned = self.planned.pop(0) if self.planned else None
-        if planned is not None and planned.delay:
-            time.sleep(planned.delay)  # past the client's timeout: it has given up, but the work is done
-            planned = None
-        if planned is not None:
+        if planned is not None and planned.status:
             status, payload, extra = planned.status, planned.body, planned.headers
         else:
             with self.lock:
                 status, payload, extra = self.handle(method, handler.path, body, headers)
+        if planned is not None and planned.delay:
+            time.sleep(planned.delay)  # the work is done, but the answer comes after the client's timeout
         record["answered"] = record["answered"] or status
         data = b"" if payload is None else json.dumps(payload).encode()
         try:
@@ -151,6 +159,9 @@ class FakeJira(RecordingServer):
 
     def issue(self, id_or_key: str) -> dict[str, Any] | None:
         return self.issues.get(id_or_key) or next((i for i in self.issues.values() if i["key"] == id_or_key), None)
+
+    def is_write(self, record: dict[str, Any]) -> bool:
+        return super().is_write(record) and not record["path"].startswith("/rest/api/3/search")
 
     def creates(self) -> list[dict[str, Any]]:
         return [r for r in self.writes() if r["path"] == "/rest/api/3/issue"]

@@ -38,6 +38,9 @@ class FakeLinear(RecordingServer):
     def config(self, **extra: Any) -> dict[str, Any]:
         return {"team_key": self.team_key, **extra}
 
+    def is_write(self, record: dict[str, Any]) -> bool:
+        return "mutation" in (record["body"] or {}).get("query", "")
+
     def creates(self) -> list[dict[str, Any]]:
         return [r for r in self.writes() if "issueCreate" in (r["body"] or {}).get("query", "")]
 
