@@ -1,5 +1,5 @@
-"""``{% ticket_providers as providers %}``: the ticket providers the viewer's company has connected, for the
-"send to Jira / Linear" buttons on action items (looked up once per page render)."""
+"""The "send to Jira / Linear" and "retry" buttons on action items: the ticket providers the viewer's
+company has connected (looked up once per request)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ def ticket_providers(context: template.Context) -> list[dict[str, str]]:
     principal = context.get("principal")
     if principal is None or not getattr(principal, "company", None):
         return []
-    cache = context.render_context
-    if "ticket_providers" not in cache:
+    # Once per request (row partials are rendered as templates of their own, each with a fresh render context).
+    request = context.get("request")
+    cache = request.__dict__ if request is not None else context.render_context
+    if "_ticket_providers" not in cache:
         rows = {r.provider: r for r in integration_selectors.connection_list(company=principal.company)}
-        cache["ticket_providers"] = [{"provider": p, "label": spec_for(p).label} for p in registered()
-                                     if p in rows and rows[p].enabled]
-    return cache["ticket_providers"]
+        cache["_ticket_providers"] = [{"provider": p, "label": spec_for(p).label} for p in registered()
+                                      if p in rows and rows[p].enabled]
+    return cache["_ticket_providers"]
 
 
 @register.simple_tag(takes_context=True)
