@@ -30,6 +30,8 @@ class IntegrationOut(Schema):
     health: str
     last_error: str
     last_checked_at: datetime | None
+    # Where to point the provider's webhook (Jira, Linear); empty for providers without one.
+    webhook_url: str
 
 
 class IntegrationIn(Schema):

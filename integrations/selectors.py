@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import Company
 from integrations.crypto import SecretsUnreadable, secrets_decrypt
 from integrations.models import Connection
 from integrations.spec import specs
+from integrations.ticketing import hook_id, ticket_providers
 
 
 def connection_list(*, company: Company) -> QuerySet[Connection]:
@@ -45,5 +47,13 @@ def integration_overview(*, company: Company) -> list[dict[str, Any]]:
             "config": dict(row.config) if row else {}, "secrets_saved": list(row.secret_fields) if row else [],
             "health": row.health if row else Connection.Health.UNKNOWN, "last_error": row.last_error if row else "",
             "last_checked_at": row.last_checked_at if row else None,
+            "webhook_url": _webhook_url(company, spec.provider),
         })
     return overview
+
+
+def _webhook_url(company: Company, provider: str) -> str:
+    """Where the provider sends its webhooks for this company (ticket providers only)."""
+    if provider not in ticket_providers():
+        return ""
+    return f"{settings.SITE_URL.rstrip('/')}/api/v1/hooks/{provider}/{hook_id(company.pk, provider)}"

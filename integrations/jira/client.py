@@ -8,6 +8,7 @@ Endpoints used: ``GET /rest/api/3/myself`` and ``GET /rest/api/3/project/{key}``
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -55,7 +56,8 @@ class JiraClient(TicketClient):
     def test(self) -> str:
         me = self._call("GET", "/rest/api/3/myself", what="Signing in to Jira").json()
         key = self.config.get("project_key", "")
-        project = self._call("GET", f"/rest/api/3/project/{key}", what=f"Reading project {key}").json()
+        project = self._call("GET", f"/rest/api/3/project/{quote(str(key), safe='')}",
+                             what=f"Reading project {key}").json()
         return f"Connected as {me.get('displayName') or me.get('emailAddress')}; project {project.get('name', key)}."
 
     def ticket(self, issue: dict[str, Any]) -> RemoteTicket:
@@ -116,7 +118,7 @@ class JiraClient(TicketClient):
 
     def get(self, ticket_id: str) -> RemoteTicket | None:
         try:
-            issue = self._call("GET", f"/rest/api/3/issue/{ticket_id}", what="Reading the Jira issue",
+            issue = self._call("GET", f"/rest/api/3/issue/{quote(ticket_id, safe='')}", what="Reading the Jira issue",
                                params={"fields": ",".join(FIELDS)}).json()
         except ProviderError as exc:
             if exc.status == 404:

@@ -11,6 +11,7 @@ from django.db import OperationalError
 from accounts.selectors import audit_entries
 from accounts.tenancy import tenant_scope
 from integrations.ticketing import hook_id
+from meetings import services as meeting_services
 from tests.fakes.jira_server import FakeJira
 from tests.integrations.tickets import (
     connect,
@@ -182,10 +183,19 @@ def test_a_refusal_fails_with_jiras_message_retry_works_and_chosen_priorities_sy
     high = item_make(company, priority="high", description="Renew the vendor contract")
     low = item_make(company, priority="low", description="Tidy the shared drive")
     _synced(company, high.pk)
+    # A suggestion (found live, under the confidence threshold) waits until a person confirms it.
+    with tenant_scope(company):
+        suggested = meeting_services.action_item_create(
+            company=company, meeting=high.meeting, description="Call the auditors", priority="high",
+            origin="live", confidence=0.05)
+        assert suggested.review == "suggested"
     settle()
-    assert link_of(company, low.pk, "jira") is None
+    assert link_of(company, low.pk, "jira") is None and link_of(company, suggested.pk, "jira") is None
+    with tenant_scope(company):
+        meeting_services.action_item_review(company=company, action_item=suggested, review="confirmed")
+    _synced(company, suggested.pk)
     assert [c["body"]["fields"]["summary"] for c in jira.creates()] == [
-        "Send the revised budget to finance", "Renew the vendor contract"]
+        "Send the revised budget to finance", "Renew the vendor contract", "Call the auditors"]
 
 
 def test_another_company_can_neither_see_nor_trigger_any_of_it(

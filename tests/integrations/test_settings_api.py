@@ -37,6 +37,7 @@ def test_admin_saves_and_the_secret_is_never_returned_nor_stored_plain(admin, co
     assert listing.status_code == 200 and SECRET not in listing.content.decode()
     jira = next(i for i in listing.json() if i["provider"] == "jira")
     assert jira["connected"] and jira["health"] == "unknown"
+    assert jira["webhook_url"].endswith(f"/api/v1/hooks/jira/{company.pk}-" + jira["webhook_url"][-32:])
     assert {f["name"] for f in jira["fields"]} >= {"site_url", "api_token", "project_key", "assignee_map"}
     assert {i["provider"] for i in listing.json()} >= {"jira", "linear"}
     with db.cursor() as cursor:

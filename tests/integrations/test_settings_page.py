@@ -21,6 +21,7 @@ def test_admin_sees_every_registered_provider_and_the_nav_link(admin) -> None:
     assert response.status_code == 200
     assert 'id="integration-jira"' in html and 'id="integration-linear"' in html
     assert 'href="/integrations/"' in html and "Integration log" in html
+    assert f"/api/v1/hooks/linear/{admin.company.pk}-" in html
 
 
 def test_save_test_and_audit_on_the_page_never_show_the_secret(admin, company) -> None:
