@@ -111,6 +111,8 @@ def connection_test(*, company: Company, connection: Connection, by_user: User |
         ok, message = True, spec.test(dict(connection.config), secrets)
     except ProviderError as exc:
         ok, message = False, str(exc)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a 2xx we cannot read
+        ok, message = False, f"{spec.label} answered in a way MeetPilot cannot read ({type(exc).__name__}: {exc})"
     connection_health_record(company=company, connection=connection, ok=ok, error=message)
     audit_record(company=company, actor=by_user, action=f"integration.{connection.provider}.tested",
                  target_type="connection", target_id=connection.pk, detail={"ok": ok})

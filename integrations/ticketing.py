@@ -85,6 +85,10 @@ def http_call(method: str, url: str, *, what: str, message_of: Any, **kwargs: An
         raise ProviderError(f"{what}: the provider did not answer in time", transient=True) from exc
     except httpx.HTTPError as exc:
         raise ProviderError(f"{what}: could not reach the provider ({type(exc).__name__})", transient=True) from exc
+    if 300 <= response.status_code < 400:
+        where = response.headers.get("Location", "elsewhere")
+        raise ProviderError(f"{what}: HTTP {response.status_code}: the provider redirected to {where}; "
+                            "check the address in the settings", status=response.status_code)
     if response.status_code >= 400:
         try:
             detail = message_of(response) or ""
@@ -95,6 +99,14 @@ def http_call(method: str, url: str, *, what: str, message_of: Any, **kwargs: An
                             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                             transient=response.status_code in TRANSIENT_STATUS)
     return response
+
+
+UNEXPECTED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def unexpected_answer(what: str, exc: Exception) -> ProviderError:
+    """A provider answered 2xx with something we cannot read (HTML from a wrong URL, a changed API)."""
+    return ProviderError(f"{what} answered in a way MeetPilot cannot read ({type(exc).__name__}: {exc})"[:1000])
 
 
 class TicketClient:

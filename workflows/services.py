@@ -26,7 +26,15 @@ from accounts.services import audit_record
 from integrations import selectors as integration_selectors
 from integrations.services import connection_health_record
 from integrations.spec import ProviderError, spec_for
-from integrations.ticketing import RemoteTicket, TicketClient, TicketDraft, ticket_client, ticket_providers
+from integrations.ticketing import (
+    UNEXPECTED,
+    RemoteTicket,
+    TicketClient,
+    TicketDraft,
+    ticket_client,
+    ticket_providers,
+    unexpected_answer,
+)
 from meetings import selectors as meeting_selectors
 from meetings import services as meeting_services
 from meetings.models import ActionItem
@@ -197,6 +205,9 @@ def ticket_push(*, company: Company, link: TicketLink, retries: int = 0, final: 
                 remote = client.find(link.marker) or client.create(_draft(item, client, link))
                 _link_created(company=company, link=link, item=item, remote=remote, client=client)
             _push_changes(company, link, item)
+    except UNEXPECTED as exc:
+        _failure_record(company=company, link=link, exc=unexpected_answer(link.provider.capitalize(), exc),
+                        final=True)
     except ProviderError as exc:
         _failure_record(company=company, link=link, exc=exc, final=final or not exc.transient)
         if exc.transient and not final:

@@ -122,3 +122,14 @@ def test_the_outsider_can_neither_see_nor_test_nor_change_acmes_settings(admin, 
     with tenant_scope(company):
         row = Connection.objects.get(provider="jira")
         assert row.config["project_key"] == "OPS" and row.health == "unknown"
+
+
+def test_an_answer_that_is_not_jiras_is_a_failed_test_not_a_500(admin) -> None:
+    with FakeJira() as jira:
+        assert _put(admin, "jira", _jira_body(jira)).status_code == 200
+        jira.fail_next(1, status=200, body="<html>a login page</html>")
+        odd = admin.api().post(f"{URL}/jira/test")
+        jira.fail_next(1, status=301)
+        moved = admin.api().post(f"{URL}/jira/test")
+    assert odd.status_code == 200 and odd.json()["ok"] is False and "cannot read" in odd.json()["message"]
+    assert moved.status_code == 200 and "HTTP 301: the provider redirected" in moved.json()["message"]
