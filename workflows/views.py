@@ -31,3 +31,10 @@ def item_sync(request: HttpRequest, action_item_id: int, provider: str) -> HttpR
     if not request.htmx:
         return redirect("meetings:detail", meeting_id=item.meeting_id)
     return render(request, FRAGMENT, {"obj": item, "error": error})  # 200 either way: htmx swaps the message in
+
+
+@principal_required(perm=Perm.VIEW)
+def item_sync_state(request: HttpRequest, action_item_id: int) -> HttpResponse:
+    """The item's ticket badges alone, polled while a sync is on its way."""
+    item = meeting_selectors.action_item_get(company=request.principal.company, action_item_id=action_item_id)
+    return render(request, FRAGMENT, {"obj": item})

@@ -26,7 +26,8 @@ SPEC = register(ProviderSpec(
         Field("project_key", "Project key", required=True, help="Issues are created in this project, e.g. OPS."),
         Field("issue_type", "Issue type", help="Task when empty."),
         Field("priority_map", "Priority mapping", kind="mapping",
-              help='Our priority to Jira\'s, e.g. {"high": "Highest", "low": "Lowest"}.'),
+              help='Our priority to Jira\'s, e.g. {"high": "High", "medium": "Medium", "low": "Low"}. '
+                   "Empty: issues get the project's default priority."),
         Field("assignee_map", "Assignees", kind="mapping",
               help='Member email to Jira accountId, e.g. {"bob@acme.com": "5b10ac8d82e05b22cc7d4ef5"}.'),
         Field("auto_sync", "Create issues automatically for", kind="list", choices=PRIORITIES,

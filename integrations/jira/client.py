@@ -17,7 +17,6 @@ from integrations.ticketing import RemoteTicket, TicketClient, TicketDraft, http
 
 FIELDS = ["summary", "status", "assignee", "duedate", "updated", "labels"]
 # Jira status categories: "new" (to do), "indeterminate" (in progress), "done".
-DEFAULT_PRIORITIES = {"high": "High", "medium": "Medium", "low": "Low"}
 COMMON_LABEL = "meetpilot"
 
 
@@ -90,10 +89,10 @@ class JiraClient(TicketClient):
             fields["assignee"] = {"accountId": draft.assignee} if draft.assignee else None
         if draft.due_date is not None:
             fields["duedate"] = draft.due_date or None
-        if draft.priority is not None:
-            name = {**DEFAULT_PRIORITIES, **(self.config.get("priority_map") or {})}.get(draft.priority)
-            if name:
-                fields["priority"] = {"name": name}
+        # Only with a mapping: many projects' screens have no priority field, and Jira refuses unknown fields.
+        mapping = self.config.get("priority_map") or {}
+        if draft.priority is not None and mapping.get(draft.priority):
+            fields["priority"] = {"name": mapping[draft.priority]}
         return fields
 
     def create(self, draft: TicketDraft) -> RemoteTicket:

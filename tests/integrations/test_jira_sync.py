@@ -64,7 +64,7 @@ def test_round_trip_an_item_becomes_an_issue_and_changes_flow_both_ways_without_
         celery_worker, jira, company, manager, member, client) -> None:
     from meetpilot.celery import app
 
-    _connect(company, jira)
+    _connect(company, jira, priority_map={"high": "Highest"})
     item = item_make(company, assignee=member.user, priority="high")
     response = manager.api().post(f"/api/v1/action-items/{item.pk}/sync?provider=jira")
     assert response.status_code == 202 and response.json()["state"] == "pending"
@@ -73,7 +73,7 @@ def test_round_trip_an_item_becomes_an_issue_and_changes_flow_both_ways_without_
     fields = create["body"]["fields"]
     assert fields["summary"] == "Send the revised budget to finance" and fields["project"] == {"key": "OPS"}
     assert fields["labels"] == ["meetpilot", f"meetpilot-{item.pk}"] and fields["duedate"] == "2030-05-17"
-    assert fields["assignee"] == {"accountId": "acc-bob"} and fields["priority"] == {"name": "High"}
+    assert fields["assignee"] == {"accountId": "acc-bob"} and fields["priority"] == {"name": "Highest"}
     description = _text(fields["description"])
     assert 'Alice at 02:05: \\"Bob, can you send the revised budget to finance by Friday?\\"' in description
     assert f"/meetings/{item.meeting_id}/#segment-" in description and "Due 2030-05-17" in description
@@ -178,7 +178,10 @@ def test_a_refusal_fails_with_jiras_message_retry_works_and_chosen_priorities_sy
     _connect(company, jira, auto_sync=["high"])
     retry = admin.browser().post(f"/action-items/{item.pk}/sync/jira/", HTTP_HX_REQUEST="true")
     assert retry.status_code == 200 and 'data-sync-state="pending"' in retry.content.decode()
+    assert 'data-polling="true"' in retry.content.decode()  # the badge refreshes itself until done
     _synced(company, item.pk)
+    state = admin.browser().get(f"/action-items/{item.pk}/sync-state/").content.decode()
+    assert 'data-sync-state="synced"' in state and "data-polling" not in state
 
     high = item_make(company, priority="high", description="Renew the vendor contract")
     low = item_make(company, priority="low", description="Tidy the shared drive")
@@ -207,6 +210,7 @@ def test_another_company_can_neither_see_nor_trigger_any_of_it(
     assert outsider.api().post(f"/api/v1/action-items/{item.pk}/sync?provider=jira").status_code == 404
     assert outsider.api().get(f"/api/v1/action-items/{item.pk}/tickets").status_code == 404
     assert outsider.browser().post(f"/action-items/{item.pk}/sync/jira/", HTTP_HX_REQUEST="true").status_code == 404
+    assert outsider.browser().get(f"/action-items/{item.pk}/sync-state/").status_code == 404
     admin.api().post(f"/api/v1/action-items/{item.pk}/sync?provider=jira")
     _synced(company, item.pk)
     assert len(jira.creates()) == 1

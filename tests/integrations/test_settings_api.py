@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from django.db import connection as db
@@ -79,7 +80,8 @@ def test_unknown_provider_is_a_404(admin) -> None:
     assert admin.api().delete(f"{URL}/linear").status_code == 404  # not connected
 
 
-def test_test_connection_shows_the_providers_own_message_and_records_health(admin, company) -> None:
+def test_test_connection_shows_the_providers_own_message_and_records_health(admin, company, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     with FakeJira() as jira:
         assert _put(admin, "jira", _jira_body(jira)).status_code == 200
         ok = admin.api().post(f"{URL}/jira/test")
@@ -90,6 +92,7 @@ def test_test_connection_shows_the_providers_own_message_and_records_health(admi
     assert failed.status_code == 200 and failed.json()["ok"] is False and failed.json()["health"] == "failed"
     assert "Client must be authenticated to access this resource." in failed.json()["message"]
     assert "wrong" not in failed.content.decode()
+    assert caplog.records and SECRET not in caplog.text and "wrong" not in caplog.text
     with tenant_scope(company):
         assert Connection.objects.get(provider="jira").health == "failed"
         assert [e.detail for e in audit_entries(company=company, action_prefix="integration.jira.tested")] == [

@@ -43,3 +43,9 @@ def ticket_buttons(context: template.Context, item: Any) -> list[dict[str, str]]
         if state in (None, "failed", "retrying"):
             buttons.append({**p, "text": f"Retry {p['label']}" if state else f"→ {p['label']}"})
     return buttons
+
+
+@register.filter
+def sync_in_flight(item: Any) -> bool:
+    """Whether one of the item's tickets is still on its way (the badge then refreshes itself)."""
+    return any((s or {}).get("state") in ("pending", "creating", "retrying") for s in (item.sync_state or {}).values())
