@@ -51,6 +51,8 @@ def _hook(client, company, body: dict, signature: str | None = None):
 
 def test_round_trip_an_item_becomes_an_issue_with_our_id_and_changes_flow_both_ways_without_echoes(
         celery_worker, linear, company, admin, member, client) -> None:
+    from meetpilot.celery import app
+
     _connect(company, linear)
     item = item_make(company, assignee=member.user, priority="high")
     assert admin.api().post(f"/api/v1/action-items/{item.pk}/sync?provider=linear").status_code == 202
@@ -81,6 +83,10 @@ def test_round_trip_an_item_becomes_an_issue_with_our_id_and_changes_flow_both_w
     assert changed.due_date.isoformat() == "2030-07-01" and changed.status == "pending"
     assert _hook(client, company, linear.complete_issue(link.external_id)).status_code == 202
     wait(lambda: item_get(company, item.pk).status == "done", what="the item to complete")
+    # A change whose webhook never came: the poll reads it back.
+    linear.edit_issue(link.external_id, dueDate="2030-08-01")
+    app.send_task("workflows.tickets_poll")
+    wait(lambda: str(item_get(company, item.pk).due_date) == "2030-08-01", what="the poll")
     settle()
     assert len(linear.writes()) == writes_before
 
