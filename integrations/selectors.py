@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import Company
 from integrations.crypto import SecretsUnreadable, secrets_decrypt
 from integrations.models import Connection
+from integrations.spec import specs
+from integrations.ticketing import hook_id, ticket_providers
 
 
 def connection_list(*, company: Company) -> QuerySet[Connection]:
@@ -27,3 +30,30 @@ def connection_secrets(*, company: Company, connection: Connection) -> dict[str,
         return secrets_decrypt(connection.secrets_encrypted)
     except SecretsUnreadable:
         return {}
+
+
+def integration_overview(*, company: Company) -> list[dict[str, Any]]:
+    """Every registered provider with the company's settings for it: config shown again, secrets as
+    names only. What the Integrations page and ``GET /integrations`` show."""
+    rows = {row.provider: row for row in connection_list(company=company)}
+    overview = []
+    for spec in specs():
+        row = rows.get(spec.provider)
+        overview.append({
+            "provider": spec.provider, "label": spec.label, "help": spec.help, "spec": spec,
+            "fields": [{"name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
+                        "kind": f.kind, "choices": list(f.choices), "help": f.help} for f in spec.fields],
+            "connected": row is not None, "connection": row, "enabled": row.enabled if row else False,
+            "config": dict(row.config) if row else {}, "secrets_saved": list(row.secret_fields) if row else [],
+            "health": row.health if row else Connection.Health.UNKNOWN, "last_error": row.last_error if row else "",
+            "last_checked_at": row.last_checked_at if row else None,
+            "webhook_url": _webhook_url(company, spec.provider),
+        })
+    return overview
+
+
+def _webhook_url(company: Company, provider: str) -> str:
+    """Where the provider sends its webhooks for this company (ticket providers only)."""
+    if provider not in ticket_providers():
+        return ""
+    return f"{settings.SITE_URL.rstrip('/')}/api/v1/hooks/{provider}/{hook_id(company.pk, provider)}"

@@ -10,8 +10,10 @@ from django.utils import timezone
 from accounts.models import Company, User
 from accounts.services import audit_record
 from integrations.crypto import SecretsUnreadable, secrets_decrypt, secrets_encrypt, secrets_rotate
+from integrations.forms import connection_values
 from integrations.models import Connection, Provider
-from meetpilot.errors import Invalid
+from integrations.spec import ProviderError, spec_for
+from meetpilot.errors import Invalid, NotFound
 
 
 @transaction.atomic
@@ -76,3 +78,42 @@ def connection_secrets_rotate(*, connection: Connection) -> bool:
     if token != connection.secrets_encrypted:
         Connection.objects.filter(pk=connection.pk).update(secrets_encrypted=token)
     return True
+
+
+# --- settings from the registered provider specs (the Integrations page and API) -----------------
+
+
+def connection_configure(*, company: Company, provider: str, by_user: User | None, config: dict[str, Any],
+                         secrets: dict[str, Any], enabled: bool = True) -> Connection:
+    """Save what an admin entered for ``provider``, checked against its ``ProviderSpec``."""
+    spec = spec_for(provider)
+    if spec is None:
+        raise NotFound("No such integration.")
+    row = Connection.objects.for_company(company).filter(provider=provider).first()
+    clean_config, clean_secrets = connection_values(spec=spec, config=config, secrets=secrets,
+                                                    saved_secrets=list(row.secret_fields) if row else [])
+    return connection_save(company=company, provider=provider, by_user=by_user, config=clean_config,
+                           secrets=clean_secrets, enabled=enabled)
+
+
+def connection_test(*, company: Company, connection: Connection, by_user: User | None) -> tuple[bool, str]:
+    """Run the provider's own check with the stored credentials; (ok, the provider's message). Records the
+    health and an audit entry; never raises for a provider failure."""
+    assert connection.company_id == company.pk
+    spec = spec_for(connection.provider)
+    if spec is None:
+        raise NotFound("No such integration.")
+    try:
+        secrets = secrets_decrypt(connection.secrets_encrypted)
+    except SecretsUnreadable:
+        secrets = {}
+    try:
+        ok, message = True, spec.test(dict(connection.config), secrets)
+    except ProviderError as exc:
+        ok, message = False, str(exc)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a 2xx we cannot read
+        ok, message = False, f"{spec.label} answered in a way MeetPilot cannot read ({type(exc).__name__}: {exc})"
+    connection_health_record(company=company, connection=connection, ok=ok, error=message)
+    audit_record(company=company, actor=by_user, action=f"integration.{connection.provider}.tested",
+                 target_type="connection", target_id=connection.pk, detail={"ok": ok})
+    return ok, message

@@ -784,3 +784,24 @@ def action_item_update(
 def action_item_delete(*, company: Company, action_item: ActionItem) -> None:
     assert action_item.company_id == company.pk
     action_item.delete()
+
+
+def action_item_sync_state_record(*, company: Company, action_item: ActionItem, provider: str,
+                                  state: dict[str, Any], external_id: str = "") -> None:
+    """Where the item's ticket in ``provider`` stands, as the item shows it (``sync_state``, ``external_ids``).
+
+    Written by the ticket sync (``workflows``); not a change of the item's content, so no event and no
+    ``updated_at`` bump (an event here would start another sync).
+    """
+    assert action_item.company_id == company.pk
+    with transaction.atomic():
+        row = ActionItem.objects.for_company(company).select_for_update().filter(pk=action_item.pk).first()
+        if row is None:
+            return
+        sync_state = {**(row.sync_state or {}), provider: state}
+        external_ids = {**(row.external_ids or {})}
+        if external_id:
+            external_ids[provider] = external_id
+        ActionItem.objects.for_company(company).filter(pk=row.pk).update(sync_state=sync_state,
+                                                                        external_ids=external_ids)
+    action_item.sync_state, action_item.external_ids = sync_state, external_ids

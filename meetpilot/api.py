@@ -5,12 +5,14 @@ from ninja import NinjaAPI
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
 from ai.api import router as ai_router
+from integrations.api import router as integrations_router
 from knowledge.api import router as knowledge_router
 from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
 from meetpilot.apikit import install_error_handlers
+from workflows.api import router as workflows_router
 
 api = NinjaAPI(
     title="MeetPilot API",
@@ -33,3 +35,5 @@ api.add_router("/", meetings_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", uploads_router)
 api.add_router("/", live_router)
+api.add_router("/", integrations_router)
+api.add_router("/", workflows_router)

@@ -16,7 +16,7 @@ app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "m
 
 
 # Packages whose tasks run on a queue group whatever their names (after the name routes in settings).
-PACKAGE_QUEUES = {"integrations": "integrations"}
+PACKAGE_QUEUES = {"integrations": "integrations", "workflows": "integrations"}
 
 
 def route_by_package(name, args, kwargs, options, task=None, **kw):

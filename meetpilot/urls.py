@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("meetings.uploads.urls")),
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
+    path("", include("integrations.urls")),
+    path("", include("workflows.urls")),
 ]
 
 

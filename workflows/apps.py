@@ -11,3 +11,9 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = "Workflows"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from integrations.events import company_event
+        from workflows.receivers import on_company_event
+
+        company_event.connect(on_company_event, dispatch_uid="workflows.tickets")

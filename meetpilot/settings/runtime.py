@@ -90,6 +90,7 @@ CELERY_ROUTES_BY_NAME = {
     "integrations.*": {"queue": queue_name("integrations")},
     "webhooks.*": {"queue": queue_name("integrations")},
     "email.*": {"queue": queue_name("integrations")},
+    "workflows.*": {"queue": queue_name("integrations")},
 }
 CELERY_TASK_ROUTES = [CELERY_ROUTES_BY_NAME, "meetpilot.celery.route_by_package"]
 # Tasks are acknowledged after they ran (``acks_late``, meetpilot/tasks.py). On Redis, a message whose

@@ -39,6 +39,7 @@ SCOPES_DISABLED_PLACES = {
     "accounts/selectors.py": "a user's companies span companies by design",
     "accounts/services.py": "joining a company before any scope exists (membership_add, invitation links)",
     "knowledge/services.py": "chunks_reembed: maintenance over every company",
+    "workflows/hooks.py": "provider webhooks: the signed path names the company, like a token (one connection read)",
 }
 
 
