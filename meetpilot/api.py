@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
 from ai.api import router as ai_router
+from integrations.webhooks.api import router as webhooks_router
 from knowledge.api import router as knowledge_router
 from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
@@ -33,3 +34,4 @@ api.add_router("/", meetings_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", uploads_router)
 api.add_router("/", live_router)
+api.add_router("/", webhooks_router)

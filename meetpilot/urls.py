@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("meetings.uploads.urls")),
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
+    path("", include("integrations.webhooks.urls")),
 ]
 
 
