@@ -6,6 +6,8 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Provider packages register their ProviderSpec when imported.
+        from integrations import email, slack  # noqa: F401
         from integrations.webhooks import receivers as webhook_receivers
 
         webhook_receivers.connect()

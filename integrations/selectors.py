@@ -27,3 +27,8 @@ def connection_secrets(*, company: Company, connection: Connection) -> dict[str,
         return secrets_decrypt(connection.secrets_encrypted)
     except SecretsUnreadable:
         return {}
+
+
+def company_get(*, company_id: int) -> Company | None:
+    """For tasks: the company, or None when it is gone (the task then exits quietly)."""
+    return Company.objects.filter(pk=company_id).first()

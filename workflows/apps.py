@@ -11,3 +11,8 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = "Workflows"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflows import notify
+
+        notify.connect()  # report.ready: Slack post and action item emails

@@ -10,10 +10,6 @@ from integrations.crypto import SecretsUnreadable, secrets_decrypt
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
 
-def company_get(*, company_id: int) -> Company | None:
-    return Company.objects.filter(pk=company_id).first()
-
-
 def webhook_endpoint_list(*, company: Company) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.for_company(company)
 
