@@ -10,12 +10,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.auth import token_generate, token_hash
 from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, Role, User, WorkerHeartbeat
 from accounts.tenancy import scopes_disabled
+from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +154,16 @@ def invitation_create(*, company: Company, email: str, role: str, invited_by: Us
     invitation.full_clean()  # uniqueness is checked among the company's rows (TenantModel), in or out of a scope
     invitation.save()
     logger.info("invitation created", extra={"invitation_id": invitation.pk, "role": role})
+    # The link is also emailed (integrations/email), from a task once the invitation is committed; the
+    # admin still gets the copyable link. The message carries the link: only its hash is stored here.
+    invite_url = invitation_url(raw)
+    transaction.on_commit(lambda: task_send("integrations.invitation_email", company_id=company.pk,
+                                            invitation_id=invitation.pk, invite_url=invite_url))
     return CreatedInvitation(invitation=invitation, raw_token=raw)
+
+
+def invitation_url(raw_token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("accounts:invitation_accept", args=[raw_token])
 
 
 def invitation_revoke(*, company: Company, invitation: Invitation) -> None:
