@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from accounts.services import audit_record
-from integrations.crypto import secrets_encrypt
+from integrations.crypto import SecretsUnreadable, secrets_encrypt, secrets_rotate
 from integrations.events import EVENT_TYPES
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.netguard import url_check
@@ -90,6 +90,18 @@ def webhook_endpoint_delete(*, company: Company, endpoint: WebhookEndpoint, by_u
     audit_record(company=company, actor=by_user, action="webhook.deleted", target_type="webhook_endpoint",
                  target_id=endpoint.pk)
     endpoint.delete()
+
+
+def webhook_secret_rotate(*, endpoint: WebhookEndpoint) -> bool:
+    """Re-encrypt one endpoint's secret with the newest key; False when no configured key reads it.
+    Cross-company maintenance: the caller (``integrations_rotate_keys``) runs it under ``scopes_disabled()``."""
+    try:
+        token = secrets_rotate(endpoint.secret_encrypted)
+    except SecretsUnreadable:
+        return False
+    if token != endpoint.secret_encrypted:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=token)
+    return True
 
 
 def event_payload(event: dict[str, Any]) -> dict[str, Any]:

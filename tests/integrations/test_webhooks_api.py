@@ -152,3 +152,24 @@ def test_retry_schedule_is_exponential_capped_jittered_and_spans_the_window(sett
             break
         elapsed, attempts = elapsed + delay, attempts + 1
     assert 10 <= attempts <= 25 and elapsed > 20 * 3600
+
+
+def test_key_rotation_re_encrypts_webhook_secrets(scope, company, admin, settings):
+    import io
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from integrations.webhooks import selectors
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.INTEGRATIONS_ENCRYPTION_KEYS = [old]
+    created = services.webhook_endpoint_create(company=company, by_user=admin.user, url=PUBLIC_URL,
+                                               events=["meeting.ended"])
+    settings.INTEGRATIONS_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("integrations_rotate_keys", stdout=out)
+    assert "re-encrypted 1 webhook secret" in out.getvalue()
+    settings.INTEGRATIONS_ENCRYPTION_KEYS = [new]
+    endpoint = selectors.webhook_endpoint_get(company=company, endpoint_id=created.endpoint.pk)
+    assert selectors.webhook_secret(company=company, endpoint=endpoint) == created.secret
