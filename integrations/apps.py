@@ -7,7 +7,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Provider packages register their ProviderSpec when imported.
-        from integrations import email, slack  # noqa: F401
+        from integrations import email, google_calendar, slack  # noqa: F401
         from integrations.webhooks import receivers as webhook_receivers
 
         webhook_receivers.connect()

@@ -9,7 +9,7 @@ from accounts.tenancy import TenantTask
 from integrations.selectors import company_get
 from integrations.spec import ProviderError
 from meetpilot.tasks import retry_policy, task_send
-from workflows import digest, notify
+from workflows import calendar, digest, notify
 
 
 # Idempotent: each message is sent once (integrations.notifications).
@@ -59,3 +59,23 @@ def digest_company_task(self, *, company_id: int) -> int:
         if exc.transient and self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=exc.retry_after or 60) from exc
         raise
+
+
+# Beat, every 15 minutes: one task per company; companies without calendar sync exit at once.
+@shared_task(bind=True, base=TenantTask, name="workflows.calendar_sync_run", **retry_policy())
+def calendar_sync_run_task(self) -> int:
+    ids = digest.company_ids()
+    for company_id in ids:
+        task_send("workflows.calendar_sync_company", company_id=company_id)
+    return len(ids)
+
+
+# Idempotent: meetings are found again by their calendar event id.
+@shared_task(bind=True, base=TenantTask, name="workflows.calendar_sync_company", **retry_policy())
+def calendar_sync_company_task(self, *, company_id: int) -> dict | None:
+    company = company_get(company_id=company_id)
+    if company is None:
+        return None
+    result = calendar.calendar_sync_company(company=company)
+    return None if result is None else {"created": result.created, "updated": result.updated,
+                                        "calendars": result.calendars, "errors": len(result.errors)}

@@ -10,6 +10,8 @@ from meetpilot.settings.environment import env
 INTEGRATIONS_BEAT_SCHEDULE: dict[str, dict] = {
     # Every hour on the hour: people whose local time is DIGEST_HOUR get their digest (once per local day).
     "workflows-digest": {"task": "workflows.digest_run", "schedule": crontab(minute=0)},
+    # Upcoming meetings from members' Google calendars (companies with an enabled Google Calendar connection).
+    "workflows-calendar-sync": {"task": "workflows.calendar_sync_run", "schedule": crontab(minute="*/15")},
 }
 
 # Fernet keys for integration credentials, newest first (the first encrypts, all decrypt: rotation).
@@ -45,3 +47,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MeetPilot <meetpilot@localhost>")
 # The daily digest goes out in the hour that starts at DIGEST_HOUR in each person's time zone.
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+
+# --- Google Calendar (GOOGLE_CALENDAR_SYNC itself is in base.py: it changes the Google sign-in scopes) ---
+GOOGLE_CALENDAR_API_URL = env.str("GOOGLE_CALENDAR_API_URL", default="https://www.googleapis.com/calendar/v3")
+GOOGLE_CALENDAR_TIMEOUT_SECONDS = env.float("GOOGLE_CALENDAR_TIMEOUT_SECONDS", default=10.0)
