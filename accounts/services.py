@@ -15,8 +15,19 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.auth import token_generate, token_hash
-from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, Role, User, WorkerHeartbeat
+from accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Company,
+    Invitation,
+    Membership,
+    Role,
+    User,
+    WorkerHeartbeat,
+    validate_timezone_name,
+)
 from accounts.tenancy import scopes_disabled
+from meetpilot.errors import Invalid
 from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
@@ -107,6 +118,17 @@ def email_is_verified(user: User, email: str | None = None) -> bool:
     from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user=user, email__iexact=email or user.email, verified=True).exists()
+
+
+def user_timezone_set(*, user: User, timezone_name: str) -> User:
+    """The person's own time zone (the daily digest goes out at 8:00 there); raises Invalid if unknown."""
+    try:
+        validate_timezone_name(timezone_name.strip())
+    except ValidationError as exc:
+        raise Invalid(exc.messages[0], code="invalid_timezone") from exc
+    user.timezone = timezone_name.strip()
+    user.save(update_fields=["timezone"])
+    return user
 
 
 def user_join_or_create_company(*, user: User, company_name: str = "", email_verified: bool = False) -> Membership:

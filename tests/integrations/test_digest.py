@@ -115,3 +115,18 @@ def test_the_beat_task_sends_through_the_worker_once_even_if_run_twice(celery_wo
         time.sleep(0.05)
     time.sleep(1.5)
     assert [m.to for m in mail.outbox] == [[member.user.email]]
+
+
+@pytest.mark.django_db
+def test_people_set_their_own_time_zone_over_the_api(member, outsider):
+    response = member.api().patch("/api/v1/me", data={"timezone": "Europe/Helsinki"},
+                                  content_type="application/json")
+    assert response.status_code == 200 and response.json()["user"]["timezone"] == "Europe/Helsinki"
+    member.user.refresh_from_db()
+    assert member.user.timezone == "Europe/Helsinki"
+    bad = member.api().patch("/api/v1/me", data={"timezone": "Mars/Base"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_timezone"
+    outsider.user.refresh_from_db()
+    assert outsider.user.timezone == ""  # each person sets only their own
+    assert member.api().patch("/api/v1/me", data={"timezone": ""}, content_type="application/json").json()[
+        "user"]["timezone"] == ""
