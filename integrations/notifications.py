@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from integrations.models import Notification
+from meetpilot.metrics import NOTIFICATIONS_SENT
 
 
 def notification_send_once(*, company: Company, kind: str, key: str, send: Callable[[], Any],
@@ -27,6 +28,7 @@ def notification_send_once(*, company: Company, kind: str, key: str, send: Calla
         send()
         row.sent_at = timezone.now()
         row.save(update_fields=["sent_at"])
+    NOTIFICATIONS_SENT.labels(kind=kind).inc()
     return True
 
 

@@ -42,3 +42,10 @@ TRANSCRIPTION_REAL_TIME_FACTOR = Histogram(
 
 # --- HTTP API ----------------------------------------------------------------------------
 API_RATE_LIMITED = Counter("meetpilot_api_rate_limited_total", "API requests refused with 429", ["scope"])
+
+# --- outbound: webhooks, Slack, email ------------------------------------------------------------
+WEBHOOK_ATTEMPTS = Counter("meetpilot_webhook_attempts_total", "Webhook POST attempts by outcome",
+                           ["outcome"])  # delivered | http_error | no_answer
+WEBHOOK_DELIVERIES_FAILED = Counter("meetpilot_webhook_deliveries_failed_total",
+                                    "Webhook deliveries that gave up after the retry window")
+NOTIFICATIONS_SENT = Counter("meetpilot_notifications_sent_total", "Slack posts and emails sent to people", ["kind"])

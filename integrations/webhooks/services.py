@@ -30,6 +30,7 @@ from integrations.webhooks import selectors
 from integrations.webhooks.client import webhook_post
 from integrations.webhooks.signing import secret_generate
 from meetpilot.errors import Conflict, Invalid
+from meetpilot.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,7 @@ def _attempt_record(delivery: WebhookDelivery, *, result: Any, now) -> None:
         "at": now.isoformat(), "status": result.status, "duration_ms": result.duration_ms, "error": result.error,
         "response": result.response_body[:200]}][-ATTEMPT_LOG_KEEP:]
     window_end = delivery.created_at + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
+    WEBHOOK_ATTEMPTS.labels(outcome="delivered" if result.ok else "http_error" if result.status else "no_answer").inc()
     if result.ok:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = (WebhookDelivery.Status.SUCCEEDED, now,
                                                                             None)
@@ -180,6 +182,7 @@ def _attempt_record(delivery: WebhookDelivery, *, result: Any, now) -> None:
         delay = retry_delay(delivery.attempts)
         if now + timedelta(seconds=delay) > window_end:
             delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+            WEBHOOK_DELIVERIES_FAILED.inc()
         else:
             delivery.status = WebhookDelivery.Status.RETRYING
             delivery.next_attempt_at = now + timedelta(seconds=delay)
