@@ -112,6 +112,8 @@ def test_delivery_log_and_redeliver_create_a_new_series(admin, company):
     assert again["redelivery_of_id"] == delivery.pk and again["event_id"] == "evt-1"
     assert again["status"] == "pending" and again["attempts"] == 0
     assert admin.api().get(f"/api/v1/webhooks/{endpoint_id}/deliveries").json()["count"] == 2
+    page = admin.browser().get(reverse("webhooks:detail", args=[endpoint_id])).content.decode()
+    assert page.count("Redeliver") == 2 and "evt-1" in page and "Failed" in page
     assert admin.api().delete(f"/api/v1/webhooks/{endpoint_id}").status_code == 204
     assert admin.api().get(f"/api/v1/webhooks/{endpoint_id}/deliveries").status_code == 404
 
