@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -10,8 +11,13 @@ from django.utils import timezone
 from accounts.tenancy import TenantModel
 
 
+@functools.cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # reads the zone database: once per process
+
+
 def validate_timezone_name(value: str) -> None:
-    if value and value not in zoneinfo.available_timezones():
+    if value and value not in _timezone_names():
         raise ValidationError(f"{value!r} is not a known time zone (use an IANA name such as Europe/Lisbon).")
 
 
