@@ -20,6 +20,7 @@ from accounts.schemas import (
     MembershipIn,
     MembershipOut,
     MeOut,
+    MePatch,
     PersonErasedOut,
     PersonEraseIn,
     RetentionIn,
@@ -40,6 +41,12 @@ def me(request):
     p = request.auth
     return {"user": p.user, "company": p.company, "role": p.role, "via": p.via,
             "permissions": sorted(str(x) for x in ROLE_PERMISSIONS[p.role])}
+
+
+@router.patch("/me", response={200: MeOut, 400: ErrorOut, **ERRORS})
+def me_update(request, payload: MePatch):
+    services.user_timezone_set(user=request.auth.user, timezone_name=payload.timezone)
+    return me(request)
 
 
 @router.get("/company", response={200: CompanyOut, **ERRORS})

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import functools
+import zoneinfo
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from accounts.tenancy import TenantModel
+
+
+@functools.cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # reads the zone database: once per process
+
+
+def validate_timezone_name(value: str) -> None:
+    if value and value not in _timezone_names():
+        raise ValidationError(f"{value!r} is not a known time zone (use an IANA name such as Europe/Lisbon).")
 
 
 class Company(models.Model):
@@ -58,6 +72,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # IANA name (e.g. "Europe/Lisbon") for the daily digest and dates in emails; empty means the site's TIME_ZONE.
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone_name])
 
     objects = UserManager()
 

@@ -33,6 +33,11 @@ class UserOut(Schema):
     email: str
     full_name: str
     avatar_url: str
+    timezone: str = Field(description="IANA time zone for the daily digest and emails; empty: the server's")
+
+
+class MePatch(Schema):
+    timezone: str = Field(max_length=64, description="IANA name such as Europe/Lisbon; empty for the server's")
 
 
 class MeOut(Schema):

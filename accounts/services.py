@@ -10,15 +10,27 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import selectors
 from accounts.auth import token_generate, token_hash
 from accounts.lifecycle import ERASED_EMAIL_DOMAIN, person_parts, retention_clean, retention_policy
-from accounts.models import ApiToken, AuditEntry, Company, Invitation, Membership, Role, User, WorkerHeartbeat
+from accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Company,
+    Invitation,
+    Membership,
+    Role,
+    User,
+    WorkerHeartbeat,
+    validate_timezone_name,
+)
 from accounts.tenancy import scopes_disabled
 from meetpilot.errors import Conflict, Invalid, NotFound
+from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +122,17 @@ def email_is_verified(user: User, email: str | None = None) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=email or user.email, verified=True).exists()
 
 
+def user_timezone_set(*, user: User, timezone_name: str) -> User:
+    """The person's own time zone (the daily digest goes out at 8:00 there); raises Invalid if unknown."""
+    try:
+        validate_timezone_name(timezone_name.strip())
+    except ValidationError as exc:
+        raise Invalid(exc.messages[0], code="invalid_timezone") from exc
+    user.timezone = timezone_name.strip()
+    user.save(update_fields=["timezone"])
+    return user
+
+
 def user_join_or_create_company(*, user: User, company_name: str = "", email_verified: bool = False) -> Membership:
     """Where a newly signed-up user lands.
 
@@ -155,7 +178,16 @@ def invitation_create(*, company: Company, email: str, role: str, invited_by: Us
     invitation.full_clean()  # uniqueness is checked among the company's rows (TenantModel), in or out of a scope
     invitation.save()
     logger.info("invitation created", extra={"invitation_id": invitation.pk, "role": role})
+    # The link is also emailed (integrations/email), from a task once the invitation is committed; the
+    # admin still gets the copyable link. The message carries the link: only its hash is stored here.
+    invite_url = invitation_url(raw)
+    transaction.on_commit(lambda: task_send("integrations.invitation_email", company_id=company.pk,
+                                            invitation_id=invitation.pk, invite_url=invite_url))
     return CreatedInvitation(invitation=invitation, raw_token=raw)
+
+
+def invitation_url(raw_token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("accounts:invitation_accept", args=[raw_token])
 
 
 def invitation_revoke(*, company: Company, invitation: Invitation) -> None:

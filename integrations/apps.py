@@ -7,4 +7,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Each provider package registers its ProviderSpec (and ticket client) when imported.
-        from integrations import jira, linear  # noqa: F401
+        from integrations import email, google_calendar, jira, linear, slack  # noqa: F401
+        from integrations.webhooks import receivers as webhook_receivers
+
+        webhook_receivers.connect()

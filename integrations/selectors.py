@@ -57,3 +57,6 @@ def _webhook_url(company: Company, provider: str) -> str:
     if provider not in ticket_providers():
         return ""
     return f"{settings.SITE_URL.rstrip('/')}/api/v1/hooks/{provider}/{hook_id(company.pk, provider)}"
+def company_get(*, company_id: int) -> Company | None:
+    """For tasks: the company, or None when it is gone (the task then exits quietly)."""
+    return Company.objects.filter(pk=company_id).first()

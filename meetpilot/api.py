@@ -6,6 +6,7 @@ from accounts.api import router as accounts_router
 from accounts.auth import api_auth
 from ai.api import router as ai_router
 from integrations.api import router as integrations_router
+from integrations.webhooks.api import router as webhooks_router
 from knowledge.api import router as knowledge_router
 from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
@@ -37,3 +38,5 @@ api.add_router("/", uploads_router)
 api.add_router("/", live_router)
 api.add_router("/", integrations_router)
 api.add_router("/", workflows_router)
+
+api.add_router("/", webhooks_router)

@@ -12,7 +12,9 @@ app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Sub-packages with tasks of their own are listed beside the installed apps.
 app.autodiscover_tasks(lambda: [*settings.INSTALLED_APPS, "meetings.uploads", "meetings.live",
-                                   "meetings.intelligence"])
+                                   "meetings.intelligence", "integrations.webhooks", "integrations.email"])
+# Slack posts, emails after a report and the daily digest (workflows/notify_tasks.py).
+app.autodiscover_tasks(lambda: ["workflows"], related_name="notify_tasks")
 
 
 # Packages whose tasks run on a queue group whatever their names (after the name routes in settings).

@@ -47,3 +47,10 @@ API_RATE_LIMITED = Counter("meetpilot_api_rate_limited_total", "API requests ref
 RETENTION_DELETED = Counter("meetpilot_retention_deleted_total",
                             "Meetings (deleted whole) and expired kinds of meeting data removed by retention, "
                             "counted per meeting", ["kind"])
+
+# --- outbound: webhooks, Slack, email ------------------------------------------------------------
+WEBHOOK_ATTEMPTS = Counter("meetpilot_webhook_attempts_total", "Webhook POST attempts by outcome",
+                           ["outcome"])  # delivered | http_error | no_answer
+WEBHOOK_DELIVERIES_FAILED = Counter("meetpilot_webhook_deliveries_failed_total",
+                                    "Webhook deliveries that gave up after the retry window")
+NOTIFICATIONS_SENT = Counter("meetpilot_notifications_sent_total", "Slack posts and emails sent to people", ["kind"])

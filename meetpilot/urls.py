@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("ai.urls")),
     path("", include("integrations.urls")),
     path("", include("workflows.urls")),
+    path("", include("integrations.webhooks.urls")),
 ]
 
 

@@ -14,6 +14,8 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.events import company_event
+        from workflows import notify
         from workflows.receivers import on_company_event
 
         company_event.connect(on_company_event, dispatch_uid="workflows.tickets")
+        notify.connect()  # report.ready: Slack post and action item emails

@@ -140,6 +140,14 @@ SOCIALACCOUNT_PROVIDERS["google"] = {
     "AUTH_PARAMS": {"access_type": "online"},
     "FETCH_USERINFO": True,
 }
+# Calendar sync (docs/integrations-outbound.md): Google sign-in also asks to read calendars, offline, and the
+# tokens are kept so the worker can read members' upcoming meetings.
+GOOGLE_CALENDAR_SYNC = env.bool("GOOGLE_CALENDAR_SYNC", default=False)
+if GOOGLE_CALENDAR_SYNC:
+    SOCIALACCOUNT_PROVIDERS["google"]["SCOPE"] = [
+        "profile", "email", "https://www.googleapis.com/auth/calendar.readonly"]
+    SOCIALACCOUNT_PROVIDERS["google"]["AUTH_PARAMS"] = {"access_type": "offline", "prompt": "consent"}
+SOCIALACCOUNT_STORE_TOKENS = GOOGLE_CALENDAR_SYNC
 if GOOGLE_CLIENT_ID:
     SOCIALACCOUNT_PROVIDERS["google"]["APPS"] = [
         {"client_id": GOOGLE_CLIENT_ID, "secret": env.str("GOOGLE_CLIENT_SECRET", default=""), "key": ""}

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: company events POSTed as signed JSON to endpoints admins register."""
