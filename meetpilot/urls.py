@@ -25,9 +25,10 @@ urlpatterns = [
     path("", include("meetings.uploads.urls")),
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
+    # Webhooks before the Integrations page: its /integrations/<provider>/ would take /integrations/webhooks/.
+    path("", include("integrations.webhooks.urls")),
     path("", include("integrations.urls")),
     path("", include("workflows.urls")),
-    path("", include("integrations.webhooks.urls")),
 ]
 
 

@@ -45,7 +45,7 @@ def test_ingestion_killed_midway_finishes_once_on_a_new_worker(worker_processes,
     assert document.status == Document.Status.PROCESSING and document.stage == "embedding"
     assert broker.hlen("unacked") == 1  # the killed worker never acknowledged the message
 
-    worker_processes.start("ingestion")
+    worker_processes.start("ingestion", "integrations", "default")  # integrations: the document.ready event
     wait_for(lambda: not _document(company, document_id).is_pending, timeout=90, what="the document",
              workers=worker_processes)
     document = _document(company, document_id)
@@ -77,7 +77,7 @@ def test_transcription_killed_midway_finishes_once_with_one_report(worker_proces
     killed = job()
     assert (killed.status, killed.stage, killed.attempts) == (ProcessingJob.Status.RUNNING, "transcribe", 1)
 
-    worker_processes.start("speech", "reports")
+    worker_processes.start("speech", "reports", "integrations", "default")  # and the events they publish
 
     def report_done() -> bool:
         with tenant_scope(company):
