@@ -29,6 +29,13 @@ token lookup (``accounts/auth.py``), a user's memberships (``accounts/auth.py``,
 
 ``full_clean()`` on a tenant row checks uniqueness among its own company's rows, so a service
 validates the same way inside and outside a request.
+
+The database keeps the same wall a second time (``accounts/rls.py``): every tenant table has
+row-level security keyed by the connection's ``app.company_id``, which follows ``tenant_scope`` on
+every query (``database_scope()``). A ``scopes_disabled()`` block in the product names what it looks
+for (``user_id=`` for a person's memberships, ``token_hash=`` for a token or an invitation link) and
+the database admits only those rows; only maintenance (``chunks_reembed``) and the bypass places use
+the unnarrowed form, which runs as the maintenance role (``tests/architecture/test_tenant_scope.py``).
 """
 
 from __future__ import annotations
