@@ -33,7 +33,8 @@ def pytest_configure(config) -> None:
     # Test bodies and fixtures outside any scope read and write as the maintenance role, as they did
     # through the ORM's base manager before row-level security; every request, task, socket and live
     # job enters a scope of its own and runs as the app role under the policies (tests/security).
-    rls.ambient_maintenance_set(True)
+    # TEST_RLS_AMBIENT=none runs them with no tenant row at all, as production code outside a scope.
+    rls.ambient_maintenance_set(os.environ.get("TEST_RLS_AMBIENT", "maintenance") != "none")
 
 
 _APP_CREDENTIALS: dict[str, str] = {}

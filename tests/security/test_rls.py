@@ -314,3 +314,34 @@ async def test_the_consumer_runs_its_queries_with_the_sockets_company(both, admi
         await close_thread_connections()
     assert len(spy.seen) >= 3
     assert set(spy.seen) == {(str(admin.company.pk), settings.DATABASE_APP_ROLE)}
+
+
+# --- code outside every scope, as production runs it ----------------------------------------------------
+
+
+@pytest.fixture
+def production_ambient():
+    """Outside every scope, no tenant row (tests/conftest.py otherwise lets test code act as maintenance)."""
+    before = rls._ambient_maintenance
+    rls.ambient_maintenance_set(False)
+    yield
+    rls.ambient_maintenance_set(before)
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_and_repairs_the_demo_company_under_row_level_security(production_ambient):
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.models import Membership, Role
+
+    call_command("seed_demo", stdout=io.StringIO())
+    with tenant_scope(None):
+        assert company_counts()["accounts_membership"] == {}  # this code sees nothing by itself
+    company = Company.objects.get(email_domain="demo.meetpilot.local")
+    with tenant_scope(company):
+        Membership.objects.update(role=Role.MEMBER)
+    call_command("seed_demo", stdout=io.StringIO())  # repairs the admin's role from outside any scope
+    with tenant_scope(company):
+        assert Membership.objects.get().role == Role.ADMIN
