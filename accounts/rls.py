@@ -46,7 +46,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from accounts.tenancy import DatabaseScope, database_scope, is_tenant_model
+from accounts.tenancy import DatabaseScope, database_scope, is_tenant_model, scope_key
 
 logger = logging.getLogger(__name__)
 
@@ -219,34 +219,53 @@ _SET = ("SELECT set_config('app.company_id', %s, false), set_config('app.user_id
         "set_config('app.token_hash', %s, false), set_config('role', %s, false)")
 
 
+class _Sent:
+    """Per connection: what it was last told, and whether that may still be undone by a rollback."""
+
+    __slots__ = ("in_transaction", "key", "owner", "values")
+
+    def __init__(self, *, owner: bool) -> None:
+        self.owner = owner  # the owner's connections (migrate) are not subject to the policies
+        self.key: tuple | None = None  # the scope_key() the values were computed for
+        self.values: tuple[str, str, str, str] | None = None
+        self.in_transaction = False
+
+    def forget(self) -> None:
+        self.key = self.values = None
+
+
 def scope_wrapper(execute: Any, sql_text: Any, params: Any, many: bool, context: dict) -> Any:
     """``connection.execute_wrapper``: tell the connection the current scope when it changed."""
     connection = context["connection"]
+    sent = connection.__dict__.get("_rls_sent")
     raw = connection.connection
-    if raw is None or connected_as_owner(connection):
+    if sent is None or sent.owner or raw is None:
         return execute(sql_text, params, many, context)
     status = raw.info.transaction_status
-    state = connection.__dict__.get("_rls_state")
-    if state is not None and state[1] and status == TransactionStatus.IDLE:
-        state = None  # set inside a transaction that has ended since: it may have been rolled back
+    if sent.in_transaction and status == TransactionStatus.IDLE:
+        sent.forget()  # set inside a transaction that has ended since: it may have been rolled back
+        sent.in_transaction = False
     if status != TransactionStatus.INERROR:
-        wanted = _wanted(database_scope())
-        if state is None or state[0] != wanted:
-            raw.execute(_SET, wanted)
-            state = (wanted, raw.info.transaction_status != TransactionStatus.IDLE)
-    connection.__dict__["_rls_state"] = state
+        key = (scope_key(), _ambient_maintenance)
+        if key != sent.key:
+            values = _wanted(database_scope())
+            if values != sent.values:
+                raw.execute(_SET, values)
+                sent.values = values
+                sent.in_transaction = raw.info.transaction_status != TransactionStatus.IDLE
+            sent.key = key
     try:
         return execute(sql_text, params, many, context)
     finally:
         if isinstance(sql_text, str) and sql_text.lstrip()[:8].upper() == "ROLLBACK":
-            connection.__dict__["_rls_state"] = None  # a savepoint rollback undoes what was set after it
+            sent.forget()  # a savepoint rollback undoes what was set after it
 
 
 def scope_wrapper_install(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """``connection_created``: a new session knows nothing yet; wrap its queries (once per wrapper object)."""
     if connection.vendor != "postgresql":
         return
-    connection.__dict__["_rls_state"] = None
+    connection.__dict__["_rls_sent"] = _Sent(owner=connected_as_owner(connection))
     if scope_wrapper not in connection.execute_wrappers:
         # First in the list = outermost, and safe from execute_wrapper() blocks that pop() their own.
         connection.execute_wrappers.insert(0, scope_wrapper)

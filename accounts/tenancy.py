@@ -120,6 +120,11 @@ class DatabaseScope:
     ambient: bool = False
 
 
+def scope_key() -> tuple[bool, tuple[int | None, str | None] | None, bool, int | None]:
+    """A cheap value that changes whenever ``database_scope()`` may (compared before every query)."""
+    return _disabled.get(), _narrowed.get(), _entered.get(), _company_id.get()
+
+
 def database_scope() -> DatabaseScope:
     if _disabled.get():
         narrowed = _narrowed.get()

@@ -4,7 +4,8 @@
 Runs against a database of its own (EMBEDDED_DB_NAME, default meetpilot_bench_rls, on the embedded
 server), created and migrated here and dropped at the end. Two companies with ``--meetings`` meetings
 each (and one transcript segment per meeting). Each variant runs the same ORM queries in a loop on one
-connection, inside ``tenant_scope(company)``, and reports queries per second (best of ``--repeat``):
+connection, inside ``tenant_scope(company)``; the variants take turns for ``--rounds`` rounds and the
+median queries per second is reported (a shared machine's load falls on all of them alike):
 
 - ``owner, no RLS``: the connection is the owner (a superuser: policies are not applied, and the
   scope wrapper steps aside): what every query cost before this change;
@@ -13,10 +14,11 @@ connection, inside ``tenant_scope(company)``, and reports queries per second (be
 - ``app role, scope flips``: the scope changes before every query, so each query pays one
   ``set_config`` round trip too (the worst case; real code changes scope once per request or task).
 
-Queries: ``pk``: one meeting by primary key; ``list``: 50 segments of the company, ordered.
+Queries: ``pk``: one meeting by primary key; ``list``: 50 segments of the company, ordered. Last, the
+wrapper's own cost per query in the steady state, timed in Python without a database.
 
     make bench-rls
-    .venv/bin/python bench/rls.py --meetings 2000 --seconds 2 --repeat 3
+    .venv/bin/python bench/rls.py --meetings 2000 --seconds 1 --rounds 7
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -87,24 +90,56 @@ def company_with_meetings(name: str, n: int) -> tuple[Company, list[int]]:
     return company, [m.pk for m in meetings]
 
 
-def rate(fn, *, seconds: float, repeat: int) -> float:
-    best = 0.0
-    for _ in range(repeat):
-        done, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            for _ in range(50):
-                fn()
-            done += 50
-        best = max(best, done / elapsed)
-    return best
+def rate(fn, *, seconds: float) -> float:
+    done, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(20):
+            fn()
+        done += 20
+    return done / elapsed
+
+
+def wrapper_cost(n: int = 200_000) -> tuple[float, float]:
+    """Microseconds the scope wrapper adds per query in the steady state, and the same call without it."""
+
+    class Raw:
+        class info:  # the shape of psycopg's connection.info
+            transaction_status = 0
+
+    class Conn:
+        connection = Raw()
+        settings_dict = {"USER": settings.DATABASE_APP_ROLE}
+
+    conn = Conn()
+    context = {"connection": conn}
+    noop = lambda sql_text, params, many, context: None  # noqa: E731
+    conn.__dict__["_rls_sent"] = rls._Sent(owner=False)
+    with tenant_scope(7):
+        sent = conn.__dict__["_rls_sent"]
+        sent.key, sent.values = (rls.scope_key(), rls._ambient_maintenance), rls._wanted(rls.database_scope())
+        start = time.perf_counter()
+        for _ in range(n):
+            rls.scope_wrapper(noop, "SELECT 1", None, False, context)
+        wrapped = (time.perf_counter() - start) / n * 1e6
+        start = time.perf_counter()
+        for _ in range(n):
+            noop("SELECT 1", None, False, context)
+        bare = (time.perf_counter() - start) / n * 1e6
+    return wrapped, bare
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", type=int, default=2000)
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.0, help="per variant and query in each round")
+    parser.add_argument("--rounds", type=int, default=7, help="the variants take turns this many times")
+    parser.add_argument("--wrapper-only", action="store_true", help="only the wrapper's own cost, no database")
     args = parser.parse_args()
+    if args.wrapper_only:
+        for _ in range(3):
+            wrapped, bare = wrapper_cost()
+            print(f"scope wrapper in the steady state: {wrapped - bare:.2f} us per query (Python side, no database)")
+        return
     name = settings.DATABASES["default"]["NAME"]
     database_create(name)
     try:
@@ -114,38 +149,43 @@ def main() -> None:
             "pk": lambda company, ids: Meeting.objects.filter(pk=ids[len(ids) // 2]).first(),
             "list": lambda company, ids: list(TranscriptSegment.objects.order_by("-id")[:50]),
         }
-        results: dict[str, dict[str, float]] = {}
-        for label, role in (("owner, no RLS", "owner"), ("app role, steady scope", "app"),
-                            ("app role, scope flips", "flip")):
-            results[label] = {}
-            with rls.owner_credentials() if role == "owner" else contextlib.nullcontext():
-                for query_name, query in queries.items():
-                    if role == "flip":
-                        turn = [0]
+        variants = (("owner, no RLS", "owner"), ("app role, steady scope", "app"), ("app role, scope flips", "flip"))
+        samples: dict[str, dict[str, list[float]]] = {label: {q: [] for q in queries} for label, _ in variants}
+        users: dict[str, str] = {}
+        # Round-robin, so that the load of a shared machine falls on every variant alike; medians reported.
+        for _ in range(args.rounds):
+            for label, role in variants:
+                with rls.owner_credentials() if role == "owner" else contextlib.nullcontext():
+                    for query_name, query in queries.items():
+                        if role == "flip":
+                            turn = [0]
 
-                        def flipping(query=query, turn=turn) -> None:
-                            turn[0] ^= 1
-                            company, ids = (acme, acme_ids) if turn[0] else (globex, globex_ids)
-                            with tenant_scope(company):
-                                query(company, ids)
+                            def flipping(query=query, turn=turn) -> None:
+                                turn[0] ^= 1
+                                company, ids = (acme, acme_ids) if turn[0] else (globex, globex_ids)
+                                with tenant_scope(company):
+                                    query(company, ids)
 
-                        results[label][query_name] = rate(flipping, seconds=args.seconds, repeat=args.repeat)
-                    else:
-                        with tenant_scope(acme):
-                            assert query(acme, acme_ids) is not None
-                            results[label][query_name] = rate(lambda q=query: q(acme, acme_ids),
-                                                              seconds=args.seconds, repeat=args.repeat)
-                with connection.cursor() as cur:
-                    cur.execute("SELECT session_user")
-                    results[label]["_user"] = cur.fetchone()[0]
-        print(f"{args.meetings} meetings and segments per company, 2 companies; best of {args.repeat} x "
-              f"{args.seconds:.0f} s; queries per second on one connection")
-        print(f"{'variant':26} {'user':22} {'pk':>9} {'list':>9}")
-        base = results["owner, no RLS"]
-        for label, row in results.items():
-            pk, listed = row['pk'] / base['pk'] - 1, row['list'] / base['list'] - 1
-            change = "" if row is base else f"   ({pk:+.0%}, {listed:+.0%})"
-            print(f"{label:26} {row['_user']:22} {row['pk']:9.0f} {row['list']:9.0f}{change}")
+                            samples[label][query_name].append(rate(flipping, seconds=args.seconds))
+                        else:
+                            with tenant_scope(acme):
+                                assert query(acme, acme_ids) is not None
+                                samples[label][query_name].append(
+                                    rate(lambda q=query: q(acme, acme_ids), seconds=args.seconds))
+                    with connection.cursor() as cur:
+                        cur.execute("SELECT session_user")
+                        users[label] = cur.fetchone()[0]
+        print(f"{args.meetings} meetings and segments per company, 2 companies; {args.rounds} rounds of "
+              f"{args.seconds:g} s per variant and query, taking turns; median queries per second, one connection")
+        print(f"{'variant':26} {'user':16} {'pk':>8} {'list':>8}")
+        median = {label: {q: statistics.median(v) for q, v in row.items()} for label, row in samples.items()}
+        base = median["owner, no RLS"]
+        for label, row in median.items():
+            pk, listed = row["pk"] / base["pk"] - 1, row["list"] / base["list"] - 1
+            change = "" if row is base else f"   ({pk:+.1%}, {listed:+.1%})"
+            print(f"{label:26} {users[label]:16} {row['pk']:8.0f} {row['list']:8.0f}{change}")
+        wrapped, bare = wrapper_cost()
+        print(f"scope wrapper in the steady state: {wrapped - bare:.2f} us per query (Python side, no database)")
     finally:
         database_drop(name)
 

@@ -211,6 +211,30 @@ def test_narrowed_lookups_admit_only_their_own_rows(both, admin, member, outside
         assert {table for table, counts in company_counts().items() if counts} == set()
 
 
+@pytest.mark.django_db
+def test_a_setting_undone_by_a_rollback_is_sent_again(admin, outsider):
+    """PostgreSQL reverts a setting made inside a savepoint that rolls back; the next query must not miss it."""
+    a, b = str(admin.company.pk), str(outsider.company.pk)
+    with tenant_scope(admin.company):
+        assert setting()[0] == a
+        savepoint = transaction.savepoint()
+        with tenant_scope(outsider.company):
+            assert setting()[0] == b  # sent inside the savepoint
+            transaction.savepoint_rollback(savepoint)  # PostgreSQL is back at Acme's value
+            assert setting()[0] == b  # so Globex's is sent again
+        assert setting()[0] == a
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_setting_made_in_a_rolled_back_transaction_is_sent_again(admin, outsider):
+    with tenant_scope(outsider.company):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert setting()[0] == str(outsider.company.pk)
+            raise RuntimeError
+        assert setting()[0] == str(outsider.company.pk)
+        assert company_counts()["accounts_membership"] == {outsider.company.pk: 1}
+
+
 # --- every place that switches the scope on runs its queries with the setting -----------------------------
 
 
