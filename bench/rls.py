@@ -177,13 +177,15 @@ def main() -> None:
                         users[label] = cur.fetchone()[0]
         print(f"{args.meetings} meetings and segments per company, 2 companies; {args.rounds} rounds of "
               f"{args.seconds:g} s per variant and query, taking turns; median queries per second, one connection")
-        print(f"{'variant':26} {'user':16} {'pk':>8} {'list':>8}")
+        print(f"{'variant':26} {'user':16} {'pk':>8} {'(p25-p75)':>13} {'list':>8} {'(p25-p75)':>13}")
         median = {label: {q: statistics.median(v) for q, v in row.items()} for label, row in samples.items()}
         base = median["owner, no RLS"]
         for label, row in median.items():
+            spread = {q: statistics.quantiles(samples[label][q], n=4) for q in queries}
             pk, listed = row["pk"] / base["pk"] - 1, row["list"] / base["list"] - 1
             change = "" if row is base else f"   ({pk:+.1%}, {listed:+.1%})"
-            print(f"{label:26} {users[label]:16} {row['pk']:8.0f} {row['list']:8.0f}{change}")
+            print(f"{label:26} {users[label]:16} {row['pk']:8.0f} {spread['pk'][0]:6.0f}-{spread['pk'][2]:<6.0f} "
+                  f"{row['list']:8.0f} {spread['list'][0]:6.0f}-{spread['list'][2]:<6.0f}{change}")
         wrapped, bare = wrapper_cost()
         print(f"scope wrapper in the steady state: {wrapped - bare:.2f} us per query (Python side, no database)")
     finally:
