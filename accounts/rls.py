@@ -103,10 +103,28 @@ def _narrowed_for(table: str) -> list[tuple[str, str, str]]:
 # --- installing policies and grants (as the owner) ----------------------------------------------
 
 
+def _force(cursor: Any) -> bool:
+    """FORCE binds the tables' owner too. Always, except where the app itself is a plain owner.
+
+    With one role for everything (no DATABASE_OWNER_URL) that is neither superuser nor BYPASSRLS,
+    forcing would hide every tenant row from that role's own migrations and maintenance: the
+    policies are then enabled but not forced (as before for that role), and a warning says so.
+    """
+    if settings.DATABASE_OWNER["USER"] != settings.DATABASE_APP_ROLE:
+        return True
+    cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    if cursor.fetchone()[0]:
+        return True
+    logger.warning("row-level security is not forced: the application connects as the tables' owner; "
+                   "set DATABASE_OWNER_URL and connect as an app role (docs/operations.md)")
+    return False
+
+
 def install(connection: BaseDatabaseWrapper) -> list[str]:
     """Enable, force and add the policies on every tenant table that exists; idempotent. Returns the tables."""
     done = []
     with connection.cursor() as cursor:
+        force = _force(cursor)
         for table, column in tenant_tables().items():
             cursor.execute("SELECT c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
                            "WHERE c.oid = to_regclass(%s)", [table])
@@ -115,7 +133,7 @@ def install(connection: BaseDatabaseWrapper) -> list[str]:
                 continue
             if not row[0]:
                 cursor.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(table)))
-            if not row[1]:
+            if force and not row[1]:
                 cursor.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(sql.Identifier(table)))
             cursor.execute("SELECT policyname FROM pg_policies WHERE schemaname = current_schema() AND tablename = %s",
                            [table])
