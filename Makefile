@@ -4,7 +4,7 @@ PORT ?= 8000
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge bench-search bench-analysis eval eval-llm \
+.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge bench-search bench-analysis bench-rls eval eval-llm \
 	eval-regression train db-stop clean
 
 install:
@@ -73,5 +73,9 @@ bench-search: install
 bench-analysis: install
 	@$(VENV)/python bench/analysis.py $(BENCH_ANALYSIS_ARGS)
 
+# Row-level security: queries per second as the owner (no policies) and as the app role (see bench/rls.py).
+bench-rls: install
+	@EMBEDDED_DB_NAME=meetpilot_bench_rls $(VENV)/python bench/rls.py $(BENCH_RLS_ARGS)
+
 # Every benchmark, one after the other (about 30 minutes on 2 cores).
-bench: bench-knowledge bench-live bench-speech bench-search bench-analysis
+bench: bench-knowledge bench-live bench-speech bench-search bench-analysis bench-rls

@@ -46,19 +46,22 @@ def principal_from_token(raw_token: str) -> Principal | None:
     """Resolve a bearer token. Missing, revoked or unknown tokens give None (401)."""
     if not raw_token or len(raw_token) > 200:
         return None
-    with scopes_disabled():  # the token itself tells us the company
+    hashed = token_hash(raw_token)
+    with scopes_disabled(token_hash=hashed):  # the token itself tells us the company
         token = (
             ApiToken.objects.select_related("user", "company")
-            .filter(token_hash=token_hash(raw_token), revoked_at__isnull=True, user__is_active=True)
+            .filter(token_hash=hashed, revoked_at__isnull=True, user__is_active=True)
             .first()
         )
-        if token is None:
-            return None
+    if token is None:
+        return None
+    with scopes_disabled(user_id=token.user_id):
         membership = Membership.objects.filter(company_id=token.company_id, user_id=token.user_id).first()
-        if membership is None:  # removed from the company: the token dies with the membership
-            return None
-        now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    if membership is None:  # removed from the company: the token dies with the membership
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        with scopes_disabled(token_hash=hashed):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return Principal(user=token.user, company=token.company, role=membership.role, via="token",
                      token_id=token.pk)
@@ -67,7 +70,7 @@ def principal_from_token(raw_token: str) -> Principal | None:
 def principal_from_session(user: Any, session: Any) -> Principal | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    with scopes_disabled():  # the user's memberships span companies by design
+    with scopes_disabled(user_id=user.pk):  # the user's memberships span companies by design
         memberships = Membership.objects.select_related("company").filter(user_id=user.pk)
         wanted = session.get(SESSION_COMPANY_KEY) if session is not None else None
         membership = None

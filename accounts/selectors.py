@@ -39,7 +39,7 @@ def api_token_get(*, company: Company, user: User, token_id: int) -> ApiToken:
 def companies_of_user(*, user: User) -> list[Company]:
     from accounts.tenancy import scopes_disabled
 
-    with scopes_disabled():
+    with scopes_disabled(user_id=user.pk):
         return [m.company for m in Membership.objects.filter(user=user).select_related("company")]
 
 

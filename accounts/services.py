@@ -81,7 +81,7 @@ def membership_add(*, company: Company, user: User, role: str) -> Membership:
     new company, seeding), so this is one of the documented ``scopes_disabled()`` places; the
     company is named explicitly in the lookup.
     """
-    with scopes_disabled():
+    with scopes_disabled(user_id=user.pk):
         membership, _ = Membership.objects.get_or_create(company=company, user=user, defaults={"role": role})
     return membership
 
@@ -199,8 +199,9 @@ def invitation_revoke(*, company: Company, invitation: Invitation) -> None:
 
 def invitation_by_token(raw_token: str) -> Invitation:
     """The invitation behind a link, or InvitationError with a message for people."""
-    with scopes_disabled():  # the link itself names the company
-        invitation = Invitation.objects.select_related("company").filter(token_hash=token_hash(raw_token)).first()
+    hashed = token_hash(raw_token)
+    with scopes_disabled(token_hash=hashed):  # the link itself names the company
+        invitation = Invitation.objects.select_related("company").filter(token_hash=hashed).first()
     if invitation is None:
         raise InvitationError("This invitation link is not valid. Ask your admin for a new one.")
     if invitation.revoked_at is not None:
@@ -215,14 +216,14 @@ def invitation_by_token(raw_token: str) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, raw_token: str, user: User) -> Membership:
     invitation = invitation_by_token(raw_token)
-    with scopes_disabled():
+    with scopes_disabled(token_hash=invitation.token_hash):  # the link names the row, in any company
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if locked.accepted_at is not None:
-        raise InvitationError("This invitation has already been used. Sign in to continue.", locked)
+        if locked.accepted_at is not None:
+            raise InvitationError("This invitation has already been used. Sign in to continue.", locked)
+        locked.accepted_at = timezone.now()
+        locked.accepted_by = user
+        locked.save(update_fields=["accepted_at", "accepted_by"])
     membership = membership_add(company=invitation.company, user=user, role=locked.role)
-    locked.accepted_at = timezone.now()
-    locked.accepted_by = user
-    locked.save(update_fields=["accepted_at", "accepted_by"])
     logger.info("invitation accepted", extra={"invitation_id": locked.pk, "member_user_id": user.pk})
     return membership
 
@@ -304,8 +305,9 @@ def demo_company_seed(*, password: str) -> tuple[Company, User]:
         company = company_create(name=DEMO_COMPANY_NAME, owner=user, email_domain=DEMO_DOMAIN)
     membership = membership_add(company=company, user=user, role=Role.ADMIN)
     if membership.role != Role.ADMIN:
-        membership.role = Role.ADMIN
-        membership.save(update_fields=["role"])
+        with scopes_disabled(user_id=user.pk):  # seeding runs outside any scope; the row is the user's own
+            membership.role = Role.ADMIN
+            membership.save(update_fields=["role"])
     return company, user
 
 

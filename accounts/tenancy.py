@@ -30,6 +30,13 @@ inbound provider webhook's path names (``workflows/hooks.py``), besides the bypa
 
 ``full_clean()`` on a tenant row checks uniqueness among its own company's rows, so a service
 validates the same way inside and outside a request.
+
+The database keeps the same wall a second time (``accounts/rls.py``): every tenant table has
+row-level security keyed by the connection's ``app.company_id``, which follows ``tenant_scope`` on
+every query (``database_scope()``). A ``scopes_disabled()`` block in the product names what it looks
+for (``user_id=`` for a person's memberships, ``token_hash=`` for a token or an invitation link) and
+the database admits only those rows; only maintenance (``chunks_reembed``) and the bypass places use
+the unnarrowed form, which runs as the maintenance role (``tests/architecture/test_tenant_scope.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from celery import Task
@@ -47,6 +55,12 @@ if TYPE_CHECKING:
 
 _company_id: ContextVar[int | None] = ContextVar("tenant_company_id", default=None)
 _disabled: ContextVar[bool] = ContextVar("tenant_scopes_disabled", default=False)
+# Whether any tenant_scope() is active in this context (even one of no company): the database setting
+# follows it. Outside every scope ("ambient" code: management commands, scripts, tests) see rls.py.
+_entered: ContextVar[bool] = ContextVar("tenant_scope_entered", default=False)
+# What a scopes_disabled() block narrows the database side to: (user id, token hash), or None for
+# every company (the maintenance role).
+_narrowed: ContextVar[tuple[int | None, str | None] | None] = ContextVar("tenant_scopes_narrowed", default=None)
 
 
 class TenantScopeError(RuntimeError):
@@ -59,25 +73,68 @@ def tenant_scope(company: Company | int | None) -> Iterator[None]:
     company_id = company if isinstance(company, int) or company is None else company.pk
     token = _company_id.set(company_id)
     disabled_token = _disabled.set(False)
+    entered_token = _entered.set(True)
     try:
         yield
     finally:
+        _entered.reset(entered_token)
         _disabled.reset(disabled_token)
         _company_id.reset(token)
 
 
 @contextlib.contextmanager
-def scopes_disabled() -> Iterator[None]:
-    """Look across every company. Keep these blocks few, short and obvious."""
+def scopes_disabled(*, user_id: int | None = None, token_hash: str | None = None) -> Iterator[None]:
+    """Look across companies. Keep these blocks few, short and obvious.
+
+    The ORM stops filtering by company. The database (row-level security, ``accounts/rls.py``)
+    follows what the block says it is for: ``user_id`` admits that person's memberships,
+    ``token_hash`` the API token or invitation with that hash, and nothing else of any company.
+    Without either the block runs as the maintenance role and sees every company: only
+    maintenance (``chunks_reembed``) and the bypass places may do that.
+    """
+    narrowed = (user_id, token_hash) if user_id is not None or token_hash is not None else None
     token = _disabled.set(True)
+    narrowed_token = _narrowed.set(narrowed)
     try:
         yield
     finally:
+        _narrowed.reset(narrowed_token)
         _disabled.reset(token)
 
 
 def current_company_id() -> int | None:
     return _company_id.get()
+
+
+@dataclass(frozen=True)
+class DatabaseScope:
+    """What the database is told about the current scope (``accounts/rls.py`` applies it).
+
+    ``ambient`` is true outside every ``tenant_scope`` and ``scopes_disabled`` block;
+    ``maintenance`` inside an unnarrowed ``scopes_disabled()``.
+    """
+
+    company_id: int | None = None
+    user_id: int | None = None
+    token_hash: str | None = None
+    maintenance: bool = False
+    ambient: bool = False
+
+
+def scope_key() -> tuple[bool, tuple[int | None, str | None] | None, bool, int | None]:
+    """A cheap value that changes whenever ``database_scope()`` may (compared before every query)."""
+    return _disabled.get(), _narrowed.get(), _entered.get(), _company_id.get()
+
+
+def database_scope() -> DatabaseScope:
+    if _disabled.get():
+        narrowed = _narrowed.get()
+        if narrowed is None:
+            return DatabaseScope(maintenance=True)
+        return DatabaseScope(user_id=narrowed[0], token_hash=narrowed[1])
+    if not _entered.get():
+        return DatabaseScope(ambient=True)
+    return DatabaseScope(company_id=_company_id.get())
 
 
 class TenantQuerySet(models.QuerySet):
@@ -109,9 +166,11 @@ def _own_company(row: models.Model) -> Iterator[None]:
         yield
         return
     token = _company_id.set(company_id)
+    entered_token = _entered.set(True)
     try:
         yield
     finally:
+        _entered.reset(entered_token)
         _company_id.reset(token)
 
 

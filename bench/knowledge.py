@@ -46,8 +46,13 @@ from meetpilot.embedded_db import ensure_started  # noqa: E402
 ensure_started()
 django.setup()
 
-import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
+
+# The benchmark loads chunks with COPY and rebuilds the vector index: both need the tables' owner (COPY FROM
+# is refused under row-level security), so this script connects as the owner throughout (docs/operations.md).
+settings.DATABASES["default"].update(settings.DATABASE_OWNER)
+
+import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -483,8 +488,8 @@ def create_database() -> str:
 
     db = settings.DATABASES["default"]
     name = db["NAME"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=db["USER"], dbname="postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=settings.DATABASE_OWNER["USER"],
+                         dbname="postgres", autocommit=True) as conn:  # the owner creates and drops databases
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return name
@@ -496,8 +501,8 @@ def drop_database(name: str) -> None:
 
     connection.close()
     db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=db["USER"], dbname="postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=settings.DATABASE_OWNER["USER"],
+                         dbname="postgres", autocommit=True) as conn:  # the owner creates and drops databases
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

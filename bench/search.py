@@ -207,7 +207,7 @@ def main() -> None:
                     imported[m.meeting] = result
                 count += 1
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE knowledge_chunk")
+                cursor.execute("SELECT meetpilot_chunk_analyze()")  # ANALYZE as the owner
             counts_forget()
             with tenant_scope(company):
                 chunks = Chunk.objects.count()

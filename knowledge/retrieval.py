@@ -225,26 +225,33 @@ class _LexemeStats:
     rows: int
 
 
-_stats: dict[str, tuple[float, _LexemeStats]] = {}
+_stats: dict[tuple[str, ...], tuple[float, _LexemeStats]] = {}
 
 
-def lexeme_stats(cursor) -> _LexemeStats:
-    """How common each word is in the chunk table, from ANALYZE's statistics (cached ten minutes)."""
+def lexeme_stats(cursor, lexemes: list[str]) -> _LexemeStats:
+    """How common each of ``lexemes`` is in the chunk table, from ANALYZE's statistics (cached ten minutes).
+
+    Read through ``meetpilot_chunk_lexeme_freqs`` (migration knowledge/0003): row-level security hides
+    the table's ``pg_stats`` from the app role, and the function answers for the words asked about only.
+    """
     now = time.monotonic()
-    hit = _stats.get("stats")
+    key = tuple(sorted(set(lexemes)))
+    hit = _stats.get(key)
     if hit is not None and now - hit[0] < 600:
         return hit[1]
-    cursor.execute(
-        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-        "WHERE schemaname = current_schema() AND tablename = 'knowledge_chunk' AND attname = 'search_vector'"
-    )
-    row = cursor.fetchone()
-    elems, freqs = (row[0] or [], row[1] or []) if row else ([], [])
-    # The three numbers after the per-lexeme frequencies are the minimum, the maximum and the null share.
-    stats = _LexemeStats(freq=dict(zip(elems, freqs, strict=False)),
-                         floor=float(freqs[len(elems)]) if len(freqs) > len(elems) else 0.0,
-                         rows=_table_chunks(cursor))
-    _stats["stats"] = (now, stats)
+    cursor.execute("SELECT lexeme, freq, floor_freq FROM meetpilot_chunk_lexeme_freqs(%s)", [list(key)])
+    freq: dict[str, float] = {}
+    floor = 0.0
+    for lexeme, share, floor_share in cursor.fetchall():
+        if lexeme is not None:
+            freq[lexeme] = float(share)
+        # The number after the per-lexeme frequencies: the minimum of them, an upper bound for the rest.
+        floor = float(floor_share) if floor_share is not None else floor
+    stats = _LexemeStats(freq=freq, floor=floor, rows=_table_chunks(cursor))
+    with _counts_lock:
+        if len(_stats) > 4096:
+            _stats.clear()
+        _stats[key] = (now, stats)
     return stats
 
 
@@ -270,7 +277,7 @@ def _tsquery_plan(cursor, *, query: str, company_id: int) -> tuple[str, dict[str
     lexemes = list(cursor.fetchone()[0] or [])
     if not lexemes:
         return None
-    stats = lexeme_stats(cursor)
+    stats = lexeme_stats(cursor, lexemes)
     budget = settings.KNOWLEDGE_FULLTEXT_MAX_RANKED
     expected = {lex: stats.freq.get(lex, stats.floor) * stats.rows for lex in lexemes}
     chosen: list[str] = []

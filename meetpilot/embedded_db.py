@@ -8,6 +8,12 @@ Settings only compute where the server listens (``database_settings``, from its
 ``postmaster.pid``); the entry points start it (``ensure_started``) before Django
 connects: manage.py, scripts/run.py, meetpilot/asgi.py, the Celery worker and beat,
 the test session and the bench/eval scripts.
+
+Roles, created idempotently at every start (accounts/rls.py says what each is for): the server's
+superuser ``postgres`` is the owner (migrations); ``meetpilot_app`` (LOGIN, no superuser, no
+BYPASSRLS) is what the application connects as; ``meetpilot_maintenance`` (NOLOGIN, BYPASSRLS) is
+granted to the app role for maintenance over every company. The socket trusts local users, as
+before: the server listens on a Unix socket in the project folder only.
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+EMBEDDED_OWNER_ROLE = "postgres"
+EMBEDDED_APP_ROLE = "meetpilot_app"
+EMBEDDED_MAINTENANCE_ROLE = "meetpilot_maintenance"
 
-def database_settings(data_dir: Path, name: str) -> dict[str, str]:
+
+def database_settings(data_dir: Path, name: str, *, user: str = EMBEDDED_OWNER_ROLE) -> dict[str, str]:
     """Django's DATABASES entry for the embedded server in ``data_dir``; reads files only, starts nothing.
 
     A running server's ``postmaster.pid`` names its socket folder (or TCP port); before the first
@@ -38,11 +48,11 @@ def database_settings(data_dir: Path, name: str) -> dict[str, str]:
             host = socket_dir
         elif pid_port:
             host, port = (lines[5].strip() if len(lines) > 5 and lines[5].strip() else "127.0.0.1"), pid_port
-    return {"NAME": name, "USER": "postgres", "PASSWORD": "", "HOST": host, "PORT": port}
+    return {"NAME": name, "USER": user, "PASSWORD": "", "HOST": host, "PORT": port}
 
 
 def ensure_started() -> None:
-    """Start (or attach to) the embedded server and create its database; a no-op when DATABASE_URL is set.
+    """Start (or attach to) the embedded server, create its roles and database; a no-op when DATABASE_URL is set.
 
     Safe to call from several processes at once and more than once in one process.
     """
@@ -66,6 +76,7 @@ def _start(data_dir: Path, name: str) -> dict[str, str]:
     host = str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1")
     port = "" if info.socket_dir else str(info.port)
     _ensure_database(host=host, port=port, name=name)
+    _ensure_roles(host=host, port=port)
     return {"HOST": host, "PORT": port}
 
 
@@ -96,3 +107,34 @@ def _ensure_database(*, host: str, port: str, name: str) -> None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             except psycopg.errors.DuplicateDatabase:  # another process won the race
                 pass
+
+
+ROLES_SQL = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{EMBEDDED_APP_ROLE}') THEN
+        CREATE ROLE {EMBEDDED_APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{EMBEDDED_MAINTENANCE_ROLE}') THEN
+        CREATE ROLE {EMBEDDED_MAINTENANCE_ROLE} NOLOGIN NOSUPERUSER BYPASSRLS;
+    END IF;
+END
+$$;
+GRANT {EMBEDDED_MAINTENANCE_ROLE} TO {EMBEDDED_APP_ROLE};
+"""
+
+
+def _ensure_roles(*, host: str, port: str) -> None:
+    import psycopg
+
+    with psycopg.connect(host=host, port=port or None, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        exists = conn.execute("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+                              "JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = %s AND u.rolname = %s",
+                              [EMBEDDED_MAINTENANCE_ROLE, EMBEDDED_APP_ROLE]).fetchone()
+        if exists and exists[0]:
+            return
+        try:
+            conn.execute(ROLES_SQL)
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):  # another process won the race
+            pass

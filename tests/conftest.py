@@ -25,10 +25,55 @@ def pytest_configure(config) -> None:
     """
     from django.conf import settings
 
+    from accounts import rls
     from meetpilot.embedded_db import ensure_started
 
     ensure_started()
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns without it
+    # Test bodies and fixtures outside any scope read and write as the maintenance role, as they did
+    # through the ORM's base manager before row-level security; every request, task, socket and live
+    # job enters a scope of its own and runs as the app role under the policies (tests/security).
+    # TEST_RLS_AMBIENT=none runs them with no tenant row at all, as production code outside a scope.
+    rls.ambient_maintenance_set(os.environ.get("TEST_RLS_AMBIENT", "maintenance") != "none")
+
+
+_APP_CREDENTIALS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """The test database is created and migrated by the owner role (accounts/rls.py)."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    _APP_CREDENTIALS.update(USER=default["USER"], PASSWORD=default.get("PASSWORD", ""))
+    default.update(settings.DATABASE_OWNER)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then every test runs the application as the app role: no superuser, no BYPASSRLS.
+
+    Two grants exist in the test database only, both for ``flush`` between transactional tests
+    (which the product never runs): TRUNCATE on the tables, and UPDATE on the sequences (the sites
+    framework resets its sequence after a flush).
+    """
+    from django.conf import settings
+    from django.db import connection
+    from psycopg import sql
+
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            roles = sql.SQL(", ").join(map(sql.Identifier, [settings.DATABASE_APP_ROLE,
+                                                             settings.DATABASE_MAINTENANCE_ROLE]))
+            cursor.execute(sql.SQL("GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {}").format(roles))
+            cursor.execute(sql.SQL("GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(roles))
+        connection.close()
+        connection.settings_dict.update(_APP_CREDENTIALS)
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.settings_dict.update(settings.DATABASE_OWNER)  # the owner drops the test database
 
 
 @dataclass

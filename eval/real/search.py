@@ -92,8 +92,8 @@ def _admin_connection():
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=db["USER"], dbname="postgres",
-                           autocommit=True)
+    return psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=settings.DATABASE_OWNER["USER"],
+                           dbname="postgres", autocommit=True)  # the owner creates and drops databases
 
 
 def database_create() -> str:
@@ -398,7 +398,7 @@ def run(args: argparse.Namespace | None = None) -> str:
             imported = {m.meeting: meeting_import(company=company, title=m.meeting, turns=m.turns) for m in meetings}
         import_seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE knowledge_chunk")
+            cursor.execute("SELECT meetpilot_chunk_analyze()")  # ANALYZE as the owner
         counts_forget()
 
         # The product's windows, for the BM25-over-the-same-windows row and the window sizes.

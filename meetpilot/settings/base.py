@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meetpilot.embedded_db import database_settings
+from meetpilot.embedded_db import (
+    EMBEDDED_APP_ROLE,
+    EMBEDDED_MAINTENANCE_ROLE,
+    EMBEDDED_OWNER_ROLE,
+    database_settings,
+)
 from meetpilot.settings.environment import BASE_DIR, VAR_DIR, env
 
 # --- core -----------------------------------------------------------------
@@ -91,15 +96,27 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------
 # DATABASE_URL wins; without it the embedded PostgreSQL 16 + pgvector in var/pg is used (started by
 # the entry points; this only says where it listens).
+# Two roles (accounts/rls.py, docs/operations.md): DATABASE_URL names the app role every process
+# connects as (no superuser, no BYPASSRLS: row-level security holds for it); DATABASE_OWNER_URL the
+# owner that runs migrations (same server and database: only its user and password are used). Without
+# DATABASE_OWNER_URL the one role of DATABASE_URL does both (row-level security is then only as strong
+# as that role: a superuser bypasses it).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
+    _owner = env.db("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else DATABASES["default"]
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            **database_settings(VAR_DIR / "pg", env.str("EMBEDDED_DB_NAME", default="meetpilot")),
+            **database_settings(VAR_DIR / "pg", env.str("EMBEDDED_DB_NAME", default="meetpilot"),
+                                user=EMBEDDED_APP_ROLE),
         }
     }
+    _owner = {"USER": EMBEDDED_OWNER_ROLE, "PASSWORD": ""}
+DATABASE_APP_ROLE = DATABASES["default"]["USER"]
+DATABASE_OWNER = {"USER": _owner["USER"], "PASSWORD": _owner.get("PASSWORD", "")}
+# NOLOGIN BYPASSRLS, granted to the app role: what an unnarrowed scopes_disabled() block becomes.
+DATABASE_MAINTENANCE_ROLE = env.str("DATABASE_MAINTENANCE_ROLE", default=EMBEDDED_MAINTENANCE_ROLE)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

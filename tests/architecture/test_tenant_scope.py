@@ -139,3 +139,38 @@ def test_tenant_scope_is_switched_on_only_in_the_allowed_places():
 def test_scopes_are_disabled_only_in_the_documented_places():
     found = violations("scopes_disabled", SCOPES_DISABLED_PLACES)
     assert found == [], f"scopes_disabled() outside the documented places (accounts/tenancy.py): {found}"
+
+
+# Where an unnarrowed ``scopes_disabled()`` (the database's maintenance role: every company's rows,
+# accounts/rls.py) may be called besides the bypasses; everywhere else the block names what it looks
+# for (``user_id=`` or ``token_hash=``) and row-level security admits only those rows.
+MAINTENANCE_PLACES = {
+    "accounts/tenancy.py": "the definition",
+    "knowledge/services.py": "chunks_reembed: maintenance over every company",
+}
+
+
+def unnarrowed_calls(tree: ast.AST) -> list[int]:
+    return sorted(node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and getattr(node.func, "id", getattr(node.func, "attr", None)) == "scopes_disabled"
+                  and not node.keywords)
+
+
+def test_the_checker_tells_narrowed_from_unnarrowed_blocks():
+    tree = ast.parse("with scopes_disabled():\n    pass\nwith tenancy.scopes_disabled(user_id=1):\n    pass\n"
+                     "with scopes_disabled(token_hash=h):\n    pass\n")
+    assert unnarrowed_calls(tree) == [1]
+
+
+def test_lookups_across_companies_name_what_they_look_for():
+    found = []
+    for path, file in project_files():
+        if "/migrations/" in path or path.startswith("tests/") or allowed(path, MAINTENANCE_PLACES):
+            continue
+        source = file.read_text(encoding="utf-8")
+        if "scopes_disabled" in source:
+            found += [f"{path}:{line}" for line in unnarrowed_calls(ast.parse(source, filename=path))]
+    assert found == [], (
+        "scopes_disabled() without user_id= or token_hash= runs as the maintenance role and sees every "
+        f"company; name what the block looks for (accounts/tenancy.py): {found}"
+    )
