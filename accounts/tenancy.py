@@ -11,7 +11,8 @@ Where the scope is switched on (``tenant_scope(company)``), and nowhere else
 - ``accounts/tenancy.py``: ``TenantTask``, once per Celery task (its ``company_id`` argument);
 - ``meetings/consumers.py``: per WebSocket connection, after the socket's principal is known;
 - ``meetings/live/runner.py``: the live analysis job runner (the in-process analogue of ``TenantTask``);
-- ``ai/sse.py``: streamed responses, which are iterated after the middleware has returned.
+- ``ai/sse.py``: streamed responses, which are iterated after the middleware has returned;
+- ``workflows/hooks.py``: inbound Jira/Linear webhooks, once the verified path has named the company.
 
 Documented bypasses, which may also call ``tenant_scope``: management commands
 (``*/management/commands/*``), demo seeding (``meetings/demo.py``, ``knowledge/demo.py``: the
@@ -25,8 +26,7 @@ Code that must look across companies says so with ``scopes_disabled()``, in thes
 token lookup (``accounts/auth.py``), a user's memberships (``accounts/auth.py``,
 ``accounts/selectors.py``), joining a company before any scope exists (``accounts/services.py``:
 ``membership_add``, invitation links), and maintenance over every company
-(``knowledge/services.py``: ``chunks_reembed``), and reading the webhook secret of the company an
-inbound provider webhook's path names (``workflows/hooks.py``), besides the bypass places above.
+(``knowledge/services.py``: ``chunks_reembed``), besides the bypass places above.
 
 ``full_clean()`` on a tenant row checks uniqueness among its own company's rows, so a service
 validates the same way inside and outside a request.

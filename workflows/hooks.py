@@ -2,8 +2,8 @@
 
 A webhook request carries no user and no token, so no tenant scope is active. The path names the company
 (``integrations.ticketing.hook_id``: its id and a server-made token), and only after that token checks out
-is one connection of that one company read, under ``scopes_disabled()`` (a documented place, like the API
-token lookup: the credential names the company). The signature is checked against that company's webhook
+is one connection of that one company read, in that company's ``tenant_scope`` (a documented place, like the
+request middleware: the verified path names the company, as a token does). The signature is checked against that company's webhook
 secret; the ticket itself is applied by a Celery task in the company's scope.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.tenancy import scopes_disabled
+from accounts.tenancy import tenant_scope
 from integrations import selectors as integration_selectors
 from integrations.ticketing import hook_company_id, signature_valid, ticket_providers
 from meetpilot.errors import Forbidden, Invalid, NotFound
@@ -28,7 +28,7 @@ SIGNATURE_HEADERS = {"jira": "X-Hub-Signature", "linear": "Linear-Signature"}
 
 def _webhook_secret(company_id: int, provider: str) -> str | None:
     """The company's webhook secret for ``provider``; None when it has no enabled connection."""
-    with scopes_disabled():
+    with tenant_scope(company_id):
         company = selectors.company_get(company_id=company_id)
         connection = integration_selectors.connection_get(company=company, provider=provider)
         if connection is None or not connection.enabled:

@@ -22,6 +22,7 @@ TENANT_SCOPE_PLACES = {
     "meetings/consumers.py": "each WebSocket connection, from connect",
     "meetings/live/runner.py": "the live analysis job runner, the in-process analogue of TenantTask",
     "ai/sse.py": "streamed responses, iterated after the middleware has returned",
+    "workflows/hooks.py": "inbound provider webhooks: the verified path names the company, as a token does",
 }
 # Documented bypasses: code that runs outside any request, task or connection on purpose.
 BYPASSES = {
@@ -39,7 +40,6 @@ SCOPES_DISABLED_PLACES = {
     "accounts/selectors.py": "a user's companies span companies by design",
     "accounts/services.py": "joining a company before any scope exists (membership_add, invitation links)",
     "knowledge/services.py": "chunks_reembed: maintenance over every company",
-    "workflows/hooks.py": "provider webhooks: the signed path names the company, like a token (one connection read)",
 }
 
 
