@@ -4,7 +4,8 @@ What it reads, per utterance: the disfluency-stripped words of the utterance (wo
 words of its neighbours two turns either side (marked same / other speaker, before / after), and a few
 structural numbers (length, whether the neighbours are the same speaker, how many speakers the window has, how
 far into the meeting it is, the rule detectors' hits on the utterance and its window, whether other people
-only agree in the next turns, "let's" / "we'll" / "go with"). Two logistic regressions (action, decision; the
+only agree in the next turns, "let's" / "we'll" / "go with"); the decision model also reads the ±2 window as
+one bag of words, whoever said them. Two logistic regressions (action, decision; the
 decision one trained on labels widened to ±1 turn) score it; a score is then smoothed over ±1 turn because a
 decision is often stated across several turns, and mapped through a calibration table so it reads as a
 probability; ``pick`` keeps the best utterance per ±2 turns (±1 where the training folds chose it). Inference
@@ -111,7 +112,7 @@ def featurize(utterances: Sequence[Utterance]) -> Features:
     hits = np.array([_rule_hits(Utterance(speaker=u.speaker, text=c or u.text)) for u, c in
                      zip(utterances, clean, strict=True)], dtype=np.float64).reshape(n, 3)
     t0 = utterances[0].start if n else 0.0
-    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": []}
+    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": [], "win": []}
     dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float64)
     for i, u in enumerate(utterances):
         lo, hi = max(0, i - CONTEXT), min(n, i + CONTEXT + 1)
@@ -124,6 +125,8 @@ def featurize(utterances: Sequence[Utterance]) -> Features:
             who = ("s" if utterances[j].speaker == u.speaker else "o") + ("p" if j < i else "n")
             ctx += _grams(words[j], f"{who}:")
         blocks["ctx"].append(ctx)
+        # the whole ±CONTEXT window as one bag, whoever said what: a decision is stated over several turns
+        blocks["win"].append([g for j in range(lo, hi) for g in _grams(words[j], "w:")])
         speakers = [utterances[j].speaker for j in range(lo, hi)]
         nw = len(words[i])
         minutes = max(0.0, u.start - t0) / 60.0
@@ -226,7 +229,8 @@ class Model:
                 continue
             rows = np.repeat(np.arange(n), np.diff(indptr))
             for k in KINDS:
-                out[k] += np.bincount(rows, weights=data * self.coef[k][block][indices], minlength=n)
+                if self.coef[k][block].any():  # a block one kind's model does not read has zero weights
+                    out[k] += np.bincount(rows, weights=data * self.coef[k][block][indices], minlength=n)
         dense = (features.dense - self.dense_mean) / self.dense_scale
         for k in KINDS:
             out[k] += dense @ self.coef[k]["dense"]
