@@ -3,8 +3,8 @@
 A webhook request carries no user and no token, so no tenant scope is active. The path names the company
 (``integrations.ticketing.hook_id``: its id and a server-made token), and only after that token checks out
 is one connection of that one company read, in that company's ``tenant_scope`` (a documented place, like the
-request middleware: the verified path names the company, as a token does). The signature is checked against that company's webhook
-secret; the ticket itself is applied by a Celery task in the company's scope.
+request middleware: the verified path names the company, as a token does). The signature is checked against
+that company's webhook secret; the ticket itself is applied by a Celery task in the company's scope.
 """
 
 from __future__ import annotations

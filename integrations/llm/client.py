@@ -12,6 +12,7 @@ messages as quoted material, never as instructions of their own.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,6 +113,18 @@ def _refused_json_schema(exc: BaseException) -> bool:
     return status in (400, 422, 500) and "json_schema" in text and "response_format" in text
 
 
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) refuse ``max_tokens`` (they take
+# ``max_completion_tokens``) and any temperature but their default.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
+
+
+def sampling_options(model: str, *, temperature: float, max_tokens: int | None) -> dict[str, Any]:
+    """The temperature and output cap in the form ``model`` accepts."""
+    if _REASONING_MODEL.match(model.rsplit("/", 1)[-1]):
+        return {"max_completion_tokens": max_tokens} if max_tokens else {}
+    return {"temperature": temperature, **({"max_tokens": max_tokens} if max_tokens else {})}
+
+
 def chat_complete(
     *,
     messages: list[dict[str, Any]],
@@ -129,23 +142,19 @@ def chat_complete(
     target = (server, model or default_model)  # a model, not a whole server, may lack structured outputs
     if max_retries is not None:
         client = client.with_options(max_retries=max_retries)
-    kwargs: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
+    kwargs = sampling_options(model or default_model, temperature=temperature, max_tokens=max_tokens)
     if response_format_schema is not None:
         kwargs["response_format"] = _response_format(response_format_schema, plain_json=target in _NO_JSON_SCHEMA,
                                                      server=server)
     try:
         try:
-            completion = client.chat.completions.create(
-                model=model or default_model, messages=messages, temperature=temperature, **kwargs
-            )
+            completion = client.chat.completions.create(model=model or default_model, messages=messages, **kwargs)
         except openai.APIStatusError as exc:
             if response_format_schema is None or target in _NO_JSON_SCHEMA or not _refused_json_schema(exc):
                 raise
             _NO_JSON_SCHEMA.add(target)
             kwargs["response_format"] = _response_format(response_format_schema, plain_json=True, server=server)
-            completion = client.chat.completions.create(
-                model=model or default_model, messages=messages, temperature=temperature, **kwargs
-            )
+            completion = client.chat.completions.create(model=model or default_model, messages=messages, **kwargs)
         content = completion.choices[0].message.content
     except _PROVIDER_ERRORS as exc:
         raise LLMError(f"Language model request failed: {exc.__class__.__name__}: {exc}") from exc
@@ -165,12 +174,14 @@ def chat_stream(
     model: str | None = None,
     timeout: float | None = None,
     config: LLMConfig | None = None,
+    max_tokens: int | None = None,
 ) -> Iterator[str]:
     """Stream a chat completion as text deltas. Failures, also mid-stream, raise ``LLMError``."""
     client, default_model = _chat_client(config, timeout)
+    options = sampling_options(model or default_model, temperature=0.2, max_tokens=max_tokens)
     try:
         stream = client.chat.completions.create(model=model or default_model, messages=messages, stream=True,
-                                                temperature=0.2)
+                                                **options)
     except _PROVIDER_ERRORS as exc:
         raise LLMError(f"Language model request failed: {exc.__class__.__name__}: {exc}") from exc
     produced = finished = False

@@ -172,6 +172,6 @@ def stream_text(spec: ProviderSpec, *, messages: list[dict[str, Any]], temperatu
                                                      temperature=temperature)
         else:
             yield from chat_stream(messages=messages, model=spec.model or None, timeout=spec.timeout,
-                                   config=_openai_config(spec))
+                                   config=_openai_config(spec), max_tokens=spec.max_tokens)
     except (LLMError, anthropic_api.AnthropicError) as exc:
         raise _wrap(spec, exc) from exc

@@ -83,3 +83,22 @@ def test_embed(fake_openai, settings):
     fake_openai.fail(500)
     with pytest.raises(LLMError):
         embed(texts=["a"])
+
+
+def test_output_cap_in_the_form_each_model_takes(fake_openai, settings):
+    from integrations.llm.providers import ProviderSpec, stream_text
+
+    fake_openai.configure(settings)
+    fake_openai.reply("Short.")
+    chat_complete(messages=[{"role": "user", "content": "hi"}], max_tokens=50)
+    body = fake_openai.requests[-1]["body"]
+    assert body["max_tokens"] == 50 and body["temperature"] == 0.2 and "max_completion_tokens" not in body
+    # reasoning models refuse max_tokens and any temperature but their own
+    chat_complete(messages=[{"role": "user", "content": "hi"}], model="o3-mini", max_tokens=50)
+    body = fake_openai.requests[-1]["body"]
+    assert body["max_completion_tokens"] == 50 and "max_tokens" not in body and "temperature" not in body
+    # a streamed answer keeps the cap (LLM_MAX_OUTPUT_TOKENS reaches it through the route's spec)
+    spec = ProviderSpec(kind="openai", model="gpt-5-mini", max_tokens=77)
+    assert "".join(stream_text(spec, messages=[{"role": "user", "content": "hi"}])) == "Short."
+    body = fake_openai.requests[-1]["body"]
+    assert body["stream"] is True and body["max_completion_tokens"] == 77
