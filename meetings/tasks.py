@@ -4,4 +4,5 @@ Sub-packages keep their tasks next to their services; importing them here regist
 every worker process (a worker never loads the URLconf that would import them otherwise).
 """
 
+from meetings.live import tasks as live_tasks  # noqa: F401
 from meetings.uploads import tasks as uploads_tasks  # noqa: F401

@@ -39,6 +39,7 @@ SCOPES_DISABLED_PLACES = {
     "accounts/selectors.py": "a user's companies span companies by design",
     "accounts/services.py": "joining a company before any scope exists (membership_add, invitation links)",
     "knowledge/services.py": "chunks_reembed: maintenance over every company",
+    "meetings/live/backlog.py": "meetings_lagging: ids of meetings whose live analysis no process holds (the sweep)",
 }
 
 
