@@ -11,14 +11,17 @@ While busy:
   ``retry_after_ms``, ``send_interims: false``), and told again when it is ``ok``;
 - interim captions are coalesced per connection and speaker (``InterimCoalescer``): only the newest
   is stored and broadcast, the ones it replaced are acked ``coalesced``;
-- live analysis runs on fewer threads (``analysis_slot``): its durable backlog waits, in order, and
-  catches up when the load drops. Acks never wait on analysis.
+- live analysis pauses or runs on fewer threads (``analysis_slot``): its durable backlog waits, in
+  order, and catches up when the load drops. Acks never wait on analysis. (In one process, analysis
+  threads slow every socket down through the interpreter lock: each database round trip of an ack
+  waits for the lock again. ``LIVE_ANALYSIS_MODE=worker`` moves analysis out of the web process.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +32,7 @@ from django.conf import settings
 from meetings.live.payloads import load_status_frame
 from meetpilot.metrics import LIVE_SHED
 
+logger = logging.getLogger("meetpilot.live")
 EWMA_WEIGHT = 0.2
 
 
@@ -42,12 +46,14 @@ class Load:
         self.changed_at = time.monotonic()
         self._slots = threading.Condition(self._lock)
         self._running = 0
+        self._last_ack = 0.0
 
     # --- signals ---------------------------------------------------------------------------
 
     def ack_observed(self, seconds: float) -> None:
         with self._lock:
             self.ack_ms += EWMA_WEIGHT * (seconds * 1000 - self.ack_ms)
+            self._last_ack = time.monotonic()
             self._update()
 
     def loop_lag_observed(self, seconds: float) -> None:
@@ -58,11 +64,15 @@ class Load:
     def _update(self) -> None:
         ack_limit, lag_limit = settings.LIVE_BUSY_ACK_MS, settings.LIVE_BUSY_LOOP_LAG_MS
         now = time.monotonic()
+        if now - self._last_ack > settings.LIVE_BUSY_HOLD_SECONDS:  # no captions lately: nothing is waiting
+            self.ack_ms = 0.0
         if self.ack_ms > ack_limit or self.loop_lag_ms > lag_limit:
             self._calm_since = None
             if self.state != "busy":
                 self.state, self.changed_at = "busy", now
                 LIVE_SHED.labels(what="busy").inc()
+                logger.warning("live load busy: caption ack %.0f ms, event loop lag %.0f ms", self.ack_ms,
+                               self.loop_lag_ms)
             return
         if self.state == "busy" and self.ack_ms < ack_limit / 2 and self.loop_lag_ms < lag_limit / 2:
             if self._calm_since is None:
@@ -70,6 +80,8 @@ class Load:
             elif now - self._calm_since >= settings.LIVE_BUSY_HOLD_SECONDS:
                 self.state, self.changed_at, self._calm_since = "ok", now, None
                 self._slots.notify_all()
+                logger.warning("live load ok again: caption ack %.0f ms, event loop lag %.0f ms", self.ack_ms,
+                               self.loop_lag_ms)
 
     @property
     def busy(self) -> bool:
@@ -83,14 +95,17 @@ class Load:
 
     @contextlib.contextmanager
     def analysis_slot(self) -> Iterator[None]:
-        """Run one segment's analysis; while busy only ``LIVE_BUSY_ANALYSIS_WORKERS`` run at once."""
+        """Run one segment's analysis. While busy only ``LIVE_BUSY_ANALYSIS_WORKERS`` run at once (0: none,
+        so that the sockets get the process), but none waits longer than ``LIVE_BUSY_MAX_DEFER_SECONDS``."""
         with self._lock:
+            started = time.monotonic()
             waited = False
-            while self._running >= (settings.LIVE_BUSY_ANALYSIS_WORKERS if self.busy else 1_000_000):
+            while (self.busy and self._running >= settings.LIVE_BUSY_ANALYSIS_WORKERS
+                   and time.monotonic() - started < settings.LIVE_BUSY_MAX_DEFER_SECONDS):
                 if not waited:
                     waited = True
                     LIVE_SHED.labels(what="analysis_deferred").inc()
-                self._slots.wait(0.5)
+                self._slots.wait(0.25)
                 self._update()
             self._running += 1
         try:

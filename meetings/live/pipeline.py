@@ -1,8 +1,13 @@
 """Live analysis of final captions, and answers to ``ask``.
 
-Runs after the caption is committed and acked, on the per-process lane runner (in order per
-meeting), or inline after commit when ``LIVE_ANALYSIS_MODE = "inline"``. For each final
-segment, in this order (cheap first, so action items never wait for the knowledge base):
+Runs after the caption is committed and acked. What a final segment is owed is in the database
+(``meetings.live.backlog``: a row written with the segment); ``meeting_drain`` works through a
+meeting's rows oldest first while it holds the meeting's lease, on the per-process lane runner, or
+inline after commit when ``LIVE_ANALYSIS_MODE = "inline"``, or in ``manage.py live_worker``
+processes when it is ``"worker"``. Each segment's findings are written in one transaction that
+also consumes its row, so a segment is analysed exactly once, across crashes and processes; a
+crashed process's meetings are resumed on the next ``hello`` and by the sweep (``backlog_sweep``).
+For each final segment, in this order (cheap first, so action items never wait for the knowledge base):
 
 1. speaker roles (customer / consultant) re-learnt over the recent utterances;
 2. action items and decisions;
@@ -17,8 +22,8 @@ segment, in this order (cheap first, so action items never wait for the knowledg
 Where the company routes action items, decisions or fact checks to a language model, ``meetings.live.llm``
 asks it within the live time budget and the local result is the fallback (the stored ``provider`` says which).
 
-Every result is written in a short transaction that takes the meeting's row lock only for
-the write (never while searching), and announced through ``event_emit``. Action items and
+A segment's results are written in one short transaction that takes the meeting's row lock only
+for the write (never while searching), and announced through ``event_emit``. Action items and
 decisions are written by ``meetings.services`` (one dedupe rule for live, manual and
 after-meeting rows). The local pipeline (``meetings.analysis`` + ``knowledge``) needs no keys;
 a step that fails is logged and skipped, never the whole analysis. Jobs are ``company_job``s:
@@ -113,9 +118,14 @@ def _submit(lane: tuple, fn: Any, *, pool: str = "analysis", coalesce: bool = Fa
     return runner(pool).submit(lane, fn, coalesce=coalesce, **kwargs)
 
 
-def meeting_kick(*, company_id: int, meeting_id: int, kind: str = backlog.ANALYSIS) -> bool:
+def meeting_kick(*, company_id: int, meeting_id: int, kind: str = backlog.ANALYSIS, here: bool = False) -> bool:
     """Make sure the meeting's owed work of ``kind`` gets drained soon (at most one drain waits per
-    meeting and kind: the drain reads the durable backlog, so one run serves every kick before it)."""
+    meeting and kind: the drain reads the durable backlog, so one run serves every kick before it).
+
+    With ``LIVE_ANALYSIS_MODE = "worker"`` web processes leave it to the ``live_worker`` processes, which
+    find it in the backlog (``here``: this process is such a worker)."""
+    if settings.LIVE_ANALYSIS_MODE == "worker" and not here:
+        return True
     pool = "analysis" if kind == backlog.ANALYSIS else "answers"
     return _submit((kind, meeting_id), meeting_drain, pool=pool, coalesce=True, company_id=company_id,
                    meeting_id=meeting_id, kind=kind)
@@ -173,10 +183,12 @@ def _work_run(work: Any) -> bool:
     return True
 
 
-def backlog_sweep(*, inline: bool = False) -> int:
-    """Drain every meeting whose owed analysis waited with nobody holding its lease (a process died, or
-    no client came back). ``inline``: here and now (Celery); otherwise on this process's pools."""
-    lagging = backlog.meetings_lagging(older_than=settings.LIVE_ANALYSIS_SWEEP_AFTER_SECONDS)
+def backlog_sweep(*, inline: bool = False, older_than: float | None = None) -> int:
+    """Drain every meeting whose owed analysis waited ``older_than`` seconds (default
+    LIVE_ANALYSIS_SWEEP_AFTER_SECONDS) with nobody holding its lease (a process died, no client came
+    back, or this is a ``live_worker``). ``inline``: here and now (Celery); otherwise on this process's pools."""
+    wait = settings.LIVE_ANALYSIS_SWEEP_AFTER_SECONDS if older_than is None else older_than
+    lagging = backlog.meetings_lagging(older_than=wait)
     for company_id, meeting_id, kind in lagging:
         if inline:
             try:
@@ -184,7 +196,7 @@ def backlog_sweep(*, inline: bool = False) -> int:
             except Exception:
                 logger.exception("catching up on meeting %s failed", meeting_id)
         else:
-            meeting_kick(company_id=company_id, meeting_id=meeting_id, kind=kind)
+            meeting_kick(company_id=company_id, meeting_id=meeting_id, kind=kind, here=True)
     return len(lagging)
 
 
@@ -203,11 +215,27 @@ def _sweep_forever(interval: float) -> None:
                 conn.close_if_unusable_or_obsolete()
 
 
+def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
+    """A ``live_worker`` process: analyse whatever the meetings owe, as soon as it is owed (every ``poll``
+    seconds), on this process's pools, meeting by meeting under their leases."""
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            backlog_sweep(older_than=0)
+        except Exception:
+            logger.exception("live worker round failed")
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close_if_unusable_or_obsolete()
+        done += 1
+        time.sleep(poll)
+
+
 def sweeper_start() -> None:
     """Start this process's catch-up sweep (once; off when LIVE_ANALYSIS_SWEEP_SECONDS is 0)."""
     global _sweeper
     interval = settings.LIVE_ANALYSIS_SWEEP_SECONDS
-    if interval <= 0 or settings.LIVE_ANALYSIS_MODE == "inline":
+    if interval <= 0 or settings.LIVE_ANALYSIS_MODE in ("inline", "worker"):
         return
     with _runners_lock:
         if _sweeper is None or not _sweeper.is_alive():

@@ -26,8 +26,10 @@ LIVE_ANALYSIS_WORKERS = env.int("LIVE_ANALYSIS_WORKERS", default=4)
 # Knowledge-base answers (suggestions and ask) have a pool of their own: they may wait on an LLM.
 LIVE_ANSWER_WORKERS = env.int("LIVE_ANSWER_WORKERS", default=4)
 LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
-# "thread" (default: a bounded pool per process) or "inline" (run after commit in the caller; tests, scripts).
+# "thread" (default: a bounded pool per web process), "worker" (web processes only store and ack;
+# ``manage.py live_worker`` processes analyse) or "inline" (run after commit in the caller; tests, scripts).
 LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
+LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  # how often a live_worker looks
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
@@ -54,7 +56,8 @@ LIVE_ANALYSIS_DELAY_SECONDS = env.float("LIVE_ANALYSIS_DELAY_SECONDS", default=0
 LIVE_BUSY_ACK_MS = env.float("LIVE_BUSY_ACK_MS", default=100.0)
 LIVE_BUSY_LOOP_LAG_MS = env.float("LIVE_BUSY_LOOP_LAG_MS", default=100.0)
 LIVE_BUSY_HOLD_SECONDS = env.float("LIVE_BUSY_HOLD_SECONDS", default=3.0)
-LIVE_BUSY_ANALYSIS_WORKERS = env.int("LIVE_BUSY_ANALYSIS_WORKERS", default=1)
+LIVE_BUSY_ANALYSIS_WORKERS = env.int("LIVE_BUSY_ANALYSIS_WORKERS", default=0)
+LIVE_BUSY_MAX_DEFER_SECONDS = env.float("LIVE_BUSY_MAX_DEFER_SECONDS", default=10.0)  # then it runs anyway
 LIVE_BUSY_LOOP_PROBE_SECONDS = env.float("LIVE_BUSY_LOOP_PROBE_SECONDS", default=0.1)
 # While busy, a held interim is stored this long after it arrived unless a newer one replaced it.
 LIVE_INTERIM_FLUSH_SECONDS = env.float("LIVE_INTERIM_FLUSH_SECONDS", default=0.3)
