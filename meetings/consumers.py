@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import DatabaseSyncToAsync
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync, aclose_old_connections
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
@@ -122,7 +123,23 @@ def _frame_sequence(message: Any) -> int | None:
     return getattr(message, "sequence", None)
 
 
-class MeetingConsumer(AsyncWebsocketConsumer):
+class _OwnThreadsConsumer(AsyncWebsocketConsumer):
+    """Channels' dispatch, less its trip per message to the server's single thread-sensitive thread
+    (``aclose_old_connections``): under load every frame and every event of every socket queued
+    there. These consumers do their database work in their own threads, which close their
+    connections; the shared thread is tidied on connect and disconnect only (after the auth
+    middleware used it)."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        if message["type"] in ("websocket.connect", "websocket.disconnect"):
+            await aclose_old_connections()
+        await handler(message)
+
+
+class MeetingConsumer(_OwnThreadsConsumer):
     ready = False
     frame_sequence: int | None = None
 
@@ -370,7 +387,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             LIVE_CAPTIONS.labels(kind="coalesced").inc()
             if self.interim_flush is None or self.interim_flush.done():
                 self.interim_flush = asyncio.create_task(self._interims_flush())
-            await self._reply(ack_frame(sequence=caption.sequence, segment_id=None, status="coalesced"))
+            await self._send(self.renderer.ack(ack_frame(sequence=caption.sequence, segment_id=None,
+                                                         status="coalesced")))
             return
         if caption.is_final:
             self.interims.final_seen(caption)
@@ -570,7 +588,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self._send(self.renderer.error(frame))
 
 
-class CompanyLiveConsumer(AsyncWebsocketConsumer):
+class CompanyLiveConsumer(_OwnThreadsConsumer):
     """``/ws/meetings/``: company-wide dashboards follow every meeting starting and ending.
 
     Read-only, JSON only; it relays the ``status`` events of the company's meetings (the

@@ -334,7 +334,10 @@ def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utte
     tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_HISTORY_TAIL]))]
     if total <= len(tail):
         return tail
-    first = _utterance(said.order_by("sequence").first())
+    opening = said.order_by("sequence").first()
+    if opening is None:  # the meeting's segments went away meanwhile (the meeting was deleted)
+        return tail
+    first = _utterance(opening)
     return [first, *([first] * (total - len(tail) - 1)), *tail]
 
 

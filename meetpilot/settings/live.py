@@ -56,7 +56,7 @@ LIVE_ANALYSIS_DELAY_SECONDS = env.float("LIVE_ANALYSIS_DELAY_SECONDS", default=0
 LIVE_BUSY_ACK_MS = env.float("LIVE_BUSY_ACK_MS", default=100.0)
 LIVE_BUSY_LOOP_LAG_MS = env.float("LIVE_BUSY_LOOP_LAG_MS", default=100.0)
 LIVE_BUSY_HOLD_SECONDS = env.float("LIVE_BUSY_HOLD_SECONDS", default=3.0)
-LIVE_BUSY_ANALYSIS_WORKERS = env.int("LIVE_BUSY_ANALYSIS_WORKERS", default=0)
+LIVE_BUSY_ANALYSIS_WORKERS = env.int("LIVE_BUSY_ANALYSIS_WORKERS", default=1)
 LIVE_BUSY_MAX_DEFER_SECONDS = env.float("LIVE_BUSY_MAX_DEFER_SECONDS", default=10.0)  # then it runs anyway
 LIVE_BUSY_LOOP_PROBE_SECONDS = env.float("LIVE_BUSY_LOOP_PROBE_SECONDS", default=0.1)
 # While busy, a held interim is stored this long after it arrived unless a newer one replaced it.

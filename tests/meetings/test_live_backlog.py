@@ -147,3 +147,15 @@ def test_held_interims_keep_only_the_newest_per_speaker_until_the_final():
     held.final_seen(caption(1, ITEM))
     assert [(c.speaker, c.text) for c in held.take()] == [("Priya", "Sure")]
     assert held.take() == []
+
+
+def test_the_celery_sweep_task_catches_up(company, worker_mode, settings):
+    from meetings.live.tasks import live_analysis_sweep_task
+
+    settings.LIVE_ANALYSIS_SWEEP_AFTER_SECONDS = 0
+    meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+    _ingest(company, meeting, 1, ITEM)
+    assert live_analysis_sweep_task.apply().get() == 1
+    assert _owed(company, meeting) == []
+    with tenant_scope(company):
+        assert ActionItem.objects.filter(meeting=meeting).count() == 1

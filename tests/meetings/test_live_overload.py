@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 MEETINGS = 4
 UTTERANCES = 15
 FLOOD = {"LIVE_BUSY_ACK_MS": "500", "LIVE_BUSY_LOOP_LAG_MS": "500", "LIVE_BUSY_HOLD_SECONDS": "0.5",
-         "LIVE_CONNECTION_BURST": "1000", "LIVE_COMPANY_BURST": "5000", "LIVE_INTERIM_FLUSH_SECONDS": "0.2"}
+         "LIVE_CONNECTION_BURST": "1000", "LIVE_COMPANY_BURST": "5000", "LIVE_INTERIM_FLUSH_SECONDS": "0.2",
+         "LIVE_BUSY_ANALYSIS_WORKERS": "0"}
 
 
 def _open(host: str, meeting_id: int, token: str):
