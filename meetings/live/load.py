@@ -43,7 +43,7 @@ class Load:
         self.loop_lag_ms = 0.0
         self.state = "ok"
         self._calm_since: float | None = None
-        self.changed_at = time.monotonic()
+        self.changed_at = time.monotonic() - 1e6  # never busy yet: no slow start
         self._slots = threading.Condition(self._lock)
         self._running = 0
         self._last_ack = 0.0
@@ -100,7 +100,7 @@ class Load:
         with self._lock:
             started = time.monotonic()
             waited = False
-            while (self.busy and self._running >= settings.LIVE_BUSY_ANALYSIS_WORKERS
+            while (self._running >= self._analysis_limit()
                    and time.monotonic() - started < settings.LIVE_BUSY_MAX_DEFER_SECONDS):
                 if not waited:
                     waited = True
@@ -115,11 +115,19 @@ class Load:
                 self._running -= 1
                 self._slots.notify()
 
+    def _analysis_limit(self) -> int:
+        """Analysis threads allowed at once: few while busy; once ok, one more per LIVE_BUSY_HOLD_SECONDS
+        (a slow start, so that the deferred backlog does not make the process busy again at once)."""
+        if self.busy:
+            return settings.LIVE_BUSY_ANALYSIS_WORKERS
+        ramp = (time.monotonic() - self.changed_at) / max(settings.LIVE_BUSY_HOLD_SECONDS, 0.01)
+        return settings.LIVE_BUSY_ANALYSIS_WORKERS + 1 + int(min(ramp, 1_000_000))
+
     def reset(self) -> None:
         """Back to idle (tests)."""
         with self._lock:
             self.ack_ms = self.loop_lag_ms = 0.0
-            self.state, self._calm_since = "ok", None
+            self.state, self._calm_since, self.changed_at = "ok", None, time.monotonic() - 1e6
             self._slots.notify_all()
 
 

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MEETINGS = 4
 UTTERANCES = 15
-FLOOD = {"LIVE_BUSY_ACK_MS": "500", "LIVE_BUSY_LOOP_LAG_MS": "500", "LIVE_BUSY_HOLD_SECONDS": "0.5",
+FLOOD = {"LIVE_BUSY_ACK_MS": "200", "LIVE_BUSY_LOOP_LAG_MS": "200", "LIVE_BUSY_HOLD_SECONDS": "1",
          "LIVE_CONNECTION_BURST": "1000", "LIVE_COMPANY_BURST": "5000", "LIVE_INTERIM_FLUSH_SECONDS": "0.2",
          "LIVE_BUSY_ANALYSIS_WORKERS": "0"}
 
@@ -62,14 +62,22 @@ async def _flood(host: str, meeting_id: int, token: str) -> dict:
         while (sum(len(seen["acks"].get(seq, [])) == 3 for seq in range(1, UTTERANCES + 1)) < UTTERANCES
                and time.monotonic() < deadline):
             await asyncio.sleep(0.1)
-        # Quiet now: a final caption every half second until the process says it is fine again.
-        seq = UTTERANCES
-        while (not seen["load"] or seen["load"][-1]["state"] != "ok") and time.monotonic() < deadline:
+        # Quiet now: a final caption every half second until the process has said for a while that it is
+        # fine again (it may turn busy once more while the deferred analysis catches up).
+        seq, ok_since = UTTERANCES, None
+        while time.monotonic() < deadline:
+            if seen["load"] and seen["load"][-1]["state"] == "ok":
+                ok_since = ok_since or time.monotonic()
+                if time.monotonic() - ok_since >= 1 and seq in seen["acks"]:  # (a load frame precedes its ack)
+                    break
+            else:
+                ok_since = None
             await asyncio.sleep(0.5)
             seq += 1
             await ws.send(json.dumps({"type": "caption", "sequence": seq, "speaker": "Dana",
                                       "text": f"Calm line {seq}.", "is_final": True}))
-        await asyncio.sleep(0.3)
+        while seq not in seen["acks"] and time.monotonic() < deadline + 20:  # the last calm caption's ack
+            await asyncio.sleep(0.1)
         seen["sent_finals"] = seq
         reader.cancel()
     return seen
@@ -98,7 +106,10 @@ def test_a_flooded_process_says_busy_keeps_acking_and_loses_nothing(company, adm
     busy = [d for r in results for d in r["load"] if d["state"] == "busy"]
     assert busy, "no client was told to slow down"
     assert all(d["send_interims"] is False and d["retry_after_ms"] >= 1000 for d in busy)
-    assert all(r["load"][-1]["state"] == "ok" and r["load"][-1]["send_interims"] is True for r in results)
+    for result in results:  # told to slow down, then (at least once) that all is well again
+        states = [d["state"] for d in result["load"]]
+        assert "busy" in states and "ok" in states[states.index("busy"):], states
+        assert all(d["send_interims"] is True for d in result["load"] if d["state"] == "ok")
     assert not [e for r in results for e in r["errors"]]
     statuses = [s for r in results for statuses in r["acks"].values() for s in statuses]
     assert "coalesced" in statuses  # interims were shed while busy
