@@ -33,7 +33,8 @@ db-stop:
 clean: db-stop
 	rm -rf var .venv
 
-# Live meeting sessions under load: real daphne + websockets clients, its own database (see bench/live.py).
+# Live meeting sessions: the saturation point of 1 and 2 daphnes (real websockets clients, its own database;
+# ~10 min). Quick look: make bench-live BENCH_LIVE_ARGS="--daphnes 1 --steps 20,50 --seconds 10" (see bench/live.py).
 bench-live: install
 	@REDIS_URL="$$(scripts/redis-url.sh 10)" EMBEDDED_DB_NAME=meetpilot_bench \
 		$(VENV)/python bench/live.py $(BENCH_LIVE_ARGS)

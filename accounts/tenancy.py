@@ -26,7 +26,9 @@ Code that must look across companies says so with ``scopes_disabled()``, in thes
 token lookup (``accounts/auth.py``), a user's memberships (``accounts/auth.py``,
 ``accounts/selectors.py``), joining a company before any scope exists (``accounts/services.py``:
 ``membership_add``, invitation links), and maintenance over every company
-(``knowledge/services.py``: ``chunks_reembed``), besides the bypass places above.
+(``knowledge/services.py``: ``chunks_reembed``), the live analysis sweep listing the ids of meetings
+whose owed analysis no process holds (``meetings/live/backlog.py``: ``meetings_lagging``; each meeting is
+then analysed in its own company's scope), besides the bypass places above.
 
 ``full_clean()`` on a tenant row checks uniqueness among its own company's rows, so a service
 validates the same way inside and outside a request.

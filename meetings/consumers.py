@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import DatabaseSyncToAsync
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync, aclose_old_connections
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
@@ -50,7 +51,9 @@ from meetings.live.audio import (
 )
 from meetings.live.events import bind_server_loop, company_group, meeting_group
 from meetings.live.ingest import IngestResult, default_client_id
+from meetings.live.load import LOAD, InterimCoalescer, load_frame, monitor_loop
 from meetings.live.payloads import ack_frame, error_frame, hello_frame, pong_frame
+from meetings.live.pipeline import sweeper_start
 from meetings.live.protocol import (
     LEGACY_CLIENT_TYPES,
     PROTOCOL_VERSION,
@@ -82,6 +85,7 @@ from meetings.live.session import (
 )
 from meetings.models import Meeting
 from meetpilot.errors import DomainError, RateLimited
+from meetpilot.metrics import LIVE_CAPTION_ACK_SECONDS, LIVE_CAPTIONS, LIVE_OPEN_SOCKETS
 
 logger = logging.getLogger("meetpilot.live")
 
@@ -119,7 +123,23 @@ def _frame_sequence(message: Any) -> int | None:
     return getattr(message, "sequence", None)
 
 
-class MeetingConsumer(AsyncWebsocketConsumer):
+class _OwnThreadsConsumer(AsyncWebsocketConsumer):
+    """Channels' dispatch, less its trip per message to the server's single thread-sensitive thread
+    (``aclose_old_connections``): under load every frame and every event of every socket queued
+    there. These consumers do their database work in their own threads, which close their
+    connections; the shared thread is tidied on connect and disconnect only (after the auth
+    middleware used it)."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        if message["type"] in ("websocket.connect", "websocket.disconnect"):
+            await aclose_old_connections()
+        await handler(message)
+
+
+class MeetingConsumer(_OwnThreadsConsumer):
     ready = False
     frame_sequence: int | None = None
 
@@ -160,7 +180,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         subprotocol = SUBPROTOCOL_LEGACY if SUBPROTOCOL_LEGACY in offered else websocket_subprotocol(self.scope)
         await self.accept(subprotocol=subprotocol)
         self.ready = True
+        LIVE_OPEN_SOCKETS.inc()
         bind_server_loop(asyncio.get_running_loop())
+        monitor_loop(asyncio.get_running_loop())
+        sweeper_start()
         await self._presence_touch()
         resume = query.get("last_event_id", [""])[0]
         if resume.isdigit():
@@ -185,6 +208,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                                                   burst=settings.LIVE_AUDIO_FRAME_BURST)
         self.audio: AudioStream | None = None  # created by the first audio chunk
         self.audio_ended = False
+        self.told_busy = False  # what the last load status frame said
+        self.interims = InterimCoalescer()
+        self.interim_flush: asyncio.Task | None = None
         self.last_seen = time.monotonic()
         self.connected_at = time.time()
         self.group = meeting_group(self.meeting.pk)
@@ -199,6 +225,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not self.ready:
             return
         self.ready = False
+        LIVE_OPEN_SOCKETS.dec()
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None:
             watchdog.cancel()
@@ -353,7 +380,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not self.can_stream:
             raise ProtocolError(ErrorCode.FORBIDDEN, "Your role may follow this meeting but not send captions.",
                                 sequence=caption.sequence)
+        received = time.monotonic()
+        await self._load_tell()
+        if not caption.is_final and (LOAD.busy or self.interims.waiting):  # behind: the newest interim only
+            self.interims.hold(caption)
+            LIVE_CAPTIONS.labels(kind="coalesced").inc()
+            if self.interim_flush is None or self.interim_flush.done():
+                self.interim_flush = asyncio.create_task(self._interims_flush())
+            await self._send(self.renderer.ack(ack_frame(sequence=caption.sequence, segment_id=None,
+                                                         status="coalesced")))
+            return
+        if caption.is_final:
+            self.interims.final_seen(caption)
         result = await self._ingest(caption)
+        self._caption_done(caption, received)
         if not result.accepted:
             raise ProtocolError(result.error, result.message, sequence=result.sequence)
         if caption.is_final:
@@ -365,6 +405,31 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if len(self.acked_finals) > ACKED_MEMORY:
                 self.acked_finals.pop(next(iter(self.acked_finals)))
         await self._send(self.renderer.ack(result.ack()))
+
+    def _caption_done(self, caption: CaptionIn, received: float) -> None:
+        elapsed = time.monotonic() - received
+        LIVE_CAPTIONS.labels(kind="final" if caption.is_final else "interim").inc()
+        LIVE_CAPTION_ACK_SECONDS.observe(elapsed)
+        LOAD.ack_observed(elapsed)
+
+    async def _load_tell(self) -> None:
+        """Tell this client to slow down when the process turned busy, and when it is fine again."""
+        if LOAD.busy != self.told_busy and self.renderer.name == "json":
+            self.told_busy = LOAD.busy
+            await self._reply(load_frame(self.meeting, busy=self.told_busy))
+
+    async def _interims_flush(self) -> None:
+        """Store the newest held interim of each speaker (a newer one arriving meanwhile replaces it)."""
+        try:
+            while self.ready and self.interims.waiting:
+                await asyncio.sleep(settings.LIVE_INTERIM_FLUSH_SECONDS)
+                for caption in self.interims.take():
+                    received = time.monotonic()
+                    result = await self._ingest(caption)
+                    if result.accepted:
+                        self._caption_done(caption, received)
+        except Exception:
+            logger.exception("storing a held interim failed")
 
     async def _ingest(self, caption: CaptionIn) -> IngestResult:
         """Store the caption; a client on its default id that restarted its numbering moves to a fresh id."""
@@ -523,7 +588,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self._send(self.renderer.error(frame))
 
 
-class CompanyLiveConsumer(AsyncWebsocketConsumer):
+class CompanyLiveConsumer(_OwnThreadsConsumer):
     """``/ws/meetings/``: company-wide dashboards follow every meeting starting and ending.
 
     Read-only, JSON only; it relays the ``status`` events of the company's meetings (the

@@ -282,6 +282,47 @@ class MeetingEvent(TenantModel):
         constraints = [models.UniqueConstraint(fields=["meeting", "event_id"], name="meeting_event_unique_id")]
 
 
+class LiveAnalysisWork(TenantModel):
+    """Live analysis still owed to a final segment: the outbox of the live pipeline.
+
+    Inserted in the transaction that makes the segment final (so an acked caption always has
+    its row), deleted in the transaction that writes what the analysis found (so a segment is
+    analysed exactly once, whichever process does it, however often it crashes). Written only
+    by ``meetings.live.backlog``.
+    """
+
+    class Kind(models.TextChoices):
+        ANALYSIS = "analysis", "Action items, decisions, questions and fact checks"
+        SUGGESTION = "suggestion", "A suggested answer to a customer's question"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(TranscriptSegment, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ANALYSIS)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["meeting", "pk"]
+        constraints = [models.UniqueConstraint(fields=["segment", "kind"], name="live_work_unique_segment_kind")]
+        indexes = [models.Index(fields=["meeting", "kind", "created_at"])]
+
+
+class LiveAnalysisCursor(TenantModel):
+    """A meeting's live analysis progress and its lease: which process analyses it right now.
+
+    A process analyses a meeting only while it holds the lease (``holder`` with ``lease_until`` in
+    the future), renewed as it goes; a crashed process's lease runs out and another takes over.
+    Written only by ``meetings.live.backlog``.
+    """
+
+    meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="+")
+    holder = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    analysed = models.BigIntegerField(default=0, help_text="segments analysed so far")
+    last_sequence = models.BigIntegerField(default=0, help_text="sequence of the newest segment analysed")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
 class ProcessingJob(TenantModel):
     """The pipeline run for an uploaded recording or transcript: stage, progress and error."""
 

@@ -9,6 +9,7 @@ from celery import shared_task
 from accounts.selectors import company_find
 from accounts.tenancy import TenantTask
 from meetings import lifecycle
+from meetings.live import tasks as live_tasks  # noqa: F401
 from meetings.uploads import tasks as uploads_tasks  # noqa: F401
 from meetpilot.tasks import retry_policy
 

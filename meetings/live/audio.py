@@ -43,6 +43,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company, User
+from meetings.live import backlog
 from meetings.live.events import event_emit, lock_meeting
 from meetings.live.ingest import IngestResult, caption_ingest, clean_text, parse_timestamp
 from meetings.live.payloads import audio_status_frame, error_frame, transcript_payload
@@ -220,7 +221,9 @@ def _caption_to_correct(*, meeting: Meeting, text: str, start: float, end: float
 
 
 def _analyse_on_commit(segment: TranscriptSegment) -> None:
-    """The corrected text goes through the live analysis again (results are de-duplicated there)."""
+    """The corrected text goes through the live analysis again (results are de-duplicated there): owed
+    in the database like any final segment (a no-op while its first analysis is still owed)."""
+    backlog.work_add(meeting=segment.meeting, segment=segment)
     company_id, meeting_id, segment_id = segment.company_id, segment.meeting_id, segment.pk
     transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
                                                    segment_id=segment_id))

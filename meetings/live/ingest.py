@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from meetings import services as meeting_services
+from meetings.live import backlog
 from meetings.live.events import event_emit, lock_meeting
 from meetings.live.payloads import ack_frame, error_frame, status_payload, transcript_payload
 from meetings.live.pipeline import analysis_enqueue
@@ -190,7 +191,9 @@ def _record_turn(*, meeting: Meeting, segment: TranscriptSegment) -> None:
 
 
 def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
-    """Book-keeping when a segment becomes final, and its analysis once committed."""
+    """Book-keeping when a segment becomes final: its analysis is owed (a backlog row in this same
+    transaction, so it survives any crash after the ack) and started once committed."""
+    backlog.work_add(meeting=meeting, segment=segment)
     if segment.participant_id:
         Participant.objects.filter(pk=segment.participant_id).update(
             speaking_seconds=F("speaking_seconds") + max(0.0, segment.end_time - segment.start_time))

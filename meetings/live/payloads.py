@@ -9,6 +9,7 @@ their frames here, so none of them needs another's module for it.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from meetings.live.protocol import PROTOCOL_VERSION, ErrorCode, event_payload
@@ -71,6 +72,10 @@ def fact_check_payload(check: FactCheck, speaker: str) -> dict[str, Any]:
                          source=check.source or None, segment_id=check.segment_id, speaker=speaker)
 
 
+def _now_iso() -> str:
+    return datetime.now(tz=UTC).isoformat()
+
+
 # --- frames ------------------------------------------------------------------------------------
 
 
@@ -87,6 +92,13 @@ def hello_frame(meeting: Meeting, *, client_id: str, format: str, can_stream: bo
                           can_stream=can_stream, last_event_id=meeting.last_event_id, replay_from=replay_from)
     return {"type": "status", "event_id": None, "meeting_id": meeting.pk, "at": meeting.updated_at.isoformat(),
             "data": data}
+
+
+def load_status_frame(meeting: Meeting, *, state: str, retry_after_ms: int, send_interims: bool) -> dict[str, Any]:
+    """The per-connection ``status`` saying the server is busy (slow down) or ok again (no event id)."""
+    data = status_payload(meeting, kind="load", state=state, retry_after_ms=retry_after_ms,
+                          send_interims=send_interims)
+    return {"type": "status", "event_id": None, "meeting_id": meeting.pk, "at": _now_iso(), "data": data}
 
 
 def ack_frame(*, sequence: int, segment_id: int | None, status: str, stream: str = "caption") -> dict[str, Any]:

@@ -1,8 +1,13 @@
 """Live analysis of final captions, and answers to ``ask``.
 
-Runs after the caption is committed and acked, on the per-process lane runner (in order per
-meeting), or inline after commit when ``LIVE_ANALYSIS_MODE = "inline"``. For each final
-segment, in this order (cheap first, so action items never wait for the knowledge base):
+Runs after the caption is committed and acked. What a final segment is owed is in the database
+(``meetings.live.backlog``: a row written with the segment); ``meeting_drain`` works through a
+meeting's rows oldest first while it holds the meeting's lease, on the per-process lane runner, or
+inline after commit when ``LIVE_ANALYSIS_MODE = "inline"``, or in ``manage.py live_worker``
+processes when it is ``"worker"``. Each segment's findings are written in one transaction that
+also consumes its row, so a segment is analysed exactly once, across crashes and processes; a
+crashed process's meetings are resumed on the next ``hello`` and by the sweep (``backlog_sweep``).
+For each final segment, in this order (cheap first, so action items never wait for the knowledge base):
 
 1. speaker roles (customer / consultant) re-learnt over the recent utterances;
 2. action items and decisions;
@@ -17,8 +22,8 @@ segment, in this order (cheap first, so action items never wait for the knowledg
 Where the company routes action items, decisions or fact checks to a language model, ``meetings.live.llm``
 asks it within the live time budget and the local result is the fallback (the stored ``provider`` says which).
 
-Every result is written in a short transaction that takes the meeting's row lock only for
-the write (never while searching), and announced through ``event_emit``. Action items and
+A segment's results are written in one short transaction that takes the meeting's row lock only
+for the write (never while searching), and announced through ``event_emit``. Action items and
 decisions are written by ``meetings.services`` (one dedupe rule for live, manual and
 after-meeting rows). The local pipeline (``meetings.analysis`` + ``knowledge``) needs no keys;
 a step that fails is logged and skipped, never the whole analysis. Jobs are ``company_job``s:
@@ -30,12 +35,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
@@ -46,8 +52,10 @@ from meetings import analysis, services
 from meetings.analysis import facts
 from meetings.analysis.combined import live_detected
 from meetings.analysis.learned import LIVE_DELAY
+from meetings.live import backlog
 from meetings.live import llm as live_llm
 from meetings.live.events import event_emit, lock_meeting
+from meetings.live.load import LOAD
 from meetings.live.payloads import (
     action_item_payload,
     decision_payload,
@@ -67,6 +75,7 @@ from meetings.models import (
     TranscriptSegment,
 )
 from meetings.speech.tts import suggestion_audio_save
+from meetpilot.metrics import LIVE_ANALYSIS_SECONDS, LIVE_SUGGESTION_SECONDS
 
 __all__ = ["action_item_payload", "fact_check_payload", "suggestion_payload"]  # kept importable from here
 
@@ -100,20 +109,139 @@ def runners_wait_idle(timeout: float = 10.0) -> bool:
                 runner("analysis").wait_idle(timeout)])
 
 
-def _submit(lane: tuple, fn: Any, *, pool: str = "analysis", **kwargs: Any) -> bool:
+def _submit(lane: tuple, fn: Any, *, pool: str = "analysis", coalesce: bool = False, **kwargs: Any) -> bool:
     if settings.LIVE_ANALYSIS_MODE == "inline":
         try:
             fn(**kwargs)
         except Exception:
             logger.exception("live analysis failed")
         return True
-    return runner(pool).submit(lane, fn, **kwargs)
+    return runner(pool).submit(lane, fn, coalesce=coalesce, **kwargs)
 
 
-def analysis_enqueue(*, company_id: int, meeting_id: int, segment_id: int) -> bool:
-    """Queue the analysis of a committed final segment (ordered per meeting)."""
-    return _submit(("captions", meeting_id), segment_analyze, company_id=company_id, meeting_id=meeting_id,
-                   segment_id=segment_id)
+def meeting_kick(*, company_id: int, meeting_id: int, kind: str = backlog.ANALYSIS, here: bool = False) -> bool:
+    """Make sure the meeting's owed work of ``kind`` gets drained soon (at most one drain waits per
+    meeting and kind: the drain reads the durable backlog, so one run serves every kick before it).
+
+    With ``LIVE_ANALYSIS_MODE = "worker"`` web processes leave it to the ``live_worker`` processes, which
+    find it in the backlog (``here``: this process is such a worker)."""
+    if settings.LIVE_ANALYSIS_MODE == "worker" and not here:
+        return True
+    pool = "analysis" if kind == backlog.ANALYSIS else "answers"
+    return _submit((kind, meeting_id), meeting_drain, pool=pool, coalesce=True, company_id=company_id,
+                   meeting_id=meeting_id, kind=kind)
+
+
+def analysis_enqueue(*, company_id: int, meeting_id: int, segment_id: int | None = None) -> bool:
+    """A final segment was committed with its backlog row: have the meeting's backlog analysed."""
+    return meeting_kick(company_id=company_id, meeting_id=meeting_id)
+
+
+def analysis_resume(*, company_id: int, meeting_id: int) -> None:
+    """A client (re)connected: catch up on whatever the meeting is still owed, in order."""
+    for kind in (backlog.ANALYSIS, backlog.SUGGESTION):
+        if backlog.work_pending(meeting_id=meeting_id, kind=kind):
+            meeting_kick(company_id=company_id, meeting_id=meeting_id, kind=kind)
+
+
+@company_job
+def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALYSIS) -> int:
+    """Analyse the meeting's owed segments of ``kind`` oldest first, while holding its lease.
+
+    Returns how many this run finished. Nothing happens when another process holds the lease (it is
+    working on the meeting; if it died, the sweep comes back once its lease lapses)."""
+    lease = settings.LIVE_ANALYSIS_LEASE_SECONDS
+    if not backlog.lease_take(company_id=company_id, meeting_id=meeting_id, seconds=lease):
+        return 0
+    done = 0
+    try:
+        while True:
+            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=settings.LIVE_ANALYSIS_BATCH)
+            if not batch:
+                return done
+            for work in batch:
+                with LOAD.analysis_slot():  # fewer at once while the process is busy: the backlog waits
+                    if not _work_run(work):
+                        return done  # its row stays; the sweep tries again later, still in order
+                done += 1
+                if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
+                    return done  # lapsed and taken over: the other process goes on from here
+    finally:
+        backlog.lease_release(meeting_id=meeting_id)
+
+
+def _work_run(work: Any) -> bool:
+    try:
+        if work.kind == backlog.ANALYSIS:
+            segment_analyze(company_id=work.company_id, meeting_id=work.meeting_id, segment_id=work.segment_id,
+                            work=work)
+        else:
+            suggestion_answer(company_id=work.company_id, meeting_id=work.meeting_id, segment_id=work.segment_id,
+                              question=str(work.data.get("question") or ""), work=work)
+    except Exception:
+        logger.exception("live %s of segment %s failed", work.kind, work.segment_id)
+        return False
+    return True
+
+
+def backlog_sweep(*, inline: bool = False, older_than: float | None = None) -> int:
+    """Drain every meeting whose owed analysis waited ``older_than`` seconds (default
+    LIVE_ANALYSIS_SWEEP_AFTER_SECONDS) with nobody holding its lease (a process died, no client came
+    back, or this is a ``live_worker``). ``inline``: here and now (Celery); otherwise on this process's pools."""
+    wait = settings.LIVE_ANALYSIS_SWEEP_AFTER_SECONDS if older_than is None else older_than
+    lagging = backlog.meetings_lagging(older_than=wait)
+    for company_id, meeting_id, kind in lagging:
+        if inline:
+            try:
+                meeting_drain(company_id=company_id, meeting_id=meeting_id, kind=kind)
+            except Exception:
+                logger.exception("catching up on meeting %s failed", meeting_id)
+        else:
+            meeting_kick(company_id=company_id, meeting_id=meeting_id, kind=kind, here=True)
+    return len(lagging)
+
+
+_sweeper: threading.Thread | None = None
+
+
+def _sweep_forever(interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            backlog_sweep()
+        except Exception:
+            logger.exception("live analysis sweep failed")
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close_if_unusable_or_obsolete()
+
+
+def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
+    """A ``live_worker`` process: analyse whatever the meetings owe, as soon as it is owed (every ``poll``
+    seconds), on this process's pools, meeting by meeting under their leases."""
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            backlog_sweep(older_than=0)
+        except Exception:
+            logger.exception("live worker round failed")
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close_if_unusable_or_obsolete()
+        done += 1
+        time.sleep(poll)
+
+
+def sweeper_start() -> None:
+    """Start this process's catch-up sweep (once; off when LIVE_ANALYSIS_SWEEP_SECONDS is 0)."""
+    global _sweeper
+    interval = settings.LIVE_ANALYSIS_SWEEP_SECONDS
+    if interval <= 0 or settings.LIVE_ANALYSIS_MODE in ("inline", "worker"):
+        return
+    with _runners_lock:
+        if _sweeper is None or not _sweeper.is_alive():
+            _sweeper = threading.Thread(target=_sweep_forever, args=(interval,), name="live-sweep", daemon=True)
+            _sweeper.start()
 
 
 def ask_enqueue(*, company_id: int, meeting_id: int, question: str, ask_id: str | None, user_id: int | None,
@@ -207,7 +335,10 @@ def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utte
     tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_HISTORY_TAIL]))]
     if total <= len(tail):
         return tail
-    first = _utterance(said.order_by("sequence").first())
+    opening = said.order_by("sequence").first()
+    if opening is None:  # the meeting's segments went away meanwhile (the meeting was deleted)
+        return tail
+    first = _utterance(opening)
     return [first, *([first] * (total - len(tail) - 1)), *tail]
 
 
@@ -228,14 +359,15 @@ def _segment_of(meeting: Meeting, segment_id: int | None, fallback: TranscriptSe
     return TranscriptSegment.objects.filter(meeting=meeting, pk=segment_id).first() or fallback
 
 
+Write = Callable[[], None]
+
+
 def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegment, window: list,
-                  participants: dict[str, Participant], meeting_date: date, local: list) -> None:
+                  participants: dict[str, Participant], meeting_date: date, local: list) -> list[Write]:
     outcome = live_llm.live_action_items(company=company, window=window, meeting_date=meeting_date,
                                          participants=list(participants), local=local)
-    if not outcome.items:
-        return
-    with transaction.atomic():
-        lock_meeting(meeting.pk)  # held while checking for a duplicate and writing: two lanes cannot both add
+
+    def write() -> None:  # under the meeting lock: two lanes cannot both add one item
         for candidate in outcome.items:
             assignee = participants.get(candidate.assignee_name or "")
             source = _segment_of(meeting, candidate.segment_id, segment)
@@ -250,14 +382,16 @@ def _action_items(*, company: Company, meeting: Meeting, segment: TranscriptSegm
                 event_emit(meeting=meeting, type="action_item",
                            payload=action_item_payload(item, candidate.source_text))
 
+    return [write] if outcome.items else []
+
 
 def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment, window: list,
-               local: list) -> None:
+               local: list) -> list[Write]:
     outcome = live_llm.live_decisions(company=company, window=window, local=local)
-    for candidate in outcome.items:
-        source = _segment_of(meeting, candidate.segment_id, segment)
-        with transaction.atomic():
-            lock_meeting(meeting.pk)
+
+    def write() -> None:
+        for candidate in outcome.items:
+            source = _segment_of(meeting, candidate.segment_id, segment)
             decision = services.decision_create(company=company, meeting=meeting, text=candidate.text,
                                                 confidence=candidate.confidence, origin=ActionItem.Origin.LIVE,
                                                 provider=outcome.provider, source_segment_ids=[source.pk])
@@ -265,17 +399,19 @@ def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment
                 event_emit(meeting=meeting, type="decision", payload=decision_payload(
                     decision, segment_id=source.pk, source_text=candidate.source_text))
 
+    return [write] if outcome.items else []
+
 
 def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
-              history: list[analysis.Utterance]) -> None:
+              history: list[analysis.Utterance]) -> list[Write]:
     """Action items and decisions: local detections first (the company's model, when routed, replaces them)."""
     participants = _participants(meeting)
     meeting_date = _meeting_date(meeting)
     items, decisions = _detections(history=history, meeting_date=meeting_date, participants=list(participants))
     window = history[-(LLM_CONTEXT + 1):]
-    _action_items(company=company, meeting=meeting, segment=segment, window=window, participants=participants,
-                  meeting_date=meeting_date, local=items)
-    _decisions(company=company, meeting=meeting, segment=segment, window=window, local=decisions)
+    return [*_action_items(company=company, meeting=meeting, segment=segment, window=window,
+                           participants=participants, meeting_date=meeting_date, local=items),
+            *_decisions(company=company, meeting=meeting, segment=segment, window=window, local=decisions)]
 
 
 TTS_CAPABILITY = "tts"
@@ -315,42 +451,57 @@ def _knowledge_answer(company: Company, question: str, *, prompt_type: str = "an
                                    prompt_type=prompt_type)
 
 
-def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, roles: dict[str, str]) -> None:
+def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, roles: dict[str, str]) -> list[Write]:
     found = analysis.detect_question(utterance)
     if found is None or not found.is_question:
-        return
-    AnalyticsEvent.objects.create(company_id=meeting.company_id, meeting=meeting, participant=segment.participant,
-                                  kind=AnalyticsEvent.Kind.QUESTION, at=timezone.now(),
-                                  offset_seconds=segment.start_time,
-                                  data={"segment_id": segment.pk, "text": found.text[:500]})
+        return []
     role = roles.get(segment.speaker_label, Participant.Role.UNKNOWN)
-    if meeting.kind != Meeting.Kind.SALES or role not in (Participant.Role.CUSTOMER, Participant.Role.UNKNOWN):
-        return
-    _submit(("suggest", meeting.pk), suggestion_answer, pool="answers", company_id=meeting.company_id,
-            meeting_id=meeting.pk, segment_id=segment.pk, question=found.text)
+    suggest = meeting.kind == Meeting.Kind.SALES and role in (Participant.Role.CUSTOMER, Participant.Role.UNKNOWN)
+
+    def write() -> None:
+        AnalyticsEvent.objects.create(company_id=meeting.company_id, meeting=meeting,
+                                      participant=segment.participant, kind=AnalyticsEvent.Kind.QUESTION,
+                                      at=timezone.now(), offset_seconds=segment.start_time,
+                                      data={"segment_id": segment.pk, "text": found.text[:500]})
+        if suggest:  # owed durably too; answered on the answers pool, which may wait on an LLM
+            backlog.work_add(meeting=meeting, segment=segment, kind=backlog.SUGGESTION,
+                             data={"question": found.text})
+            transaction.on_commit(lambda: meeting_kick(company_id=meeting.company_id, meeting_id=meeting.pk,
+                                                       kind=backlog.SUGGESTION))
+
+    return [write]
 
 
 @company_job
-def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, question: str) -> Suggestion | None:
-    """A suggested answer to a customer's question, from the knowledge base, with its sources."""
+def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, question: str,
+                      work: Any = None) -> Suggestion | None:
+    """A suggested answer to a customer's question, from the knowledge base, with its sources.
+
+    With ``work`` (its backlog row), stored exactly once: the row is consumed with the write."""
     segment = (TranscriptSegment.objects.select_related("meeting", "meeting__company")
                .filter(pk=segment_id, meeting_id=meeting_id).first())
     if segment is None:
         return None
     meeting = segment.meeting
     answer = _knowledge_answer(meeting.company, question, prompt_type="suggestion")
-    if answer is None or not answer.known:
-        return None
+    known = answer is not None and answer.known
     latency_ms = (timezone.now() - segment.updated_at).total_seconds() * 1000
+    suggestion = None
     with transaction.atomic():
         lock_meeting(meeting.pk)
-        suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
-                                kind=Suggestion.Kind.SUGGESTION, question=question, answer=answer.answer,
-                                sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
-                                latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
-        suggestion.save(force_insert=True)
-        event_emit(meeting=meeting, type="suggestion",
-                   payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+        if work is not None and not backlog.work_done(work=work):
+            return None  # answered by another process meanwhile
+        if known:
+            suggestion = Suggestion(company_id=meeting.company_id, meeting=meeting, segment=segment,
+                                    kind=Suggestion.Kind.SUGGESTION, question=question, answer=answer.answer,
+                                    sources=_sources(answer.sources), confidence=str(answer.confidence or "")[:10],
+                                    latency_ms=round(latency_ms, 1), provider=answer.provider or "local")
+            suggestion.save(force_insert=True)
+            event_emit(meeting=meeting, type="suggestion",
+                       payload=suggestion_payload(suggestion, asker=segment.speaker_label))
+    if suggestion is None:
+        return None
+    LIVE_SUGGESTION_SECONDS.observe(latency_ms / 1000)
     if tts_wanted(meeting.pk):
         try:
             _answer_speak(meeting=meeting, suggestion=suggestion, asker=segment.speaker_label, ask_id=None)
@@ -388,13 +539,13 @@ def _model_verdicts(answer: live_llm.FactCheckAnswer, segment: TranscriptSegment
 
 
 def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
-                 history: list[analysis.Utterance]) -> None:
+                 history: list[analysis.Utterance]) -> list[Write]:
     if not facts.mentions(segment.text):  # no number said: nothing to search for
-        return
+        return []
     hits = retrieval.chunks_search(company=company, query=segment.text, k=CLAIM_SEARCH_K,
                                    access_levels=live_access_levels(), source_types=["document"])
     if not hits:
-        return
+        return []
     passages = [facts.Passage(text=h.text, document_id=h.document_id, chunk_id=h.chunk_id, title=h.title,
                               page=h.page, score=h.score) for h in hits]
     # A bare "we have eight" is about what the lines before it were about.
@@ -405,13 +556,13 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
     else:  # the company's check is local, or its provider failed or missed the budget
         verdicts = _local_verdicts(segment, passages, context)
         provider = outcome.provider if outcome is not None else "local"
-    for verdict in verdicts:
-        p = verdict.passage
-        source = {"document_id": p.document_id, "chunk_id": p.chunk_id, "title": p.title, "page": p.page,
-                  "snippet": (verdict.evidence or p.text)[:500], "score": p.score}
-        corrected = verdict.document_value if verdict.verdict == FactCheck.Verdict.INCORRECT else ""
-        with transaction.atomic():
-            lock_meeting(meeting.pk)
+
+    def write() -> None:
+        for verdict in verdicts:
+            p = verdict.passage
+            source = {"document_id": p.document_id, "chunk_id": p.chunk_id, "title": p.title, "page": p.page,
+                      "snippet": (verdict.evidence or p.text)[:500], "score": p.score}
+            corrected = verdict.document_value if verdict.verdict == FactCheck.Verdict.INCORRECT else ""
             row = FactCheck(company_id=meeting.company_id, meeting=meeting, segment=segment,
                             claim=verdict.claim[:2000], claimed_value=verdict.claimed_value[:200],
                             verdict=verdict.verdict, corrected_value=corrected[:200],
@@ -424,31 +575,55 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
                     "claimed_value": row.claimed_value, "document_value": row.corrected_value,
                     "document_id": p.document_id, "document_title": p.title})
 
+    return [write] if verdicts else []
+
 
 # --- jobs ------------------------------------------------------------------------------------
 
 
 @company_job
-def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int) -> None:
-    """Everything the live pipeline learns from one final segment. Each step fails on its own."""
+def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: Any = None) -> bool:
+    """Everything the live pipeline learns from one final segment. Each step fails on its own.
+
+    The steps search and detect first, outside any transaction; what they found is written in one
+    transaction under the meeting lock, which also consumes ``work`` (the segment's backlog row):
+    a segment's findings are stored exactly once, and none when another process got there first."""
     segment = (TranscriptSegment.objects.select_related("participant", "meeting", "meeting__company")
                .filter(pk=segment_id, meeting_id=meeting_id).first())
     if segment is None or not segment.is_final:
-        return
+        return False
     meeting, company = segment.meeting, segment.meeting.company
     history = _history(meeting, segment)  # ends with this segment
     roles: dict[str, str] = {}
+    writes: list[Write] = []
     steps = [
         ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
-        ("findings", lambda: _findings(company=company, meeting=meeting, segment=segment, history=history)),
-        ("question", lambda: _question(meeting=meeting, segment=segment, utterance=history[-1], roles=roles)),
-        ("fact_checks", lambda: _fact_checks(company=company, meeting=meeting, segment=segment, history=history)),
+        ("findings", lambda: writes.extend(_findings(company=company, meeting=meeting, segment=segment,
+                                                      history=history))),
+        ("question", lambda: writes.extend(_question(meeting=meeting, segment=segment, utterance=history[-1],
+                                                      roles=roles))),
+        ("fact_checks", lambda: writes.extend(_fact_checks(company=company, meeting=meeting, segment=segment,
+                                                            history=history))),
     ]
     for name, step in steps:
         try:
             step()
         except Exception:
             logger.exception("live %s step failed for segment %s", name, segment_id)
+    if settings.LIVE_ANALYSIS_DELAY_SECONDS:
+        time.sleep(settings.LIVE_ANALYSIS_DELAY_SECONDS)
+    with transaction.atomic():
+        lock_meeting(meeting.pk)
+        if work is not None and not backlog.work_done(work=work):
+            return False  # another process analysed it meanwhile: its findings stand, these are dropped
+        for write in writes:
+            try:
+                with transaction.atomic():  # a savepoint: one failing write does not undo the others
+                    write()
+            except Exception:
+                logger.exception("writing a live finding failed for segment %s", segment_id)
+    LIVE_ANALYSIS_SECONDS.labels(step="segment").observe((timezone.now() - segment.updated_at).total_seconds())
+    return True
 
 
 NO_ANSWER = "I couldn't find this in your documents."

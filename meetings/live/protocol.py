@@ -349,10 +349,11 @@ class ParticipantRole(_Out):
 
 
 class StatusData(_Out):
-    kind: Literal["meeting", "roles", "hello", "audio"] = Field(
+    kind: Literal["meeting", "roles", "hello", "audio", "load"] = Field(
         description="meeting: the meeting's status changed; roles: speaker roles changed; "
                     "hello: the per-connection answer to hello (sent without an event id); "
-                    "audio: this connection's audio transcription fell behind or caught up (no event id)")
+                    "audio: this connection's audio transcription fell behind or caught up (no event id); "
+                    "load: the server is busy (slow down) or ok again (no event id)")
     meeting_status: Literal["scheduled", "active", "ended"]
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -364,10 +365,16 @@ class StatusData(_Out):
     can_stream: bool | None = None
     last_event_id: int | None = None
     replay_from: int | None = None
-    # audio only
-    state: Literal["lagging", "ok"] | None = Field(
-        None, description="lagging: transcription is behind real time and audio is queued (never dropped); "
-                          "ok: caught up again")
+    # audio and load only
+    state: Literal["lagging", "busy", "ok"] | None = Field(
+        None, description="audio: lagging: transcription is behind real time and audio is queued (never "
+                          "dropped); ok: caught up again. load: busy: the server is behind, slow down; ok: "
+                          "send at the normal pace again")
+    # load only
+    retry_after_ms: int | None = Field(None, description="load busy: wait this long before sending interim "
+                                                         "captions again (finals are always accepted and acked)")
+    send_interims: bool | None = Field(None, description="load: false while busy (send final captions only), "
+                                                         "true once ok")
     lag_seconds: float | None = Field(None, description="audio received but not transcribed yet")
     compute_ratio: float | None = Field(None, description="transcription seconds per second of audio so far")
     audio_seconds: float | None = Field(None, description="audio of this stream analysed so far")
@@ -459,10 +466,12 @@ class AckOut(_Out):
     sequence: int
     segment_id: int | None = Field(description="the stored segment (for a duplicate: the one it duplicates); "
                                                "null for audio chunks")
-    status: Literal["stored", "updated", "duplicate", "stale", "buffered"] = Field(
+    status: Literal["stored", "updated", "duplicate", "stale", "buffered", "coalesced"] = Field(
         description="stored: new; updated: an interim replaced; duplicate: already stored (by this client or "
                     "another), or an audio chunk already accepted (not fed twice); stale: an interim that "
-                    "arrived after its final, ignored; buffered: an audio chunk queued for transcription")
+                    "arrived after its final, ignored; buffered: an audio chunk queued for transcription; "
+                    "coalesced: an interim taken while the server is busy: only the newest interim of a "
+                    "speaker is stored, shortly after (segment_id null)")
     duplicate: bool = False
     stream: Literal["caption", "audio"] = Field(
         "caption", description="which numbering ``sequence`` belongs to: captions, or audio chunks")

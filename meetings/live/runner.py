@@ -1,9 +1,11 @@
 """A bounded thread pool that runs jobs in order per lane (one lane per meeting and kind of work).
 
-The socket never waits for analysis: the consumer acks after commit and hands the analysis
-here. Jobs of one lane run one after another, in submission order; different lanes share the
-pool's threads. A lane that has ``max_pending`` jobs waiting refuses more (logged), so a flood
-of captions cannot grow memory without bound.
+The socket never waits for analysis: the consumer acks after commit and the analysis is owed in
+the database (``meetings.live.backlog``); the pipeline submits a drain of the meeting's backlog
+here, coalesced (at most one drain waits per lane), so nothing is lost when a lane is busy. Jobs
+of one lane run one after another, in submission order; different lanes share the pool's
+threads. A lane that has ``max_pending`` jobs waiting refuses more (logged): only asks, which
+are not durable, can fill one.
 
 A job is a function decorated with ``company_job``: it takes ``company_id`` and runs inside that
 company's tenant scope. This is the one place live work off the socket enters a scope, whether
@@ -50,9 +52,14 @@ class LaneRunner:
         self._active: set[Hashable] = set()
         self.dropped = 0
 
-    def submit(self, lane: Hashable, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    def submit(self, lane: Hashable, fn: Callable[..., Any], *args: Any, coalesce: bool = False,
+               **kwargs: Any) -> bool:
+        """Queue ``fn`` on ``lane``. ``coalesce``: the jobs of this lane are interchangeable (each does
+        whatever is owed when it starts), so one already waiting to start serves this submit too."""
         with self._lock:
             queue = self._lanes.setdefault(lane, deque())
+            if coalesce and queue:
+                return True
             if len(queue) >= self._max_pending:
                 self.dropped += 1
                 logger.warning("live analysis lane %s is full (%d waiting); job dropped", lane, len(queue))

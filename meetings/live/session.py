@@ -20,7 +20,7 @@ from meetings.live import presence, ratelimit
 from meetings.live.events import event_emit, events_since, lock_meeting
 from meetings.live.ingest import IngestResult, caption_ingest, participant_for, segment_finalised
 from meetings.live.payloads import event_frame, status_payload, transcript_payload
-from meetings.live.pipeline import ask_enqueue
+from meetings.live.pipeline import analysis_resume, ask_enqueue
 from meetings.live.protocol import CaptionIn
 from meetings.models import (
     ActionItem,
@@ -156,6 +156,7 @@ def session_hello(*, company: Company, meeting: Meeting, user: User | None, part
         participant_id = connection_joined(company=company, meeting=meeting, name=participant_name,
                                            email=participant_email, user=user)
     meeting.refresh_from_db()
+    analysis_resume(company_id=company.pk, meeting_id=meeting.pk)  # whatever a crashed process left owed
     replay_from = meeting.last_event_id
     if last_event_id is not None:
         replay_from = min(last_event_id, meeting.last_event_id)

@@ -215,7 +215,8 @@ from meetpilot.settings.operations import *  # noqa: E402,F403
 from meetpilot.settings.runtime import *  # noqa: E402,F403
 
 # Each area names its periodic tasks in its own settings module.
-CELERY_BEAT_SCHEDULE = {**INTEGRATIONS_BEAT_SCHEDULE, **LIFECYCLE_BEAT_SCHEDULE, **OPERATIONS_BEAT_SCHEDULE}  # noqa: F405
+CELERY_BEAT_SCHEDULE = {**INTEGRATIONS_BEAT_SCHEDULE, **LIFECYCLE_BEAT_SCHEDULE, **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
+                        **LIVE_BEAT_SCHEDULE}  # noqa: F405
 
 # --- browsers and the extension: CORS for the API, Origin allow-list for WebSockets ---
 # The extension in the repository (and the zip the dashboard hands out) has a fixed id from the "key" in its

@@ -26,8 +26,10 @@ LIVE_ANALYSIS_WORKERS = env.int("LIVE_ANALYSIS_WORKERS", default=4)
 # Knowledge-base answers (suggestions and ask) have a pool of their own: they may wait on an LLM.
 LIVE_ANSWER_WORKERS = env.int("LIVE_ANSWER_WORKERS", default=4)
 LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
-# "thread" (default: a bounded pool per process) or "inline" (run after commit in the caller; tests, scripts).
+# "thread" (default: a bounded pool per web process), "worker" (web processes only store and ack;
+# ``manage.py live_worker`` processes analyse) or "inline" (run after commit in the caller; tests, scripts).
 LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
+LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  # how often a live_worker looks
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
@@ -37,6 +39,33 @@ LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances consid
 LIVE_AUDIO_FRAME_RATE = env.float("LIVE_AUDIO_FRAME_RATE", default=100.0)
 LIVE_AUDIO_FRAME_BURST = env.int("LIVE_AUDIO_FRAME_BURST", default=1000)
 LIVE_AUDIO_MAX_BACKLOG_SECONDS = env.float("LIVE_AUDIO_MAX_BACKLOG_SECONDS", default=120.0)
+# Durable live analysis (meetings.live.backlog): a process analyses a meeting while it holds the
+# meeting's lease, renewed as it goes; a crashed process's lease lapses after this long.
+LIVE_ANALYSIS_LEASE_SECONDS = env.float("LIVE_ANALYSIS_LEASE_SECONDS", default=30.0)
+# Each web process looks this often (seconds; 0: never) for meetings whose owed analysis waited
+# LIVE_ANALYSIS_SWEEP_AFTER_SECONDS with nobody holding their lease, and analyses them.
+LIVE_ANALYSIS_SWEEP_SECONDS = env.float("LIVE_ANALYSIS_SWEEP_SECONDS", default=15.0)
+LIVE_ANALYSIS_SWEEP_AFTER_SECONDS = env.float("LIVE_ANALYSIS_SWEEP_AFTER_SECONDS", default=10.0)
+LIVE_ANALYSIS_BATCH = env.int("LIVE_ANALYSIS_BATCH", default=20)  # segments read per backlog query
+# Testing only: seconds each segment's analysis waits before writing its results (crash tests).
+LIVE_ANALYSIS_DELAY_SECONDS = env.float("LIVE_ANALYSIS_DELAY_SECONDS", default=0.0)
+# Back-pressure (meetings.live.load): the process is busy when the caption ack time (moving average,
+# ms) or the event loop's lateness (ms) passes these; ok again after both stayed under half for
+# LIVE_BUSY_HOLD_SECONDS. While busy, interims are coalesced per speaker, clients get a status
+# frame to slow down and live analysis runs on LIVE_BUSY_ANALYSIS_WORKERS threads only.
+LIVE_BUSY_ACK_MS = env.float("LIVE_BUSY_ACK_MS", default=100.0)
+LIVE_BUSY_LOOP_LAG_MS = env.float("LIVE_BUSY_LOOP_LAG_MS", default=100.0)
+LIVE_BUSY_HOLD_SECONDS = env.float("LIVE_BUSY_HOLD_SECONDS", default=3.0)
+LIVE_BUSY_ANALYSIS_WORKERS = env.int("LIVE_BUSY_ANALYSIS_WORKERS", default=1)
+LIVE_BUSY_MAX_DEFER_SECONDS = env.float("LIVE_BUSY_MAX_DEFER_SECONDS", default=10.0)  # then it runs anyway
+LIVE_BUSY_LOOP_PROBE_SECONDS = env.float("LIVE_BUSY_LOOP_PROBE_SECONDS", default=0.1)
+# While busy, a held interim is stored this long after it arrived unless a newer one replaced it.
+LIVE_INTERIM_FLUSH_SECONDS = env.float("LIVE_INTERIM_FLUSH_SECONDS", default=0.3)
+
+# The catch-up sweep through Celery beat too (covers meetings no web process is running for).
+LIVE_BEAT_SCHEDULE = {
+    "live-analysis-sweep": {"task": "meetings.live_analysis_sweep", "schedule": 60.0},
+}
 
 # A stretch of at least this many seconds without a caption while a meeting ran counts as not captured
 # (meetings.capture): the meeting page and the report say so.

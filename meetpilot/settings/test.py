@@ -18,3 +18,8 @@ STORAGES = {
 LOG_LEVEL = "WARNING"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 WORKER_HEARTBEAT_INTERVAL = 1
+# Live back-pressure and the catch-up sweep stay out of the way of unrelated tests (a first model
+# load is slow); the tests of those features switch them on through these variables.
+LIVE_BUSY_ACK_MS = float(os.environ.get("LIVE_BUSY_ACK_MS", "60000"))
+LIVE_BUSY_LOOP_LAG_MS = float(os.environ.get("LIVE_BUSY_LOOP_LAG_MS", "60000"))
+LIVE_ANALYSIS_SWEEP_SECONDS = float(os.environ.get("LIVE_ANALYSIS_SWEEP_SECONDS", "0"))

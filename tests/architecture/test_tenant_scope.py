@@ -40,6 +40,7 @@ SCOPES_DISABLED_PLACES = {
     "accounts/selectors.py": "a user's companies span companies by design",
     "accounts/services.py": "joining a company before any scope exists (membership_add, invitation links)",
     "knowledge/services.py": "chunks_reembed: maintenance over every company",
+    "meetings/live/backlog.py": "meetings_lagging: ids of meetings whose live analysis no process holds (the sweep)",
 }
 
 
@@ -147,6 +148,7 @@ def test_scopes_are_disabled_only_in_the_documented_places():
 MAINTENANCE_PLACES = {
     "accounts/tenancy.py": "the definition",
     "knowledge/services.py": "chunks_reembed: maintenance over every company",
+    "meetings/live/backlog.py": "meetings_lagging: ids of meetings whose owed analysis nobody holds, any company",
 }
 
 

@@ -1,0 +1,135 @@
+"""The durable backlog of live analysis: what is owed to which final segment, and who works on it.
+
+The one writer of ``LiveAnalysisWork`` (the outbox) and ``LiveAnalysisCursor`` (progress and lease).
+
+- ``work_add`` runs in the transaction that makes a segment final: an acked final caption always
+  has its row, whatever happens to the process afterwards.
+- ``work_done`` runs in the transaction that writes what the analysis found (under the meeting's
+  row lock): it deletes the row and advances the cursor. When the row is already gone, another
+  process finished the segment first and the caller throws its results away. So each segment is
+  analysed exactly once, even when a process dies between the ack and the analysis.
+- ``lease_take`` / ``lease_renew`` / ``lease_release``: a process analyses a meeting only while it
+  holds the meeting's lease (a holder name and an expiry), so two processes never analyse one
+  meeting side by side; the lease of a process that died runs out after
+  ``LIVE_ANALYSIS_LEASE_SECONDS`` and the next process (reconnect or sweep) takes over.
+- ``meetings_lagging``: meetings whose work has waited longer than a while and whose lease is free
+  (the sweep). This one read looks across companies (``scopes_disabled``): it returns ids only,
+  and each meeting is then analysed inside its own company's scope.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from accounts.tenancy import scopes_disabled
+from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, TranscriptSegment
+
+ANALYSIS = LiveAnalysisWork.Kind.ANALYSIS
+SUGGESTION = LiveAnalysisWork.Kind.SUGGESTION
+
+_holder: tuple[int, str] | None = None
+_held: dict[int, int] = {}  # meeting id -> drains of this process holding its lease
+_held_lock = threading.Lock()
+
+
+def holder_id() -> str:
+    """This process's name on leases (host, pid and a random part; new after a fork)."""
+    global _holder
+    pid = os.getpid()
+    if _holder is None or _holder[0] != pid:
+        _holder = (pid, f"{socket.gethostname()[:100]}:{pid}:{uuid.uuid4().hex[:8]}")
+    return _holder[1]
+
+
+def work_add(*, meeting: Meeting, segment: TranscriptSegment, kind: str = ANALYSIS,
+             data: dict[str, Any] | None = None) -> None:
+    """Owe ``segment`` its analysis (caller's transaction; a second call for the same kind is a no-op)."""
+    assert segment.meeting_id == meeting.pk
+    LiveAnalysisWork.objects.bulk_create(
+        [LiveAnalysisWork(company_id=meeting.company_id, meeting=meeting, segment=segment, kind=kind, data=data or {})],
+        ignore_conflicts=True)
+
+
+def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
+    """The oldest work of the meeting, in transcript order."""
+    return list(LiveAnalysisWork.objects.filter(meeting_id=meeting_id, kind=kind)
+                .select_related("segment").order_by("segment__sequence", "pk")[:limit])
+
+
+def work_pending(*, meeting_id: int, kind: str | None = None) -> int:
+    queryset = LiveAnalysisWork.objects.filter(meeting_id=meeting_id)
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    return queryset.count()
+
+
+def work_done(*, work: LiveAnalysisWork) -> bool:
+    """Consume ``work`` in the caller's transaction (which holds the meeting lock and writes the results).
+
+    False when it was already consumed: another process analysed the segment; write nothing."""
+    assert transaction.get_connection().in_atomic_block, "work_done belongs in the results' transaction"
+    deleted, _ = LiveAnalysisWork.objects.filter(pk=work.pk).delete()
+    if not deleted:
+        return False
+    if work.kind == ANALYSIS:
+        LiveAnalysisCursor.objects.filter(meeting_id=work.meeting_id).update(
+            analysed=F("analysed") + 1, last_sequence=Greatest(F("last_sequence"), work.segment.sequence))
+    return True
+
+
+def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
+    """Hold the meeting's lease for ``seconds`` unless another live process holds it."""
+    holder, now = holder_id(), timezone.now()
+    if not LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).exists():
+        LiveAnalysisCursor.objects.bulk_create([LiveAnalysisCursor(company_id=company_id, meeting_id=meeting_id)],
+                                               ignore_conflicts=True)
+    with _held_lock:
+        taken = LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).filter(
+            Q(holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        ).update(holder=holder, lease_until=now + timedelta(seconds=seconds)) == 1
+        if taken:
+            _held[meeting_id] = _held.get(meeting_id, 0) + 1
+    return taken
+
+
+def lease_renew(*, meeting_id: int, seconds: float) -> bool:
+    """Extend this process's lease; False if it lapsed and another process took the meeting."""
+    return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(
+        lease_until=timezone.now() + timedelta(seconds=seconds)) == 1
+
+
+def lease_release(*, meeting_id: int) -> None:
+    """Give the lease up once no drain of this process needs it any more."""
+    with _held_lock:
+        left = _held.get(meeting_id, 1) - 1
+        if left > 0:
+            _held[meeting_id] = left
+            return
+        _held.pop(meeting_id, None)
+        LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(lease_until=None)
+
+
+def cursor_get(*, meeting_id: int) -> LiveAnalysisCursor | None:
+    return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).first()
+
+
+def meetings_lagging(*, older_than: float, limit: int = 200) -> list[tuple[int, int, str]]:
+    """(company id, meeting id, kind) whose work waited over ``older_than`` seconds with nobody holding
+    the meeting's lease: a process died, or its client never came back."""
+    now = timezone.now()
+    with scopes_disabled():  # ids only; each meeting is then analysed in its own company's scope
+        held = LiveAnalysisCursor.objects.filter(lease_until__gt=now).values("meeting_id")
+        rows = (LiveAnalysisWork.objects.filter(created_at__lte=now - timedelta(seconds=older_than))
+                .exclude(meeting_id__in=held).order_by().values_list("company_id", "meeting_id", "kind")
+                .distinct()[:limit])
+        return list(rows)
