@@ -10,7 +10,7 @@ from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
-from meetpilot.apikit import install_error_handlers
+from meetpilot.apikit import ApiParser, install_error_handlers
 
 api = NinjaAPI(
     title="MeetPilot API",
@@ -21,6 +21,7 @@ api = NinjaAPI(
         "Errors are JSON: `{\"detail\": ..., \"code\": ...}`. Lists are paginated with `page` and `page_size`."
     ),
     auth=api_auth,
+    parser=ApiParser(),
     urls_namespace="api",
 )
 install_error_handlers(api)

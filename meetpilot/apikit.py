@@ -1,25 +1,47 @@
-"""API conventions shared by every router: JSON errors and pagination.
+"""API conventions shared by every router: JSON errors, request bodies and pagination.
 
 Services raise ``meetpilot.errors.DomainError`` subclasses; this module is the one place that turns
 them into HTTP (``{"detail", "code"}`` with the error's ``status``, plus ``Retry-After`` when rate
 limited).
+
+A request whose body cannot be read is a 4xx here too, never a 500: ``RequestGuardMiddleware``
+refuses what can be told from the headers alone (a multipart body without a boundary, a bad
+``Content-Length``, a non-file body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``) before any middleware or
+view reads the body; ``ApiParser`` answers 415 when an operation gets a body of a type it does not
+read; the exception handlers map what Django raises while reading a body (``MultiPartParserError``,
+``RequestDataTooBig``, ``TooManyFieldsSent``, ``TooManyFilesSent``) for the API.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.utils.datastructures import MultiValueDict
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination
+from ninja.parser import Parser
 
-from meetpilot.errors import DomainError, RateLimited
+from meetpilot.errors import DomainError, Invalid, RateLimited, UnsupportedMediaType
 
 logger = logging.getLogger("meetpilot.api")
 
@@ -70,6 +92,86 @@ class Pagination(PageNumberPagination):
         }
 
 
+# --- request bodies ------------------------------------------------------------------------------
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _is_json(content_type: str) -> bool:
+    # No Content-Type at all is read as JSON, as clients such as curl -d often send it.
+    return content_type in ("", "application/json") or content_type.endswith("+json")
+
+
+def _has_body(request: HttpRequest) -> bool:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in request.META
+
+
+class ApiParser(Parser):
+    """Reads JSON bodies only when they are JSON, form fields only from form bodies (415 otherwise)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        if not _is_json(request.content_type or ""):
+            raise UnsupportedMediaType(f"This operation reads application/json, not {request.content_type}.")
+        try:
+            return json.loads(request.body)
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
+            raise Invalid(f"The body is not valid JSON: {str(exc)[:200]}", code="bad_request")
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        reads_body = data is not request.GET
+        if reads_body and _has_body(request) and (request.content_type or "") not in FORM_TYPES:
+            raise UnsupportedMediaType(
+                f"This operation reads multipart/form-data, not {request.content_type or 'an untyped body'}.")
+        return super().parse_querydict(data, list_fields, request)
+
+
+def _body_problem(request: HttpRequest) -> tuple[int, str, str] | None:
+    """What is wrong with the request's body as far as its headers tell, or None."""
+    raw_length = request.META.get("CONTENT_LENGTH") or ""
+    if raw_length and not raw_length.isdigit():
+        return 400, "bad_request", "Content-Length must be a whole number of bytes."
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        try:  # checks the boundary and the length; reads nothing
+            MultiPartParser(request.META, io.BytesIO(b""), request.upload_handlers, request.encoding)
+        except MultiPartParserError as exc:
+            return 400, "bad_request", f"The multipart body cannot be read: {exc}."
+        return None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and raw_length and int(raw_length) > limit:
+        return 413, "too_large", f"The body is larger than {limit} bytes (files go in multipart/form-data)."
+    return None
+
+
+class RequestGuardMiddleware:
+    """Refuses unreadable request bodies up front, and gives the API's 405s the JSON error body.
+
+    Sits before every middleware that reads a body (RejectNulMiddleware, CSRF, sessions), so the
+    answer is a 4xx whichever code would have tripped over it first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        is_api = request.path.startswith("/api/")
+        problem = _body_problem(request)
+        if problem is not None:
+            status, code, detail = problem
+            if is_api:
+                return JsonResponse({"detail": detail, "code": code}, status=status)
+            return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
+        response = self.get_response(request)
+        if is_api and response.status_code == 405 and not response.get("Content-Type", "").startswith(
+                "application/json"):
+            allowed = response.get("Allow", "")
+            response = JsonResponse({"detail": f"Method not allowed here (allowed: {allowed}).",
+                                     "code": "method_not_allowed"}, status=405)
+            response["Allow"] = allowed
+        return response
+
+
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, code: str, detail: Any) -> HttpResponse:
     return api.create_response(request, {"detail": detail, "code": code}, status=status)
 
@@ -113,8 +215,38 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_missing(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
         return error_response(api, request, 404, "not_found", "Not found.")
 
+    @api.exception_handler(MultiPartParserError)
+    def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        return error_response(api, request, 400, "bad_request", f"The multipart body cannot be read: {exc}.")
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return error_response(api, request, 413, "too_large", "The request body is too large.")
+
+    @api.exception_handler(TooManyFieldsSent)
+    def on_too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
+        return error_response(api, request, 400, "too_many_fields", "The request has too many fields.")
+
+    @api.exception_handler(TooManyFilesSent)
+    def on_too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
+        return error_response(api, request, 400, "too_many_files", "The request has too many files.")
+
+    @api.exception_handler(SuspiciousOperation)
+    def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        return error_response(api, request, 400, "bad_request", "Bad request.")
+
+    @api.exception_handler(BadRequest)
+    def on_bad_request(request: HttpRequest, exc: BadRequest) -> HttpResponse:
+        return error_response(api, request, 400, "bad_request", str(exc) or "Bad request.")
+
+    @api.exception_handler(UnicodeDecodeError)
+    def on_bad_encoding(request: HttpRequest, exc: UnicodeDecodeError) -> HttpResponse:
+        return error_response(api, request, 400, "bad_request", "The request is not valid UTF-8.")
+
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, DomainError):  # ninja wraps what ApiParser.parse_body raises
+            return on_domain_error(request, exc.__cause__)
         codes = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
                  409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
         return error_response(api, request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
