@@ -1,7 +1,5 @@
 """The one NinjaAPI: every app mounts its router here."""
 
-from ninja import NinjaAPI
-
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
 from ai.api import router as ai_router
@@ -10,9 +8,9 @@ from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
-from meetpilot.apikit import ApiParser, install_error_handlers
+from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, install_error_handlers
 
-api = NinjaAPI(
+api = DocumentedNinjaAPI(
     title="MeetPilot API",
     version="1",
     description=(

@@ -14,10 +14,12 @@ read; the exception handlers map what Django raises while reading a body (``Mult
 
 from __future__ import annotations
 
+import http
 import io
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -170,6 +172,79 @@ class RequestGuardMiddleware:
                                      "code": "method_not_allowed"}, status=405)
             response["Allow"] = allowed
         return response
+
+
+# --- the OpenAPI document ------------------------------------------------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def _error_statuses(path: str, operation: dict[str, Any]) -> set[int]:
+    """The errors any operation can answer, whatever its handler declares (see the guards above)."""
+    statuses = {400, 401, 429}
+    if "requestBody" in operation:
+        statuses |= {413, 415, 422}
+    if "{" in path or operation.get("parameters"):
+        statuses |= {404, 422}
+    return statuses
+
+
+def _has_id(schema: dict[str, Any], response: dict[str, Any]) -> bool:
+    body = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = body.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        body = schema["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+    return "id" in body.get("properties", {})
+
+
+def openapi_complete(schema: dict[str, Any]) -> dict[str, Any]:
+    """Adds what django-ninja does not write itself: the shared error answers, and links.
+
+    Every operation documents the ``{"detail", "code"}`` errors it can get from the request guard,
+    authentication and rate limits. A create operation (``POST /things`` answering an object with an
+    ``id``) links to every operation on ``/things/{thing_id}`` and below that takes that one id, so
+    clients and schema-driven tests can follow ``$response.body#/id`` from create to read.
+    """
+    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
+    for path, item in paths.items():
+        for operation in item.values():
+            # ninja keys responses by int; JSON makes them strings either way
+            responses = {str(status): r for status, r in operation.get("responses", {}).items()}
+            operation["responses"] = responses
+            for status in sorted(_error_statuses(path, operation)):
+                responses.setdefault(str(status), {"description": http.HTTPStatus(status).phrase,
+                                                   "content": {"application/json": {"schema": _ERROR_REF}}})
+    for path, item in paths.items():
+        create = item.get("post")
+        if create is None:
+            continue
+        created = [r for status, r in create["responses"].items() if status in ("200", "201") and _has_id(schema, r)]
+        if not created:
+            continue
+        for target_path, target_item in paths.items():
+            match = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/[^{}]*)?", target_path)
+            if match is None:
+                continue
+            for operation in target_item.values():
+                link = {"operationId": operation["operationId"], "parameters": {match.group(1): "$response.body#/id"}}
+                for response in created:
+                    response.setdefault("links", {})[operation["operationId"]] = link
+    return schema
+
+
+class DocumentedNinjaAPI(NinjaAPI):
+    """The NinjaAPI whose OpenAPI document is completed by ``openapi_complete`` (built once per prefix)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schema_cache: dict[str, Any] = {}
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        if path_prefix not in self._schema_cache:
+            self._schema_cache[path_prefix] = openapi_complete(super().get_openapi_schema(path_prefix=path_prefix))
+        return self._schema_cache[path_prefix]
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, code: str, detail: Any) -> HttpResponse:
