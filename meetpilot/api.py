@@ -8,7 +8,7 @@ from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
-from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, install_error_handlers
+from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, OfflineSwagger, install_error_handlers
 
 api = DocumentedNinjaAPI(
     title="MeetPilot API",
@@ -20,6 +20,7 @@ api = DocumentedNinjaAPI(
     ),
     auth=api_auth,
     parser=ApiParser(),
+    docs=OfflineSwagger(),
     urls_namespace="api",
 )
 install_error_handlers(api)

@@ -36,10 +36,12 @@ from django.core.exceptions import (
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import Swagger
 from ninja.pagination import PageNumberPagination
 from ninja.parser import Parser
 
@@ -245,6 +247,24 @@ class DocumentedNinjaAPI(NinjaAPI):
         if path_prefix not in self._schema_cache:
             self._schema_cache[path_prefix] = openapi_complete(super().get_openapi_schema(path_prefix=path_prefix))
         return self._schema_cache[path_prefix]
+
+
+class OfflineSwagger(Swagger):
+    """Swagger UI from the project's own static files (static/vendor/swagger-ui): no CDN, works offline."""
+
+    template = "api/docs.html"
+    default_settings = {"layout": "BaseLayout", "deepLinking": True, "docExpansion": "list",
+                        "persistAuthorization": True, "validatorUrl": None}
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        swagger_settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}
+        context = {
+            # </script> cannot occur in JSON from json.dumps of these plain values, but be safe anyway
+            "swagger_settings": json.dumps(swagger_settings).replace("</", "<\\/"),
+            "api": api,
+            "add_csrf": any(getattr(auth, "csrf", False) for auth in (api.auth or []) if auth),
+        }
+        return render(request, self.template, context)
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, code: str, detail: Any) -> HttpResponse:
