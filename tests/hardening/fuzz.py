@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 SCHEMATHESIS = [sys.executable, "-m", "schemathesis.cli"]
 # Checks that must hold on every response. Status codes and headers are documented per operation by
 # ninja only for what the handler declares, so conformance of those is not required (yet).
@@ -39,8 +41,12 @@ def run_fuzz(*, base_url: str, token: str, report_dir: Path, max_examples: int, 
              checks: str = CHECKS, timeout: float = 3600) -> FuzzResult:
     report_dir.mkdir(parents=True, exist_ok=True)
     har = report_dir / "fuzz.har"
+    schema_url = f"{base_url}/api/v1/openapi.json"
+    # The server builds the schema once, on its first request (seconds on a busy machine); schemathesis
+    # gives the schema 10 s, so build it first.
+    requests.get(schema_url, timeout=300).raise_for_status()
     command = [
-        *SCHEMATHESIS, "run", f"{base_url}/api/v1/openapi.json",
+        *SCHEMATHESIS, "run", schema_url,
         "--header", f"Authorization: Bearer {token}",
         "--checks", checks,
         "--phases", phases,
