@@ -9,6 +9,7 @@ from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
 from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, OfflineSwagger, install_error_handlers
+from meetpilot.ratelimit import ApiRateThrottle
 
 api = DocumentedNinjaAPI(
     title="MeetPilot API",
@@ -21,6 +22,7 @@ api = DocumentedNinjaAPI(
     auth=api_auth,
     parser=ApiParser(),
     docs=OfflineSwagger(),
+    throttle=[ApiRateThrottle()],
     urls_namespace="api",
 )
 install_error_handlers(api)

@@ -39,7 +39,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import Swagger
 from ninja.pagination import PageNumberPagination
@@ -309,6 +309,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ObjectDoesNotExist)
     def on_missing(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
         return error_response(api, request, 404, "not_found", "Not found.")
+
+    @api.exception_handler(Throttled)
+    def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        # ninja adds Retry-After (whole seconds, rounded up) from the throttle's wait
+        seconds = max(1, math.ceil(exc.wait or 1))
+        return error_response(api, request, 429, "rate_limited",
+                              f"Too many requests: try again in {seconds} second{'s' if seconds != 1 else ''}.")
 
     @api.exception_handler(MultiPartParserError)
     def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
