@@ -18,7 +18,10 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from accounts.auth import WebSocketAuthMiddleware  # noqa: E402
+from meetpilot import observability  # noqa: E402
 from meetpilot.routing import websocket_urlpatterns  # noqa: E402
+
+observability.setup()  # Sentry / OpenTelemetry when configured; stamps published tasks for queue ages
 
 Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 

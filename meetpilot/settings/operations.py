@@ -20,3 +20,17 @@ API_RATE_LIMIT_KEY_PREFIX = env.str("API_RATE_LIMIT_KEY_PREFIX", default="meetpi
 
 # Periodic tasks of this area, merged into CELERY_BEAT_SCHEDULE by base.py.
 OPERATIONS_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- background work: the worker imports this module at start (task metrics, Sentry, traces) ---------
+CELERY_IMPORTS = ["meetpilot.observability"]
+
+# --- error reporting (Sentry; off without a DSN) --------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+# --- traces (OpenTelemetry over OTLP/HTTP; off without an endpoint) --------------------------------------
+# The exporter also reads OTEL_EXPORTER_OTLP_HEADERS / _TIMEOUT from the environment.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="meetpilot")

@@ -64,7 +64,8 @@ def run_fuzz(*, base_url: str, token: str, report_dir: Path, max_examples: int, 
     ]
     if max_time:
         command += ["--max-time", str(max_time)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    # In the report folder: schemathesis keeps a cache of its own in the working directory.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=report_dir)
     result = FuzzResult(requests=0, exit_code=done.returncode, output=done.stdout + done.stderr)
     if not har.exists():
         return result
