@@ -161,6 +161,9 @@ def _setup_sentry() -> None:
         release=settings.SENTRY_RELEASE or None,
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
         send_default_pii=False,
+        # Stack frames' local variables can hold tokens and meeting text (the scrubber knows only some
+        # names): error reports carry the code path, never the data.
+        include_local_variables=False,
         integrations=[DjangoIntegration(), CeleryIntegration()],
     )
 
