@@ -1,5 +1,8 @@
 """A stand-in Sentry on 127.0.0.1: accepts envelopes (``POST /api/<project>/envelope/``) and keeps them.
 
+It keeps any POST, so it also stands in for an OpenTelemetry collector (OTLP/HTTP ``POST /v1/traces``):
+``sentry.url`` is its base URL, ``sentry.paths`` and ``sentry.raw`` what arrived.
+
     with FakeSentry() as sentry:
         env = {"SENTRY_DSN": sentry.dsn}        # the real sentry-sdk sends here
         ...
@@ -49,6 +52,7 @@ class FakeSentry:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.dsn = f"http://{self.public_key}@127.0.0.1:{self.port}/{self.project}"
 
     def __enter__(self) -> FakeSentry:

@@ -5,6 +5,7 @@ Modes:
 ``fail``     GET a deliberately failing view (added here, test-only) with a bearer token and a client
              address, then flush Sentry: the fake Sentry of the test should get the event, without them.
 ``metrics``  print ``/metrics`` as the web process serves it.
+``trace``    GET /health, then flush the OpenTelemetry exporter (OTEL_EXPORTER_OTLP_ENDPOINT).
 
 ``EMBEDDED_DB_NAME`` names the test database (see meetpilot.settings.base).
 """
@@ -42,6 +43,12 @@ def main(mode: str) -> int:
 
         sentry_sdk.flush(timeout=10)
         print(response.status_code)
+        return 0
+    if mode == "trace":
+        from opentelemetry import trace
+
+        print(Client().get("/health").status_code)
+        trace.get_tracer_provider().force_flush(10_000)
         return 0
     if mode == "metrics":
         sys.stdout.write(Client().get("/metrics").content.decode())

@@ -56,6 +56,17 @@ def test_without_a_dsn_nothing_is_sent(transactional_db):
         assert sentry.raw == []
 
 
+def test_traces_go_to_the_otlp_endpoint(transactional_db):
+    with FakeSentry() as collector:  # any POST is kept: here, OTLP/HTTP protobuf
+        done = _process("trace", _env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_SERVICE_NAME="meetpilot-test"))
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip().splitlines()[-1] == "200"
+    assert "/v1/traces" in collector.paths
+    spans = b"".join(raw for path, raw in zip(collector.paths, collector.raw, strict=True) if path == "/v1/traces")
+    assert b"meetpilot-test" in spans  # the service name of the resource
+    assert b"GET" in spans and b"/health" in spans  # the request's server span
+
+
 @pytest.mark.timeout(240)
 def test_a_separate_worker_s_task_series_show_on_the_web_metrics(transactional_db, tmp_path):
     from celery import current_app
