@@ -9,8 +9,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import psycopg
 import pgserver._commands as pg_commands
+import psycopg
 from django.db import connection
 
 from accounts.models import Company
