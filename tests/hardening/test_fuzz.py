@@ -40,6 +40,7 @@ def seeded(transactional_db, settings, tmp_path):
     return factories.token_make(company=company, user=user, name="fuzz")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(3600 if FULL else 180)
 def test_api_answers_fuzzing_without_server_errors(live_server, seeded, tmp_path):
     result = run_fuzz(base_url=live_server.url, token=seeded, report_dir=tmp_path, max_examples=MAX_EXAMPLES,
