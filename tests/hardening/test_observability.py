@@ -123,3 +123,44 @@ def test_a_request_shows_in_the_request_series(db, admin):
     text = _metrics_text()
     assert "django_http_requests_total_by_method_total" in text
     assert 'django_http_responses_total_by_status_total{status="200"}' in text
+
+
+@pytest.fixture
+def fake_speech():
+    from tests.speech.fakes import FakeSpeechServer
+
+    server = FakeSpeechServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_finished_recording_records_its_real_time_factor(db, settings, fake_speech, tmp_path):
+    from meetings.speech import audio as audio_io
+    from meetings.speech.pipeline import process_audio
+    from tests.speech import synth
+
+    files, _turns = synth.meeting_files(tmp_path, "short", synth.TWO_SPEAKERS[:2], formats=("wav",))
+    settings.STT_PROVIDER = "openai"  # the fake engine: no model to load, the pipeline is the same
+    settings.STT_BASE_URL = fake_speech.base_url + "/v1"
+    settings.STT_API_KEY = "sk-test"
+    before = _sample("meetpilot_transcription_real_time_factor_count", {"engine": "openai"})
+    result = process_audio(audio_io.decode(files["wav"]), language="en")
+    assert result.provider == "openai" and result.segments
+    assert _sample("meetpilot_transcription_real_time_factor_count", {"engine": "openai"}) == before + 1
+    rtf = _sample("meetpilot_transcription_real_time_factor_sum", {"engine": "openai"})
+    assert rtf > 0
+    assert 'meetpilot_transcription_real_time_factor_count{engine="openai"}' in _metrics_text()
+
+
+def test_a_failing_speech_engine_counts_as_a_fallback(settings, fake_speech):
+    from meetings.speech.tts import synthesize_audio
+
+    fake_speech.status = 500
+    settings.TTS_BASE_URL = fake_speech.base_url + "/v1"
+    settings.TTS_API_KEY = "sk-test"
+    labels = {"feature": "text_to_speech", "provider": "openai"}
+    before = _sample("meetpilot_provider_fallbacks_total", labels)
+    synthesize_audio("The budget was approved.", provider="openai")  # local voice or None: either is a fallback
+    assert _sample("meetpilot_provider_fallbacks_total", labels) == before + 1
