@@ -45,7 +45,7 @@ from ninja.openapi.docs import Swagger
 from ninja.pagination import PageNumberPagination
 from ninja.parser import Parser
 
-from meetpilot.errors import DomainError, Invalid, RateLimited, UnsupportedMediaType
+from meetpilot.errors import DomainError, Invalid, RateLimited, TooLarge, UnsupportedMediaType
 
 logger = logging.getLogger("meetpilot.api")
 
@@ -106,9 +106,13 @@ def _is_json(content_type: str) -> bool:
     return content_type in ("", "application/json") or content_type.endswith("+json")
 
 
+def _is_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # "²".isdigit() is true too
+
+
 def _has_body(request: HttpRequest) -> bool:
     length = request.META.get("CONTENT_LENGTH") or "0"
-    return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in request.META
+    return (_is_number(length) and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in request.META
 
 
 class ApiParser(Parser):
@@ -118,7 +122,11 @@ class ApiParser(Parser):
         if not _is_json(request.content_type or ""):
             raise UnsupportedMediaType(f"This operation reads application/json, not {request.content_type}.")
         try:
-            return json.loads(request.body)
+            body = request.body  # without a Content-Length (chunked), the size limit is checked while reading
+        except RequestDataTooBig:
+            raise TooLarge("The request body is too large.")
+        try:
+            return json.loads(body)
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
             raise Invalid(f"The body is not valid JSON: {str(exc)[:200]}", code="bad_request")
 
@@ -133,7 +141,7 @@ class ApiParser(Parser):
 def _body_problem(request: HttpRequest) -> tuple[int, str, str] | None:
     """What is wrong with the request's body as far as its headers tell, or None."""
     raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if raw_length and not raw_length.isdigit():
+    if raw_length and not _is_number(raw_length):
         return 400, "bad_request", "Content-Length must be a whole number of bytes."
     content_type = request.content_type or ""
     if content_type == "multipart/form-data":

@@ -107,9 +107,11 @@ def test_upload_with_bad_form_fields_is_4xx(admin, settings, path):
 
 
 def test_bad_content_length_is_400(admin):
-    response = _send(admin.api(), "POST", "/api/v1/meetings", b'{"title": "x"}', "application/json",
-                     CONTENT_LENGTH="twelve")
-    assert _assert_error(response, 400)["code"] == "bad_request"
+    for length in ("twelve", "\u00b2", "-1", "1e3"):
+        response = _send(admin.api(), "POST", "/api/v1/meetings", b'{"title": "x"}', "application/json",
+                         CONTENT_LENGTH=length)
+        assert _assert_error(response, 400)["code"] == "bad_request"
+
 
 
 @pytest.mark.parametrize(("method", "path", "reads"), READS, ids=_ids(READS))
