@@ -4,8 +4,8 @@ PORT ?= 8000
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge bench-search bench-analysis bench-rls eval eval-llm \
-	eval-regression train db-stop clean
+.PHONY: install run test lint fmt bench bench-live bench-speech bench-knowledge bench-search bench-analysis bench-rls eval \
+	eval-llm eval-regression train fuzz db-stop clean
 
 install:
 	@scripts/bootstrap.sh
@@ -19,6 +19,12 @@ test: install
 		$(VENV)/ruff check . && \
 	REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-test CELERY_QUEUE=meetpilot-test \
 		$(VENV)/pytest $(PYTEST_ARGS)
+
+# Schema-driven fuzzing of the HTTP API (schemathesis against a live server, all phases, about 15 minutes):
+# prints how many requests were sent and how many server errors came back (FUZZ_MAX_TIME, FUZZ_MAX_EXAMPLES, FUZZ_SEED).
+fuzz: install
+	@REDIS_URL="$$(scripts/redis-url.sh 9)" CHANNEL_LAYER_PREFIX=meetpilot-fuzz CELERY_QUEUE=meetpilot-fuzz FUZZ_FULL=1 \
+		$(VENV)/pytest -q -s -p no:cacheprovider tests/hardening/test_fuzz.py $(PYTEST_ARGS)
 
 lint: install
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check .

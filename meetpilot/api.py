@@ -1,7 +1,5 @@
 """The one NinjaAPI: every app mounts its router here."""
 
-from ninja import NinjaAPI
-
 from accounts.api import router as accounts_router
 from accounts.auth import api_auth
 from ai.api import router as ai_router
@@ -12,10 +10,11 @@ from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
-from meetpilot.apikit import install_error_handlers
+from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, OfflineSwagger, install_error_handlers
+from meetpilot.ratelimit import ApiRateThrottle
 from workflows.api import router as workflows_router
 
-api = NinjaAPI(
+api = DocumentedNinjaAPI(
     title="MeetPilot API",
     version="1",
     description=(
@@ -24,6 +23,9 @@ api = NinjaAPI(
         "Errors are JSON: `{\"detail\": ..., \"code\": ...}`. Lists are paginated with `page` and `page_size`."
     ),
     auth=api_auth,
+    parser=ApiParser(),
+    docs=OfflineSwagger(),
+    throttle=[ApiRateThrottle()],
     urls_namespace="api",
 )
 install_error_handlers(api)

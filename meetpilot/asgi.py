@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import django
 from django.core.asgi import get_asgi_application
 
 from meetpilot.embedded_db import ensure_started
@@ -11,6 +12,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetpilot.settings.base")
 # daphne may be started on its own (the Dockerfile, by hand): attach to the embedded database first
 # (a no-op with DATABASE_URL), and give WhiteNoise its folder before collectstatic has run.
 ensure_started()
+django.setup(set_prefix=False)
+
+from meetpilot import observability  # noqa: E402
+
+# Sentry / OpenTelemetry when configured (before the handler loads its middleware, so requests are traced);
+# also stamps published tasks with their publish time for the queue-age metric.
+observability.setup()
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -27,10 +27,11 @@ LIVE_SHED = Counter("meetpilot_live_shed_total", "Work shed or deferred under lo
 # --- background work ---------------------------------------------------------------
 TASK_SECONDS = Histogram("meetpilot_task_seconds", "Celery task run time", ["task", "outcome"],
                          buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600))
+# Set from the broker when /metrics is scraped (meetpilot.observability): the latest reading wins.
 QUEUE_DEPTH = Gauge("meetpilot_queue_depth", "Messages waiting per Celery queue", ["queue"],
-                    multiprocess_mode="max")
+                    multiprocess_mode="mostrecent")
 QUEUE_OLDEST_AGE_SECONDS = Gauge("meetpilot_queue_oldest_age_seconds", "Age of the oldest waiting message",
-                                 ["queue"], multiprocess_mode="max")
+                                 ["queue"], multiprocess_mode="mostrecent")
 
 # --- providers and speech --------------------------------------------------------------
 PROVIDER_FALLBACKS = Counter("meetpilot_provider_fallbacks_total",

@@ -3,17 +3,25 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django_prometheus.exports import ExportToDjangoView
 
 from accounts import views as account_views
-from meetpilot import health
+from meetpilot import health, observability
 from meetpilot.api import api
+
+
+def metrics(request):
+    """Prometheus metrics (every process's with PROMETHEUS_MULTIPROC_DIR), queue gauges read from the broker now."""
+    observability.refresh_queue_gauges()
+    return ExportToDjangoView(request)
+
 
 dashboard_patterns = ([path("", account_views.home, name="home")], "dashboard")
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

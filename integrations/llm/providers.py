@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from integrations.llm import anthropic as anthropic_api
 from integrations.llm.client import LLMConfig, LLMError, chat_complete, chat_stream, llm_configured
+from meetpilot.metrics import PROVIDER_FALLBACKS
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -51,6 +52,12 @@ class ProviderError(Exception):
         super().__init__(message)
         self.reason = reason
         self.provider = provider
+
+
+def _fallback(spec: ProviderSpec, message: str, *, reason: str) -> ProviderError:
+    """The error callers answer with their local result: every one is a fallback, counted here."""
+    PROVIDER_FALLBACKS.labels(feature="llm", provider=spec.kind).inc()
+    return ProviderError(message, reason=reason, provider=spec.kind)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -100,13 +107,13 @@ def spec_available(spec: ProviderSpec) -> bool:
 
 
 def _wrap(spec: ProviderSpec, exc: BaseException) -> ProviderError:
-    return ProviderError(f"{spec.label} failed: {exc}", reason=failure_reason(exc), provider=spec.kind)
+    return _fallback(spec, f"{spec.label} failed: {exc}", reason=failure_reason(exc))
 
 
 def complete_text(spec: ProviderSpec, *, messages: list[dict[str, Any]], temperature: float = 0.2,
                   json_schema: dict | None = None) -> str:
     if not spec_available(spec):
-        raise ProviderError(f"{spec.kind} is not configured", reason="not configured", provider=spec.kind)
+        raise _fallback(spec, f"{spec.kind} is not configured", reason="not configured")
     try:
         if spec.kind == ANTHROPIC:
             return anthropic_api.messages_create(config=_anthropic_config(spec), messages=messages,
@@ -159,13 +166,13 @@ def complete_structured(spec: ProviderSpec, *, messages: list[dict[str, Any]], o
             conversation = [*messages, {"role": "assistant", "content": text[:4000]},
                             {"role": "user", "content": "That reply did not match the JSON schema "
                              f"({exc.error_count()} errors). Reply again with valid JSON only."}]
-    raise ProviderError(f"{spec.label} returned JSON that does not fit {output.__name__}: {last_error}",
-                        reason="invalid output", provider=spec.kind)
+    raise _fallback(spec, f"{spec.label} returned JSON that does not fit {output.__name__}: {last_error}",
+                    reason="invalid output")
 
 
 def stream_text(spec: ProviderSpec, *, messages: list[dict[str, Any]], temperature: float = 0.2) -> Iterator[str]:
     if not spec_available(spec):
-        raise ProviderError(f"{spec.kind} is not configured", reason="not configured", provider=spec.kind)
+        raise _fallback(spec, f"{spec.kind} is not configured", reason="not configured")
     try:
         if spec.kind == ANTHROPIC:
             yield from anthropic_api.messages_stream(config=_anthropic_config(spec), messages=messages,

@@ -25,10 +25,10 @@ from meetings.intelligence.schemas import (
     ChatThreadDetailOut,
     ChatThreadIn,
     ChatThreadOut,
+    MeetingSearchOut,
     RegenerateIn,
     ReportOut,
     ReportQueuedOut,
-    SearchOut,
 )
 from meetings.intelligence.search import ALL_SOURCE_TYPES, SearchFilters, search
 from meetings.intelligence.sse import chat_sse_response
@@ -74,12 +74,12 @@ def report_regenerate(request, meeting_id: int, query: Query[RegenerateIn]):
     return Status(202, {"meeting_id": meeting.pk, "status": report.status})
 
 
-class ExportQuery(Schema):
+class ReportExportQuery(Schema):
     format: str = "md"
 
 
 @router.get("/meetings/{int:meeting_id}/report/export", response={200: Any, **ERRORS})
-def report_export(request, meeting_id: int, query: Query[ExportQuery]):
+def report_export(request, meeting_id: int, query: Query[ReportExportQuery]):
     """The report as a file: ``format=md`` (Markdown) or ``format=pdf``."""
     require(request.auth, Perm.VIEW)
     if query.format not in ("md", "pdf"):
@@ -107,7 +107,7 @@ class SearchQuery(Schema):
     k: int = 20
 
 
-@router.get("/meetings/search", response={200: SearchOut, **ERRORS})
+@router.get("/meetings/search", response={200: MeetingSearchOut, **ERRORS})
 def meeting_search(request, query: Query[SearchQuery]):
     """Search meetings (transcripts, summaries, decisions, action items) and documents together.
 

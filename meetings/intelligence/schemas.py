@@ -76,7 +76,7 @@ class ReportQueuedOut(Schema):
 # --- search -----------------------------------------------------------------------------------------
 
 
-class SearchHitOut(Schema):
+class MeetingSearchHitOut(Schema):
     chunk_id: int
     source_type: str
     title: str
@@ -94,10 +94,10 @@ class SearchHitOut(Schema):
     page: int | None
 
 
-class SearchOut(Schema):
+class MeetingSearchOut(Schema):
     query: str
     count: int
-    hits: list[SearchHitOut]
+    hits: list[MeetingSearchHitOut]
 
 
 # --- chat ----------------------------------------------------------------------------------------------

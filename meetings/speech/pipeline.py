@@ -15,6 +15,7 @@ from django.conf import settings
 
 from meetings.speech import SAMPLE_RATE, diarization, stt, vad
 from meetings.speech.types import SttSegment
+from meetpilot.metrics import TRANSCRIPTION_REAL_TIME_FACTOR
 
 StageProgress = Callable[[str, float], None]
 
@@ -61,6 +62,9 @@ def process_audio(audio: np.ndarray, *, language: str | None = None, speaker_cou
     result = stt.transcribe_detailed(audio, language=language, word_timestamps=True,
                                      progress=lambda f: report("transcribe", f))
     timings["transcribe"] = time.perf_counter() - started
+    if audio.size:
+        TRANSCRIPTION_REAL_TIME_FACTOR.labels(engine=result.provider).observe(
+            timings["transcribe"] / (audio.size / SAMPLE_RATE))
     if not result.segments:
         raise PipelineError("transcribe", "no_words", "Speech was detected but no words could be recognised.")
 

@@ -21,6 +21,7 @@ from integrations.speech import deepgram, openai_compat
 from meetings.speech import SAMPLE_RATE, hallucination, vad
 from meetings.speech.audio import wav_bytes
 from meetings.speech.types import SttResult, SttSegment, Word
+from meetpilot.metrics import PROVIDER_FALLBACKS
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def transcribe_detailed(audio: np.ndarray, *, language: str | None = None, word_
                              provider=provider)
         except Exception as exc:  # any failure: the local engine still gives a transcript
             fallback_reason = f"{provider} failed: {exc}"
+            PROVIDER_FALLBACKS.labels(feature="speech_to_text", provider=provider).inc()
             logger.warning("speech-to-text provider failed, using the local engine", exc_info=True)
     elif provider != "local":
         fallback_reason = f"unknown STT_PROVIDER {provider!r}"

@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from integrations.speech import elevenlabs, openai_compat
+from meetpilot.metrics import PROVIDER_FALLBACKS
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def synthesize_audio(text: str, *, provider: str | None = None) -> SpeechAudio |
             return SpeechAudio(data, "mp3", provider)
         except Exception:
             logger.warning("text-to-speech provider %s failed; trying the local voice", provider, exc_info=True)
+            PROVIDER_FALLBACKS.labels(feature="text_to_speech", provider=provider).inc()
     if local_available():
         try:
             return _local(text)

@@ -9,7 +9,7 @@ from ninja.files import UploadedFile
 from accounts.permissions import Perm, require
 from meetings.uploads import selectors, services
 from meetings.uploads import tasks as _tasks  # noqa: F401  (registers the pipeline task with Celery)
-from meetings.uploads.schemas import ImportOut, ProcessingOut, UploadOut
+from meetings.uploads.schemas import ImportOut, ProcessingOut, RecordingUploadOut
 from meetpilot.apikit import ErrorOut
 
 router = Router(tags=["uploads"])
@@ -22,7 +22,7 @@ def _processing_out(job) -> dict:
             "meeting_id": job.meeting_id}
 
 
-@router.post("/meetings/upload", response={202: UploadOut, **ERRORS})
+@router.post("/meetings/upload", response={202: RecordingUploadOut, **ERRORS})
 def recording_upload(request, file: File[UploadedFile], title: str = Form(""), language: str = Form(""),
                      speakers: str = Form("")):
     """Upload a recording (mp3, wav, m4a/mp4, ogg/opus, webm, flac). Processing runs in the background:

@@ -26,7 +26,7 @@ class ProcessingOut(Schema):
     finished_at: datetime | None
 
 
-class UploadOut(Schema):
+class RecordingUploadOut(Schema):
     meeting_id: int
     title: str
     processing: ProcessingOut
