@@ -24,8 +24,12 @@ BIN = Path(pg_commands.POSTGRES_BIN_PATH)
 
 
 def _server() -> dict[str, str]:
+    # Backups are taken as the owner: the application role sees one company at a time (row-level security).
+    from django.conf import settings as django_settings
+
     settings = connection.settings_dict
-    return {"host": settings["HOST"], "port": str(settings["PORT"] or "5432"), "user": settings["USER"] or "postgres"}
+    return {"host": settings["HOST"], "port": str(settings["PORT"] or "5432"),
+            "user": django_settings.DATABASE_OWNER["USER"] or "postgres"}
 
 
 def _run(tool: str, *args: str) -> None:
