@@ -1,0 +1,125 @@
+"""The voice encoder (numpy, shipped weights) and the speaker separation built on it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from meetings.speech import audio as audio_io
+from meetings.speech import diarization, metrics, voice_encoder
+from tests.speech import synth
+
+# Voices for these tests only (not the bench's tuning or held-back voices, not alice/bob/carol).
+VOICES = {
+    "ann": synth.Voice("en-us+f4", 72, 160),
+    "ben": synth.Voice("en-gb+m3", 32, 150),
+    "cat": synth.Voice("en-029+f2", 55, 170),
+    "dan": synth.Voice("en-gb-x-rp+m4", 48, 145),
+}
+
+
+def test_the_shipped_weights_load_without_torch():
+    weights = voice_encoder.load_weights()
+    assert weights["lstm.weight_ih_l0"].shape == (1024, 40)
+    assert all(weights[f"lstm.weight_hh_l{i}"].shape == (1024, 256) for i in range(3))
+    assert weights["linear.weight"].shape == (256, 256)
+    assert weights["linear.weight"].dtype == np.float16
+    assert sum(v.size for v in weights.values()) == 1_423_616
+    voice_encoder.get_encoder()
+    assert importlib.util.find_spec("torch") is None
+    assert "torch" not in sys.modules
+
+
+def test_mel_frames_follow_librosa():
+    # librosa.filters.mel(sr=16000, n_fft=400, n_mels=40): peak bins and areas (from librosa 0.11).
+    filters = voice_encoder.mel_filters()
+    assert [int(i) for i in filters.argmax(1)][:12] == [2, 4, 6, 7, 9, 11, 13, 15, 17, 18, 20, 22]
+    assert [int(i) for i in filters.argmax(1)][-4:] == [148, 159, 172, 185]
+    assert filters.sum(1)[[0, 10, 20, 39]] == pytest.approx([0.024809, 0.024809, 0.02522, 0.024979], abs=1e-5)
+    # Centred frames every 10 ms; a 440 Hz tone lands in the band that holds 440 Hz.
+    tone = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000).astype(np.float32)
+    mel = voice_encoder.mel_frames(tone)
+    assert mel.shape == (101, 40)
+    assert int(mel[50].argmax()) == int(filters[:, 11].argmax())
+
+
+def test_the_fast_lstm_equals_the_textbook_one():
+    weights = {k: v.astype(np.float64) for k, v in voice_encoder.load_weights().items()}
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-np.clip(x, -60, 60)))
+
+    def reference(mels):
+        x = mels.astype(np.float64)
+        for layer in range(3):
+            w_ih, w_hh = weights[f"lstm.weight_ih_l{layer}"], weights[f"lstm.weight_hh_l{layer}"]
+            bias = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
+            h = np.zeros((x.shape[0], 256))
+            c = np.zeros((x.shape[0], 256))
+            outputs = []
+            for t in range(x.shape[1]):
+                i, f, g, o = np.split(x[:, t] @ w_ih.T + h @ w_hh.T + bias, 4, axis=1)  # PyTorch's order
+                c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+                h = sigmoid(o) * np.tanh(c)
+                outputs.append(h)
+            x = np.stack(outputs, axis=1)
+        raw = np.maximum(h @ weights["linear.weight"].T + weights["linear.bias"], 0)
+        return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+
+    mels = np.random.default_rng(5).gamma(1.0, 2.0, size=(3, 160, 40)).astype(np.float32)
+    fast = voice_encoder.get_encoder().embed_partials(mels)
+    assert fast == pytest.approx(reference(mels), abs=1e-4)
+    assert np.linalg.norm(fast, axis=1) == pytest.approx(1.0) and (fast >= 0).all()
+
+
+def test_partials_cover_the_utterance_like_resemblyzer():
+    assert voice_encoder.partial_starts(100) == [0]  # shorter than one partial: one, zero-padded
+    assert voice_encoder.partial_starts(400) == [0, 80, 160, 240]  # 50 % overlap, last one 100 % full
+    assert voice_encoder.partial_starts(420) == [0, 80, 160, 240]  # a last partial 62 % full is dropped
+    assert voice_encoder.partial_starts(450) == [0, 80, 160, 240, 320]  # 81 % full is kept
+
+
+@pytest.fixture(scope="session")
+def voice_clips():
+    texts = ["The quarterly numbers look better than we expected this time.",
+             "Please send me the slides before the meeting on Thursday afternoon.",
+             "We should hire two more engineers for the support team next month."]
+    return {(name, i): synth._espeak(voice, text) for name, voice in VOICES.items() for i, text in enumerate(texts)}
+
+
+def test_same_voice_is_close_and_different_voices_are_not(voice_clips):
+    embeddings = {key: voice_encoder.embed_utterance(audio) for key, audio in voice_clips.items()}
+    keys = list(embeddings)
+    same = [float(embeddings[a] @ embeddings[b]) for i, a in enumerate(keys) for b in keys[i + 1 :] if a[0] == b[0]]
+    different = [float(embeddings[a] @ embeddings[b]) for i, a in enumerate(keys) for b in keys[i + 1 :]
+                 if a[0] != b[0]]
+    assert min(same) > 0.8
+    assert np.mean(same) - np.mean(different) > 0.12
+    # A woman's and a man's voice are far apart (espeak-ng's male voices are closer to one another).
+    ann_ben = [float(embeddings[a] @ embeddings[b]) for a in keys if a[0] == "ann" for b in keys if b[0] == "ben"]
+    assert max(ann_ben) < 0.75 < min(same)
+
+
+@pytest.mark.parametrize("names,seconds,seed", [
+    (["ben"], 22, 11),
+    (["ann", "dan"], 28, 12),
+    (["ann", "ben", "cat", "dan"], 40, 13),
+])
+def test_the_number_of_voices_is_found(speech_dir, names, seconds, seed):
+    voices = {name: VOICES[name] for name in names}
+    script = synth.conversation(names, seconds, seed=seed, short_replies=0.0)
+    files, turns = synth.meeting_files(speech_dir, f"count-{len(names)}", script, voices=voices)
+    samples = audio_io.decode(files["wav"])
+    found = diarization.diarize(samples)
+    assert len({t.speaker for t in found}) == len(names)
+    der = metrics.diarization_error_rate([(t.start, t.end, t.speaker) for t in turns],
+                                         [(t.start, t.end, str(t.speaker)) for t in found])
+    assert der <= 0.12, der
+
+
+def test_no_speech_regions_means_no_turns():
+    silence = np.zeros(16000 * 3, dtype=np.float32)
+    assert diarization.diarize(silence, regions=[]) == []
