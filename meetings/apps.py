@@ -29,3 +29,8 @@ class MeetingsConfig(AppConfig):
 
         post_delete.connect(forget_recording, sender=ProcessingJob, dispatch_uid="meetings.forget_recording",
                             weak=False)
+
+        from accounts.models import Membership
+        from meetings.voices.services import on_membership_deleted
+
+        post_delete.connect(on_membership_deleted, sender=Membership, dispatch_uid="meetings.voices.member_left")

@@ -333,3 +333,6 @@ class MeetingReport(TenantModel):
     generated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+from meetings.voices.models import SpeakerVoice, VoiceConsent, Voiceprint  # noqa: E402,F401  (voices known across meetings)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("meetings.urls")),
     path("", include("meetings.uploads.urls")),
+    path("", include("meetings.voices.urls")),
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
 ]

@@ -257,20 +257,42 @@ def _short_regions(regions: list[Region], windows: list[Window], turns: list[Spe
     return sorted(turns + extra, key=lambda t: t.start)
 
 
-def diarize(audio: np.ndarray, *, regions: list[Region] | None = None, num_speakers: int | None = None,
-            max_speakers: int = 8) -> list[SpeakerTurn]:
-    """Who spoke when: speaker turns (speaker indices numbered by first appearance)."""
+@dataclass(frozen=True)
+class Separation:
+    turns: list[SpeakerTurn]
+    voices: dict[int, np.ndarray]  # speaker index -> unit-length mean voice embedding (256-d)
+    seconds: dict[int, float]  # speaker index -> seconds of speech in its turns
+
+
+def separate(audio: np.ndarray, *, regions: list[Region] | None = None, num_speakers: int | None = None,
+             max_speakers: int = 8) -> Separation:
+    """Who spoke when, and what each voice sounds like (for recognising it in other meetings)."""
     duration = audio.size / SAMPLE_RATE
     if regions is None:
         regions = speech_regions(audio)
     windows = embedding_windows(regions, duration)
     if not windows:
-        return [SpeakerTurn(r.start, r.end, 0) for r in regions]
+        return Separation([SpeakerTurn(r.start, r.end, 0) for r in regions], {}, {})
     emb = voice_encoder.embed_windows(audio, [(w.start, w.end) for w in windows])
     log_f0 = window_pitch(audio, windows)
     labels = cluster_windows(emb, log_f0, windows, num_speakers=num_speakers, max_speakers=max_speakers)
-    turns = resegment(regions, windows, voice_vectors(emb, log_f0), labels)
-    return renumber(_short_regions(regions, windows, turns))
+    labelled = _short_regions(regions, windows, resegment(regions, windows, voice_vectors(emb, log_f0), labels))
+    turns = renumber(labelled)
+    order: dict[int, int] = {}  # cluster -> speaker index, as ``renumber`` numbers them
+    for turn in sorted(labelled, key=lambda t: t.start):
+        order.setdefault(turn.speaker, len(order))
+    voices = {order[int(g)]: _centroid(emb[labels == g]).astype(np.float32) for g in np.unique(labels)
+              if int(g) in order}
+    seconds: dict[int, float] = {}
+    for t in turns:
+        seconds[t.speaker] = seconds.get(t.speaker, 0.0) + t.end - t.start
+    return Separation(turns, voices, seconds)
+
+
+def diarize(audio: np.ndarray, *, regions: list[Region] | None = None, num_speakers: int | None = None,
+            max_speakers: int = 8) -> list[SpeakerTurn]:
+    """Who spoke when: speaker turns (speaker indices numbered by first appearance)."""
+    return separate(audio, regions=regions, num_speakers=num_speakers, max_speakers=max_speakers).turns
 
 
 def cluster_windows(emb: np.ndarray, log_f0: np.ndarray, windows: list[Window], *, num_speakers: int | None = None,
@@ -353,6 +375,25 @@ def assign_speakers(segments: list[SttSegment], turns: list[SpeakerTurn], *, min
             out.append(replace(segment, start=words[0].start, end=words[-1].end, text=_join(words),
                                words=tuple(words), speaker=speaker_label(speaker) if speaker is not None else None))
     return relabel_by_first_appearance(out)
+
+
+def label_voices(segments: list[SttSegment], turns: list[SpeakerTurn],
+                 voices: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each segment label's voice: the speaker index its segments overlap most."""
+    overlap: dict[str, Counter[int]] = {}
+    for segment in segments:
+        if not segment.speaker:
+            continue
+        for turn in turns:
+            o = min(segment.end, turn.end) - max(segment.start, turn.start)
+            if o > 0:
+                overlap.setdefault(segment.speaker, Counter())[turn.speaker] += o
+    out: dict[str, np.ndarray] = {}
+    for label, counts in overlap.items():
+        speaker = counts.most_common(1)[0][0]
+        if speaker in voices:
+            out[label] = voices[speaker]
+    return out
 
 
 def relabel_by_first_appearance(segments: list[SttSegment]) -> list[SttSegment]:

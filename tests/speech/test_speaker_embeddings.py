@@ -123,3 +123,34 @@ def test_the_number_of_voices_is_found(speech_dir, names, seconds, seed):
 def test_no_speech_regions_means_no_turns():
     silence = np.zeros(16000 * 3, dtype=np.float32)
     assert diarization.diarize(silence, regions=[]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_is_separated_into_its_voices_by_the_worker(celery_worker, admin, media_root, speech_dir,
+                                                               whisper_model):
+    import time
+
+    from accounts.tenancy import tenant_scope
+    from meetings.models import TranscriptSegment
+
+    voices = {name: VOICES[name] for name in ("ann", "ben", "cat")}
+    script = synth.conversation(list(voices), 30, seed=21, short_replies=0.0)
+    files, turns = synth.meeting_files(speech_dir, "upload-three", script, formats=("wav", "mp3"), voices=voices)
+    with open(files["mp3"], "rb") as handle:
+        response = admin.api().post("/api/v1/meetings/upload", {"file": handle, "title": "Three voices"})
+    assert response.status_code == 202, response.content
+    meeting_id = response.json()["meeting_id"]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = admin.api().get(f"/api/v1/meetings/{meeting_id}/processing").json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.3)
+    assert state["status"] == "done", state
+    with tenant_scope(admin.company):
+        segments = list(TranscriptSegment.objects.filter(meeting_id=meeting_id).order_by("sequence"))
+    assert {s.speaker_label for s in segments} == {"Speaker 1", "Speaker 2", "Speaker 3"}
+    der = metrics.diarization_error_rate([(t.start, t.end, t.speaker) for t in turns],
+                                         [(s.start_time, s.end_time, s.speaker_label) for s in segments])
+    assert der <= 0.12, der
