@@ -69,7 +69,7 @@ def test_the_fast_lstm_equals_the_textbook_one():
         raw = np.maximum(h @ weights["linear.weight"].T + weights["linear.bias"], 0)
         return raw / np.linalg.norm(raw, axis=1, keepdims=True)
 
-    mels = np.random.default_rng(5).gamma(1.0, 2.0, size=(3, 160, 40)).astype(np.float32)
+    mels = np.random.default_rng(5).gamma(1.0, 2.0, size=(2, 60, 40)).astype(np.float32)
     fast = voice_encoder.get_encoder().embed_partials(mels)
     assert fast == pytest.approx(reference(mels), abs=1e-4)
     assert np.linalg.norm(fast, axis=1) == pytest.approx(1.0) and (fast >= 0).all()
