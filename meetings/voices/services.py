@@ -210,10 +210,20 @@ def speaker_voices_store(*, company: Company, meeting: Meeting, voices: dict[str
                          seconds: dict[str, float] | None = None) -> list[SpeakerVoice]:
     """Keep each meeting speaker's voice (replacing earlier runs), then name the ones we know."""
     assert meeting.company_id == company.pk
-    SpeakerVoice.objects.for_company(company).filter(meeting=meeting).delete()
-    rows = [SpeakerVoice(company=company, meeting=meeting, speaker_label=label[:100],
-                         embedding=embedding_bytes(vector), speech_seconds=round((seconds or {}).get(label, 0.0), 2))
-            for label, vector in voices.items()]
+    existing = SpeakerVoice.objects.for_company(company).filter(meeting=meeting)
+    # A re-run keeps what people decided (a confirmed or corrected voice is not matched again).
+    decided = {v.speaker_label: v for v in existing.filter(matched_by__in=[SpeakerVoice.MatchedBy.CONFIRMED,
+                                                                           SpeakerVoice.MatchedBy.CORRECTED])}
+    existing.delete()
+    rows = []
+    for label, vector in voices.items():
+        row = SpeakerVoice(company=company, meeting=meeting, speaker_label=label[:100],
+                           embedding=embedding_bytes(vector), speech_seconds=round((seconds or {}).get(label, 0.0), 2))
+        if label in decided:
+            before = decided[label]
+            row.user_id, row.name, row.confidence, row.matched_by = (before.user_id, before.name, before.confidence,
+                                                                     before.matched_by)
+        rows.append(row)
     SpeakerVoice.objects.bulk_create(rows)
     speaker_voices_match(company=company, meeting=meeting)
     return list(SpeakerVoice.objects.for_company(company).filter(meeting=meeting))

@@ -117,6 +117,13 @@ def test_a_wrong_name_is_corrected_for_the_whole_meeting(admin, media_root, ann_
     with tenant_scope(admin.company):
         assert TranscriptSegment.objects.filter(meeting=meeting, speaker_label="Ann Example").count() == before
         assert not TranscriptSegment.objects.filter(meeting=meeting, speaker_label=admin.user.display_name).exists()
+    # Storing the meeting's voices again (a re-run) keeps the correction instead of matching again.
+    with tenant_scope(admin.company):
+        voices = {v.speaker_label: services.embedding_array(v.embedding) for v in SpeakerVoice.objects.filter(
+            meeting=meeting)}
+        services.speaker_voices_store(company=admin.company, meeting=meeting, voices=voices)
+        assert SpeakerVoice.objects.get(meeting=meeting, speaker_label=ann_label).matched_by == "corrected"
+        assert TranscriptSegment.objects.filter(meeting=meeting, speaker_label="Ann Example").count() == before
     response = admin.api().post(f"/api/v1/meetings/{meeting.pk}/voices/Speaker%209/name", {"name": "X"},
                                 content_type="application/json")
     assert response.status_code == 404
