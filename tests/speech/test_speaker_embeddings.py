@@ -154,3 +154,73 @@ def test_an_upload_is_separated_into_its_voices_by_the_worker(celery_worker, adm
     der = metrics.diarization_error_rate([(t.start, t.end, t.speaker) for t in turns],
                                          [(s.start_time, s.end_time, s.speaker_label) for s in segments])
     assert der <= 0.12, der
+
+
+def _legacy_checkpoint(state: dict[str, np.ndarray]) -> bytes:
+    """A checkpoint in PyTorch's legacy layout, written without torch (as ``torch.save`` did before 1.6)."""
+    import io
+    import pickle
+
+    class Ref:  # stands for torch._utils._rebuild_tensor_v2 and torch.FloatStorage
+        def __init__(self, module: str, name: str) -> None:
+            self.module, self.name = module, name
+
+        def __call__(self, *args):  # pickle only writes callables as reduce functions
+            raise AssertionError("never called")
+
+    class Storage:
+        def __init__(self, key: str, size: int) -> None:
+            self.key, self.size = key, size
+
+    class Tensor:
+        def __init__(self, key: str, array: np.ndarray) -> None:
+            self.key, self.array = key, array
+
+        def __reduce__(self):
+            stride = tuple(s // 4 for s in self.array.strides)
+            return (Ref("torch._utils", "_rebuild_tensor_v2"),
+                    (Storage(self.key, self.array.size), 0, self.array.shape, stride, False, {}))
+
+    class Pickler(pickle._Pickler):
+        def save_global(self, obj, name=None):
+            if isinstance(obj, Ref):
+                self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+            else:
+                super().save_global(obj, name)
+
+        dispatch = {**pickle._Pickler.dispatch, Ref: save_global}
+
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", Ref("torch", "FloatStorage"), obj.key, "cpu", obj.size)
+            return None
+
+    out = io.BytesIO()
+    for value in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True,
+                                                 "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(value, out, protocol=2)
+    keys = {name: str(9400 + i) for i, name in enumerate(state)}
+    Pickler(out, protocol=2).dump({"step": 3, "model_state": {name: Tensor(keys[name], array)
+                                                              for name, array in state.items()}})
+    pickle.dump(sorted(keys.values()), out, protocol=2)
+    by_key = {keys[name]: array for name, array in state.items()}
+    for key in sorted(keys.values()):
+        out.write(np.int64(by_key[key].size).tobytes())
+        out.write(np.ascontiguousarray(by_key[key], dtype="<f4").tobytes())
+    return out.getvalue()
+
+
+def test_the_conversion_script_reads_a_legacy_checkpoint_without_torch(tmp_path):
+    import importlib.util as iu
+
+    spec = iu.spec_from_file_location("speaker_model", "scripts/speaker_model.py")
+    script = iu.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rng = np.random.default_rng(1)
+    state = {"lstm.weight_ih_l0": rng.standard_normal((8, 3)).astype(np.float32),
+             "linear.bias": rng.standard_normal(4).astype(np.float32)}
+    restored = script.read_legacy_state(_legacy_checkpoint(state))
+    assert set(restored) == set(state)
+    for name, array in state.items():
+        assert restored[name].shape == array.shape and np.array_equal(restored[name], array)
+    assert "torch" not in sys.modules
