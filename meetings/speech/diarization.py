@@ -1,7 +1,7 @@
 """Speaker separation on CPU, offline: pretrained voice embeddings, clustering, re-segmentation.
 
 1. Speech regions from the VAD are cut into sliding windows of 1.6 s (hop 0.8 s); a region
-   shorter than a window is one window.
+   of up to 2 s is one window.
 2. Each window gets a 256-d voice embedding (``voice_encoder``, a GE2E network run in numpy).
    The window's median pitch is appended (``PITCH_WEIGHT``): similar timbres often differ in pitch.
 3. The windows are clustered spectrally: a refined cosine affinity (each window keeps its closest

@@ -207,25 +207,32 @@ def embed_windows(audio: np.ndarray, spans: list[tuple[float, float]], *, batch:
     """[len(spans), 256]: one embedding per (start, end) span in seconds of ``audio``.
 
     Each span is cut into 1.6 s partials with 50 % overlap (zero-padded when shorter), the
-    partials of all spans run through the network in batches, and each span's partials are averaged.
+    partials run through the network in batches (memory stays bounded on long recordings), and
+    each span's partials are averaged and normalised.
     """
-    if not spans:
-        return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
-    pieces: list[np.ndarray] = []
-    owner: list[int] = []
-    for index, (start, end) in enumerate(spans):
-        piece = audio[int(start * SAMPLE_RATE) : max(int(start * SAMPLE_RATE) + 1, int(end * SAMPLE_RATE))]
-        mel = mel_frames(normalize_volume(piece))
-        partials = _partial_mels(mel, partial_starts(mel.shape[0]))
-        pieces.append(partials)
-        owner.extend([index] * partials.shape[0])
-    mels = np.concatenate(pieces)
-    encoder = get_encoder()
-    out = np.empty((mels.shape[0], EMBEDDING_SIZE), dtype=np.float32)
-    with _lock, _one_blas_thread():
-        for i in range(0, mels.shape[0], batch):
-            out[i : i + batch] = encoder.embed_partials(mels[i : i + batch])
-    owners = np.asarray(owner)
     sums = np.zeros((len(spans), EMBEDDING_SIZE), dtype=np.float64)
-    np.add.at(sums, owners, out)
+    if not spans:
+        return sums.astype(np.float32)
+    encoder = get_encoder()
+    pending: list[np.ndarray] = []
+    owners: list[int] = []
+
+    def run() -> None:
+        out = encoder.embed_partials(np.concatenate(pending))
+        np.add.at(sums, np.asarray(owners), out)
+        pending.clear()
+        owners.clear()
+
+    with _lock, _one_blas_thread():
+        for index, (start, end) in enumerate(spans):
+            first = int(start * SAMPLE_RATE)
+            piece = audio[first : max(first + 1, int(end * SAMPLE_RATE))]
+            mel = mel_frames(normalize_volume(piece))
+            partials = _partial_mels(mel, partial_starts(mel.shape[0]))
+            pending.append(partials)
+            owners.extend([index] * partials.shape[0])
+            if len(owners) >= batch:
+                run()
+        if owners:
+            run()
     return (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)).astype(np.float32)
