@@ -9,18 +9,26 @@ then measures on this machine:
 * word error rate of the file pipeline on the generated set;
 * diarization error rate (collar 0.25 s, optimal speaker mapping) on two- and three-voice meetings,
   both for the raw speaker turns and for the stored segments (target <= 10 %);
+* speaker separation on eight longer meetings (2-4 voices, 100-475 s of speech) made with
+  HELD-BACK voices: espeak-ng voices and pitch/speed values never used to tune it (both lists
+  below): DER with the automatic count (target <= 0.12) and with the true count, speakers
+  counted right (target >= 7 of 8), separation time per audio second (target < 0.1 on 2 cores),
+  beside the previous feature-based separation in the same run; ``--tuning`` runs the tuning set;
 * the live engine streaming the same kind of audio in real time (20 ms PCM16 chunks): latency from
   the end of each utterance to its final transcript p50/p95 (target p95 <= 2.0 s) and the compute
   ratio, transcription seconds per audio second (must stay below 0.7).
 
     make bench-speech
     .venv/bin/python bench/speech.py --live-meetings 2     # shorter live run
+    .venv/bin/python bench/speech.py --separation-only      # speaker separation only (about 3 minutes)
+    .venv/bin/python bench/speech.py --separation-only --tuning
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -37,9 +45,35 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from meetings.speech import SAMPLE_RATE, diarization, metrics, pipeline, streaming, whisper  # noqa: E402
+from meetings.speech import (  # noqa: E402
+    SAMPLE_RATE,
+    diarization,
+    diarization_features,
+    metrics,
+    pipeline,
+    streaming,
+    vad,
+    whisper,
+)
 from meetings.speech import audio as audio_io  # noqa: E402
 from tests.speech import synth  # noqa: E402
+from tests.speech.synth import Voice  # noqa: E402
+
+# Voices and pitch/speed values used to tune the speaker separation; the benchmark never uses them.
+TUNING_VOICES = [Voice("en-us+m3", 40, 160), Voice("en-gb+m1", 55, 150), Voice("en-us+f1", 60, 165),
+                 Voice("en-029+f5", 70, 155), Voice("en-gb-scotland", 35, 170), Voice("en-us-nyc+m5", 60, 145),
+                 Voice("en-gb+f2", 50, 160), Voice("en-us+m6", 70, 150)]
+# Held back for the benchmark: other espeak-ng voices (named variants, other accents) and pitch and
+# speed values that no tuning voice (nor the tests' alice/bob/carol) uses.
+HELD_BACK_VOICES = [Voice("en-gb-x-rp+Andy", 45, 158), Voice("en-us+Linda", 65, 175),
+                    Voice("en-gb-x-gbclan+m2", 28, 140), Voice("en-us+Annie", 78, 180),
+                    Voice("en-gb-x-gbcwmd+Michael", 62, 168), Voice("en-029+f4", 45, 142),
+                    Voice("en-us+klatt3", 28, 168), Voice("en-gb+Steph", 62, 140)]
+# (name, voices, seconds of speech, seed): the voices are drawn from the pool with the seed.
+TUNING_MEETINGS = [("t2a", 2, 90, 101), ("t2b", 2, 150, 102), ("t3a", 3, 120, 103), ("t3b", 3, 200, 104),
+                   ("t4a", 4, 160, 105), ("t4b", 4, 240, 106), ("t1a", 1, 60, 107), ("t2c", 2, 300, 108)]
+BENCH_MEETINGS = [("b2a", 2, 100, 201), ("b2b", 2, 240, 202), ("b2c", 2, 475, 203), ("b3a", 3, 150, 204),
+                  ("b3b", 3, 320, 205), ("b3c", 3, 400, 206), ("b4a", 4, 200, 207), ("b4b", 4, 360, 208)]
 
 EXTRA_TWO = [
     ("carol", "Did the customer sign the renewal contract yesterday?"),
@@ -79,7 +113,7 @@ def bench_files(folder: Path) -> dict:
         result = pipeline.process_audio(samples)
         elapsed = time.perf_counter() - started
         seconds = samples.size / SAMPLE_RATE
-        turns_only = diarization.diarize(samples)
+        turns_only = diarization.diarize(samples)  # again, to score the raw turns
         rows.append({
             "name": name, "voices": speakers, "seconds": seconds, "elapsed": elapsed,
             "decode": decoded - started, **{k: v for k, v in result.timings.items()},
@@ -91,6 +125,69 @@ def bench_files(folder: Path) -> dict:
                 reference, [(s.start, s.end, s.speaker or "?") for s in result.segments]),
         })
     return {"rows": rows}
+
+
+def separation_meeting(folder: Path, name: str, count: int, seconds: float, seed: int,
+                       pool: list[Voice]) -> tuple[dict[str, Path], list[synth.Turn], dict[str, Voice]]:
+    rng = random.Random(seed)
+    voices = dict(zip([f"speaker{i + 1}" for i in range(count)], rng.sample(pool, count), strict=True))
+    script = synth.conversation(list(voices), seconds, seed=seed)
+    files, turns = synth.meeting_files(folder, name, script, voices=voices)
+    return files, turns, voices
+
+
+def bench_separation(folder: Path, tuning: bool) -> list[dict]:
+    meetings, pool = (TUNING_MEETINGS, TUNING_VOICES) if tuning else (BENCH_MEETINGS, HELD_BACK_VOICES)
+    rows = []
+    for name, count, seconds, seed in meetings:
+        files, turns, voices = separation_meeting(folder, name, count, seconds, seed, pool)
+        samples = audio_io.decode(files["wav"])
+        duration = samples.size / SAMPLE_RATE
+        regions = vad.speech_regions(samples)  # shared by both separations, not timed
+        reference = [(t.start, t.end, t.speaker) for t in turns]
+        row = {"name": name, "voices": count, "seconds": duration,
+               "names": ", ".join(f"{v.name} p{v.pitch} s{v.speed}" for v in voices.values())}
+        for key, module in (("new", diarization), ("old", diarization_features)):
+            started, cpu = time.perf_counter(), time.process_time()
+            found = module.diarize(samples, regions=regions)
+            row[f"{key}_time"] = (time.perf_counter() - started) / duration
+            row[f"{key}_cpu"] = (time.process_time() - cpu) / duration  # CPU seconds, all threads
+            row[f"{key}_found"] = len({t.speaker for t in found})
+            row[f"{key}_der"] = metrics.diarization_error_rate(reference, [(t.start, t.end, str(t.speaker))
+                                                                         for t in found])
+            hinted = module.diarize(samples, regions=regions, num_speakers=count)
+            row[f"{key}_der_hint"] = metrics.diarization_error_rate(reference, [(t.start, t.end, str(t.speaker))
+                                                                              for t in hinted])
+        rows.append(row)
+        print(f"{name}: {row}", file=sys.stderr)
+    return rows
+
+
+def print_separation(rows: list[dict], tuning: bool) -> None:
+    print(f"\nSpeaker separation · {'TUNING' if tuning else 'held-back'} voices · {os.cpu_count()} CPUs · "
+          f"load average at the end {os.getloadavg()[0]:.1f} (other work on the machine slows the wall clock)\n")
+    print("| meeting | voices | audio s | found (new / old) | DER auto (new / old) | DER true count (new / old) "
+          "| time x audio (new / old) | espeak-ng voices |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['voices']} | {r['seconds']:.0f} | {r['new_found']} / {r['old_found']} "
+              f"| {r['new_der']:.3f} / {r['old_der']:.3f} | {r['new_der_hint']:.3f} / {r['old_der_hint']:.3f} "
+              f"| {r['new_time']:.3f} / {r['old_time']:.3f} | {r['names']} |")
+    total = sum(r["seconds"] for r in rows)
+    print("\n| measure | new (embeddings) | previous (features) | target |")
+    print("|---|---|---|---|")
+    for key, label, target in (("der", "DER, automatic count (mean of meetings)", "<= 0.12"),
+                               ("der_hint", "DER, true count given", "")):
+        print(f"| {label} | {statistics.mean(r['new_' + key] for r in rows):.3f} | "
+              f"{statistics.mean(r['old_' + key] for r in rows):.3f} | {target} |")
+    print(f"| speaker count right | {sum(r['new_found'] == r['voices'] for r in rows)} of {len(rows)} | "
+          f"{sum(r['old_found'] == r['voices'] for r in rows)} of {len(rows)} | >= 7 of 8 |")
+    print(f"| separation time x audio duration (wall clock) | "
+          f"{sum(r['new_time'] * r['seconds'] for r in rows) / total:.3f} | "
+          f"{sum(r['old_time'] * r['seconds'] for r in rows) / total:.3f} | < 0.1 |")
+    print(f"| separation CPU time x audio duration (all threads; less sensitive to other load) | "
+          f"{sum(r['new_cpu'] * r['seconds'] for r in rows) / total:.3f} | "
+          f"{sum(r['old_cpu'] * r['seconds'] for r in rows) / total:.3f} | |")
 
 
 def bench_live(folder: Path, meetings: int) -> dict:
@@ -129,10 +226,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--live-meetings", type=int, default=len(SETS))
     parser.add_argument("--live-only", action="store_true", help="skip the file benchmark")
+    parser.add_argument("--separation-only", action="store_true", help="only the speaker separation benchmark")
+    parser.add_argument("--tuning", action="store_true", help="separation: the tuning set, not the held-back one")
     parser.add_argument("--cache", default=str(Path(settings.VAR_DIR) / "cache" / "bench-speech"))
     args = parser.parse_args()
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
+    if args.separation_only:
+        print_separation(bench_separation(folder, args.tuning), args.tuning)
+        return
     load = time.perf_counter()
     whisper.get_model()
     load = time.perf_counter() - load
@@ -175,6 +277,7 @@ def main() -> None:
     print(f"| live compute ratio (ASR s / audio s), mean / max | {statistics.mean(live['ratios']):.2f} / "
           f"{max(live['ratios']):.2f} | < 0.7 |")
     print(f"| live WER | {live['wer']:.1%} | |")
+    print_separation(bench_separation(folder, args.tuning), args.tuning)
 
 
 if __name__ == "__main__":

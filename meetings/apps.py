@@ -31,3 +31,12 @@ class MeetingsConfig(AppConfig):
 
         post_delete.connect(forget_recording, sender=ProcessingJob, dispatch_uid="meetings.forget_recording",
                             weak=False)
+
+        from accounts.lifecycle import register_person_part
+        from accounts.models import Membership
+        from meetings.voices import services as voices
+
+        post_delete.connect(voices.on_membership_deleted, sender=Membership, dispatch_uid="meetings.voices.member_left")
+        # A person's export and erasure include their voice; retention and deletion take meetings' voices.
+        register_person_part("voices", export=voices.person_voice_export, erase=voices.person_voice_erase)
+        lifecycle.register_meeting_purger("voices", voices.meeting_voices_purge)

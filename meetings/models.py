@@ -400,3 +400,6 @@ class CaptureGap(TenantModel):
         ordering = ["started_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["meeting", "client_id", "reason", "started_at"],
                                                name="capture_gap_unique")]
+
+
+from meetings.voices.models import SpeakerVoice, VoiceConsent, Voiceprint  # noqa: E402,F401  (voices known across meetings)

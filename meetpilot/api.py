@@ -10,6 +10,7 @@ from meetings.api import router as meetings_router
 from meetings.intelligence.api import router as intelligence_router
 from meetings.live.api import router as live_router
 from meetings.uploads.api import router as uploads_router
+from meetings.voices.api import router as voices_router
 from meetpilot.apikit import ApiParser, DocumentedNinjaAPI, OfflineSwagger, install_error_handlers
 from meetpilot.ratelimit import ApiRateThrottle
 from workflows.api import router as workflows_router
@@ -37,6 +38,7 @@ api.add_router("/", ai_router)
 api.add_router("/", meetings_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", uploads_router)
+api.add_router("/", voices_router)
 api.add_router("/", live_router)
 api.add_router("/", integrations_router)
 api.add_router("/", workflows_router)

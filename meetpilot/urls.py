@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("meetings.urls")),
     path("", include("meetings.uploads.urls")),
+    path("", include("meetings.voices.urls")),
     path("", include("meetings.intelligence.urls")),
     path("", include("ai.urls")),
     # Webhooks before the Integrations page: its /integrations/<provider>/ would take /integrations/webhooks/.

@@ -433,7 +433,7 @@ class AudioStream:
         result: UtteranceResult = await self._run_db(
             audio_final_store, company=self.company, meeting=self.meeting, client_id=self.segment_client_id,
             utterance=self.utterance, text=segment.text, start=self.anchor + segment.start,
-            end=self.anchor + segment.end, confidence=segment.confidence, speaker=self.speaker,
+            end=self.anchor + segment.end, confidence=segment.confidence, speaker=self.speaker or segment.speaker or "",
             self_name=self.self_name, user=self.user, merges=self.merges)
         self.utterance += 1
         self._interim_open = False  # stored, merged or withdrawn with it

@@ -39,6 +39,8 @@ class PipelineResult:
     speech_seconds: float
     timings: dict[str, float] = field(default_factory=dict)
     fallback_reason: str = ""
+    voices: dict[str, np.ndarray] = field(default_factory=dict)  # speaker label -> voice embedding
+    voice_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def process_audio(audio: np.ndarray, *, language: str | None = None, speaker_count_hint: int | None = None,
@@ -70,14 +72,17 @@ def process_audio(audio: np.ndarray, *, language: str | None = None, speaker_cou
 
     started = time.perf_counter()
     report("diarize", 0.0)
-    turns = diarization.diarize(audio, regions=regions, num_speakers=speaker_count_hint,
-                                max_speakers=settings.DIARIZATION_MAX_SPEAKERS)
-    segments = diarization.assign_speakers(result.segments, turns)
+    separation = diarization.separate(audio, regions=regions, num_speakers=speaker_count_hint,
+                                      max_speakers=settings.DIARIZATION_MAX_SPEAKERS)
+    segments = diarization.assign_speakers(result.segments, separation.turns)
+    voices = diarization.label_voices(segments, separation.turns, separation.voices)
     timings["diarize"] = time.perf_counter() - started
     report("diarize", 1.0)
     speakers = sorted({s.speaker for s in segments if s.speaker}, key=lambda label: int(label.split()[-1]))
+    voice_seconds = {label: sum(s.end - s.start for s in segments if s.speaker == label) for label in voices}
     return PipelineResult(segments=segments, language=result.language, provider=result.provider, speakers=speakers,
-                          speech_seconds=speech, timings=timings, fallback_reason=result.fallback_reason)
+                          speech_seconds=speech, timings=timings, fallback_reason=result.fallback_reason,
+                          voices=voices, voice_seconds=voice_seconds)
 
 
 def audio_seconds(audio: np.ndarray) -> float:

@@ -65,12 +65,73 @@ def _default_transcribe(audio: np.ndarray, *, language: str | None) -> list[SttS
     return stt.transcribe(audio, language=language, vad_filter=False, short=True)
 
 
+class LiveSpeakers:
+    """Incremental speaker clustering over a stream's utterances: labels never change once given.
+
+    Each utterance's voice embedding (and median pitch) is compared with the running centroid of
+    every voice heard so far; it joins the most similar one when the cosine is at least
+    ``SAME`` (or ``LIKELY`` with a typical pitch within ``MAX_SEMITONES``), and otherwise starts
+    "Speaker N+1". One utterance (2-5 s) is a noisier sample than the file separation's groups, so
+    the bar is lower than ``diarization.SAME_VOICE``: espeak-ng utterances of one voice measured
+    0.83-0.92 against each other, a man's and a woman's voice 0.50-0.59; two similar male voices
+    (0.85-0.93 in the file benchmark's sets) can share a live label. Utterances shorter than
+    ``MIN_SECONDS`` take the most recent speaker (too little voice to tell).
+    """
+
+    MIN_SECONDS = 0.8
+    SAME = 0.90
+    LIKELY = 0.78
+    MAX_SEMITONES = 3.0
+
+    def __init__(self, *, max_speakers: int = 8) -> None:
+        self.max_speakers = max_speakers
+        self._sums: list[np.ndarray] = []
+        self._pitches: list[list[float]] = []
+        self._last: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self._sums)
+
+    def assign(self, audio: np.ndarray) -> str | None:
+        from meetings.speech import features, voice_encoder
+        from meetings.speech.diarization import speaker_label
+
+        if audio.size < self.MIN_SECONDS * SAMPLE_RATE:
+            return speaker_label(self._last) if self._last is not None else None
+        embedding = voice_encoder.embed_utterance(audio).astype(np.float64)
+        f0 = features.pitch(audio)
+        voiced = f0[f0 > 0]
+        semitones = float(np.median(np.log(voiced)) * 12 / np.log(2)) if voiced.size >= 3 else None
+        best, similarity = None, -1.0
+        for index, total in enumerate(self._sums):
+            value = float(embedding @ (total / np.linalg.norm(total)))
+            if value > similarity:
+                best, similarity = index, value
+        same = False
+        if best is not None:
+            pitch_gap = (abs(semitones - float(np.median(self._pitches[best])))
+                         if semitones is not None and self._pitches[best] else 0.0)
+            same = similarity >= self.SAME or (similarity >= self.LIKELY and pitch_gap < self.MAX_SEMITONES)
+        if best is None or (not same and len(self._sums) < self.max_speakers):
+            self._sums.append(embedding.copy())
+            self._pitches.append([semitones] if semitones is not None else [])
+            best = len(self._sums) - 1
+        else:
+            self._sums[best] += embedding
+            if semitones is not None:
+                self._pitches[best].append(semitones)
+        self._last = best
+        return speaker_label(best)
+
+
 class LiveAudioTranscriber:
     def __init__(self, *, on_interim: Callback, on_final: Callback, language: str | None = None,
                  on_status: Callback | None = None, loop: asyncio.AbstractEventLoop | None = None,
                  silence_ms: int | None = None, interim_seconds: float | None = None,
                  max_utterance_seconds: float | None = None, transcribe: TranscribeFn | None = None,
-                 detect_language: Callable[[np.ndarray], tuple[str, float] | None] | None = None) -> None:
+                 detect_language: Callable[[np.ndarray], tuple[str, float] | None] | None = None,
+                 separate_speakers: bool = True) -> None:
         self.language = (language or "").split("-")[0].lower() or None
         self._language_fixed = self.language is not None
         self._language_votes: dict[str, int] = {}
@@ -92,6 +153,7 @@ class LiveAudioTranscriber:
         self._detect = detect_language if detect_language is not None else (
             _default_detect if transcribe is None else (lambda audio: None))
         self._detections_this_utterance = 0
+        self.speakers = LiveSpeakers() if separate_speakers else None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._vad = StreamingVad()
         self._lock = threading.Lock()
@@ -233,9 +295,15 @@ class LiveAudioTranscriber:
             return
         self._learn_language(segments[0])
         confidences = [s.confidence for s in segments if s.confidence is not None]
+        speaker = None
+        if self.speakers is not None:
+            try:
+                speaker = self.speakers.assign(audio)
+            except Exception:  # a label is a nicety: never lose the transcript over it
+                logger.exception("live speaker separation failed")
         final = SttSegment(start=round(start, 3), end=round(start + audio.size / SAMPLE_RATE, 3), text=text,
                            confidence=round(float(np.mean(confidences)), 4) if confidences else None,
-                           language=self.language or segments[0].language)
+                           language=self.language or segments[0].language, speaker=speaker)
         self.finals += 1
         self._emit(self._on_final, final)
 

@@ -31,6 +31,7 @@ from meetings.speech import audio as audio_io
 from meetings.speech import importers
 from meetings.speech.pipeline import PipelineError, process_audio
 from meetings.speech.types import SttSegment
+from meetings.voices.services import speaker_voices_store
 from meetpilot.errors import Conflict, Invalid, TooLarge, Unprocessable, UnsupportedMediaType
 from meetpilot.tasks import TRANSIENT_ERRORS, Transient, task_send
 
@@ -279,6 +280,7 @@ def recording_process(*, company_id: int, meeting_id: int, final_attempt: bool =
         progress("store", 0.0)
         segments_store(company=company, meeting=job.meeting, segments=result.segments,
                        source=TranscriptSegment.Source.UPLOAD, language=result.language or "", duration=duration)
+        speaker_voices_store(company=company, meeting=job.meeting, voices=result.voices, seconds=result.voice_seconds)
         progress("store", 1.0)
         with transaction.atomic():
             ProcessingJob.objects.filter(pk=job.pk).update(

@@ -103,14 +103,15 @@ def convert(source: Path, target: Path, *extra: str) -> Path:
 
 
 def meeting_files(folder: Path, name: str, script: list[tuple[str, str]], *, formats: tuple[str, ...] = ("wav",),
-                  gap: float = 0.6) -> tuple[dict[str, Path], list[Turn]]:
+                  gap: float = 0.6, voices: dict[str, Voice] | None = None) -> tuple[dict[str, Path], list[Turn]]:
     """Generate (or reuse from ``folder``) a meeting in several formats plus its ground truth."""
-    key = hashlib.sha1(json.dumps([script, gap, [v.__dict__ for v in VOICES.values()]]).encode()).hexdigest()[:10]
+    voices = voices or VOICES
+    key = hashlib.sha1(json.dumps([script, gap, [v.__dict__ for v in voices.values()]]).encode()).hexdigest()[:10]
     base = folder / f"{name}-{key}"
     truth_path = base.with_suffix(".json")
     wav_path = base.with_suffix(".wav")
     if not (truth_path.exists() and wav_path.exists()):
-        audio, turns = build(script, gap=gap)
+        audio, turns = build(script, gap=gap, voices=voices)
         write_wav(wav_path, audio)
         truth_path.write_text(json.dumps([t.__dict__ for t in turns]))
     turns = [Turn(**t) for t in json.loads(truth_path.read_text())]
@@ -128,3 +129,76 @@ def meeting_files(folder: Path, name: str, script: list[tuple[str, str]], *, for
 
 def reference_text(turns: list[Turn]) -> str:
     return " ".join(t.text for t in turns)
+
+
+SENTENCES = [
+    "Let us start with the numbers from last week.",
+    "Revenue is up eight percent compared to the last quarter.",
+    "The new onboarding flow cut support tickets by a third.",
+    "I think we should move the launch to next month.",
+    "Marketing wants a clear answer before Friday.",
+    "Can you share the dashboard link in the channel?",
+    "The database migration finished without errors last night.",
+    "We still have two open bugs in the billing page.",
+    "The customer in Berlin asked for a longer trial period.",
+    "Legal has not approved the new contract yet.",
+    "I will schedule a call with the vendor tomorrow morning.",
+    "Our hiring plan includes two designers this year.",
+    "The mobile app review is waiting on the store team.",
+    "Latency went down after we added the cache.",
+    "Please write a short summary for the leadership team.",
+    "We need a decision on the pricing page today.",
+    "The office move is planned for the end of the summer.",
+    "Security training is mandatory for everyone this month.",
+    "The partner portal had three outages in September.",
+    "Who owns the follow up with the finance department?",
+    "I can take that, and I will report back next week.",
+    "The budget for travel is frozen until January.",
+    "Our churn rate is stable at about two percent.",
+    "The survey results show that users love the search feature.",
+    "We should retire the old reporting tool this year.",
+    "The data team needs access to the production replica.",
+    "Let us keep the scope small and ship the first version.",
+    "The design system update will take about three sprints.",
+    "I disagree, the risk is too high for the holiday season.",
+    "Fair point, then we wait until the second week of January.",
+    "Support hours will extend to the weekend from March.",
+    "The translation into Spanish and German is almost done.",
+    "We signed two new enterprise customers this month.",
+    "The invoice template still shows the old address.",
+    "Can we automate the weekly report instead of building it by hand?",
+    "The test suite takes twelve minutes on every change.",
+    "Let us review the roadmap again in two weeks.",
+    "The conference booth needs a new banner and flyers.",
+    "Our cloud bill grew faster than the number of users.",
+    "I suggest we switch the storage tier for old backups.",
+]
+SHORT_REPLIES = ["Yes, agreed.", "Okay.", "Sounds good to me.", "Right, exactly.", "No, not yet.", "Thanks."]
+
+
+def conversation(speakers: list[str], seconds: float, *, seed: int,
+                 short_replies: float = 0.15) -> list[tuple[str, str]]:
+    """A random meeting script of about ``seconds`` of speech: turns of one to three sentences,
+    some one-word replies, every speaker heard, never the same speaker twice in a row."""
+    import random
+
+    rng = random.Random(seed)
+    script: list[tuple[str, str]] = []
+    spoken = 0.0
+    previous = None
+    order = list(speakers)
+    rng.shuffle(order)
+    while spoken < seconds or len({s for s, _ in script}) < len(speakers):
+        candidates = [s for s in speakers if s != previous] or list(speakers)
+        unheard = [s for s in order if s not in {x for x, _ in script}]
+        speaker = unheard[0] if unheard and rng.random() < 0.5 else rng.choice(candidates)
+        if speaker == previous:
+            speaker = rng.choice(candidates)
+        if script and rng.random() < short_replies:
+            text = rng.choice(SHORT_REPLIES)
+        else:
+            text = " ".join(rng.sample(SENTENCES, rng.randint(1, 3)))
+        script.append((speaker, text))
+        spoken += len(text.split()) / 2.6 + 0.7
+        previous = speaker
+    return script

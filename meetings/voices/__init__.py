@@ -1,0 +1,1 @@
+"""Voices known across meetings: consent, voiceprints, and naming speakers by their voice (docs/speech.md)."""
