@@ -157,8 +157,8 @@ def setup_company() -> dict:
     domain = f"bench{stamp}.test"
     owner = User.objects.create_user(email=f"dana@{domain}", password="bench-pass-9", full_name="Dana Seller")
     company = account_services.company_create(name=f"Bench {stamp}", owner=owner, email_domain=domain)
-    token = account_services.api_token_create(company=company, user=owner, name="bench").raw_token
-    with tenant_scope(company):
+    with tenant_scope(company):  # row-level security: the company's rows are written in its scope
+        token = account_services.api_token_create(company=company, user=owner, name="bench").raw_token
         for title, text in DOCUMENTS.items():
             data = text.encode()
             upload = knowledge_services.document_upload(company=company, uploaded_by=owner, file=io.BytesIO(data),
