@@ -32,7 +32,25 @@
     return { found: true, blocks: blocks.filter((b) => b.text) };
   }
 
-  const api = { first, all, text, readBlocks };
+  // What every platform file builds from its selectors; `meeting(doc, loc)` is the platform's own part.
+  function platform({ name, selectors, meeting }) {
+    return {
+      platform: name,
+      selectors,
+      readCaptions: (doc) => readBlocks(doc, selectors),
+      // The CC button says whether captions are on (aria-pressed); without one, a captions region means on.
+      captionsEnabled(doc) {
+        const button = first(doc, selectors.captionsButton);
+        if (button && button.hasAttribute("aria-pressed")) return button.getAttribute("aria-pressed") === "true";
+        return first(doc, selectors.region) !== null ? true : null;
+      },
+      talking: (doc) => first(doc, selectors.talking) !== null,
+      inCall: (doc) => first(doc, selectors.leaveButton) !== null,
+      meeting,
+    };
+  }
+
+  const api = { first, all, text, readBlocks, platform };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.MeetPilotDom = api;
 })(typeof self !== "undefined" ? self : globalThis);

@@ -21,23 +21,15 @@
   }
 
   function create(dom) {
-    return {
-      platform: "google_meet",
+    return dom.platform({
+      name: "google_meet",
       selectors: SELECTORS,
-      readCaptions: (doc) => dom.readBlocks(doc, SELECTORS),
-      captionsEnabled(doc) {
-        const button = dom.first(doc, SELECTORS.captionsButton);
-        if (button && button.hasAttribute("aria-pressed")) return button.getAttribute("aria-pressed") === "true";
-        return dom.first(doc, SELECTORS.region) !== null ? true : null; // unknown without the button
-      },
-      talking: (doc) => dom.first(doc, SELECTORS.talking) !== null,
-      inCall: (doc) => dom.first(doc, SELECTORS.leaveButton) !== null,
       meeting(doc, loc) {
         const code = meetingCode(loc);
         const title = dom.text(dom.first(doc, SELECTORS.title)) || (code ? `Google Meet ${code}` : "Google Meet");
         return { platform: "google_meet", title, url: `${loc.origin}${loc.pathname}`.replace(/\/$/, ""), code };
       },
-    };
+    });
   }
 
   const api = { SELECTORS, meetingCode, create };

@@ -13,22 +13,14 @@
   };
 
   function create(dom) {
-    return {
-      platform: "teams",
+    return dom.platform({
+      name: "teams",
       selectors: SELECTORS,
-      readCaptions: (doc) => dom.readBlocks(doc, SELECTORS),
-      captionsEnabled(doc) {
-        const button = dom.first(doc, SELECTORS.captionsButton);
-        if (button) return button.getAttribute("aria-pressed") === "true";
-        return dom.first(doc, SELECTORS.region) !== null ? true : null;
-      },
-      talking: (doc) => dom.first(doc, SELECTORS.talking) !== null,
-      inCall: (doc) => dom.first(doc, SELECTORS.leaveButton) !== null,
       meeting(doc, loc) {
         const title = dom.text(dom.first(doc, SELECTORS.title)) || "Teams meeting";
         return { platform: "teams", title, url: `${loc.origin}${loc.pathname}`, code: null };
       },
-    };
+    });
   }
 
   const api = { SELECTORS, create };

@@ -13,23 +13,15 @@
   };
 
   function create(dom) {
-    return {
-      platform: "zoom",
+    return dom.platform({
+      name: "zoom",
       selectors: SELECTORS,
-      readCaptions: (doc) => dom.readBlocks(doc, SELECTORS),
-      captionsEnabled(doc) {
-        const button = dom.first(doc, SELECTORS.captionsButton);
-        if (button) return button.getAttribute("aria-pressed") === "true";
-        return dom.first(doc, SELECTORS.region) !== null ? true : null;
-      },
-      talking: (doc) => dom.first(doc, SELECTORS.talking) !== null,
-      inCall: (doc) => dom.first(doc, SELECTORS.leaveButton) !== null,
       meeting(doc, loc) {
         const id = (/\/(?:wc|j)\/(\d+)/.exec(loc.pathname) || [])[1] || null;
         const title = dom.text(dom.first(doc, SELECTORS.title)) || (id ? `Zoom ${id}` : "Zoom meeting");
         return { platform: "zoom", title, url: id ? `https://zoom.us/j/${id}` : `${loc.origin}${loc.pathname}`, code: id };
       },
-    };
+    });
   }
 
   const api = { SELECTORS, create };
