@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from django.conf import settings
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from accounts.models import Company
 from ai.models import PromptType
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CHARS_PER_TOKEN = 4
+MIN_SUMMARY_WORDS = 3
+MIN_ITEM_WORDS = 2
 
 # --- what the model is asked to return ------------------------------------------------------
 
@@ -50,10 +53,28 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _words(text: str) -> int:
+    return len(re.findall(r"[^\W\d_]{2,}", text))
+
+
+def _has_words(text: str, *, at_least: int, what: str) -> str:
+    """A summary with fewer words than this is not content (small models answer "." or a lone word in
+    valid JSON); failing validation makes the section fall back to the local analysis. Items without
+    content are dropped one by one instead (the rest of the list may be good)."""
+    if _words(text) < at_least:
+        raise ValueError(f"{what} has fewer than {at_least} words")
+    return text
+
+
 class SummaryOut(_Out):
     short_summary: str
     detailed_summary: str
     key_points: list[str]
+
+    @field_validator("short_summary", "detailed_summary")
+    @classmethod
+    def _summary_has_content(cls, value: str) -> str:
+        return _has_words(value, at_least=MIN_SUMMARY_WORDS, what="summary")
 
 
 class ActionItemOut(_Out):
@@ -67,6 +88,11 @@ class ActionItemOut(_Out):
 class ActionItemsOut(_Out):
     action_items: list[ActionItemOut]
 
+    @field_validator("action_items")
+    @classmethod
+    def _drop_empty(cls, items: list[ActionItemOut]) -> list[ActionItemOut]:
+        return [item for item in items if _words(item.description) >= MIN_ITEM_WORDS]
+
 
 class DecisionOut(_Out):
     text: str
@@ -75,6 +101,11 @@ class DecisionOut(_Out):
 
 class DecisionsOut(_Out):
     decisions: list[DecisionOut]
+
+    @field_validator("decisions")
+    @classmethod
+    def _drop_empty(cls, decisions: list[DecisionOut]) -> list[DecisionOut]:
+        return [decision for decision in decisions if _words(decision.text) >= MIN_ITEM_WORDS]
 
 
 class EmailOut(_Out):

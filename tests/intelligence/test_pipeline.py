@@ -120,6 +120,23 @@ def test_language_model_writes_its_sections(company, fake_openai, settings):
     assert "<<<BEGIN>>>" in user_text and "encrypted at rest" in user_text
 
 
+def test_contentless_model_sections_are_not_accepted(company, fake_openai, settings):
+    """Small models return valid JSON with no content ("." as the summary, empty items): the summary falls
+    back to the local one, and items without words are dropped while the good ones stay."""
+    fake_openai.configure(settings)
+    hollow = {**LLM_REPLY, "short_summary": ".", "detailed_summary": "Ok",
+              "action_items": [*LLM_REPLY["action_items"], {"description": " - ", "assignee": "Sam Patel"}],
+              "decisions": [{"text": "1."}, *LLM_REPLY["decisions"]]}
+    fake_openai.reply(json.dumps(hollow))
+    meeting = scripted_meeting_make(company=company)
+    report, items, decisions = _run(company, meeting)
+    assert report.status == "done"
+    assert report.short_summary != "." and "pilot" in report.short_summary.lower()  # the local summary
+    assert "summary" in report.notes.lower() and "invalid output" in report.notes
+    assert {a.description for a in items} == {i["description"] for i in LLM_REPLY["action_items"]}
+    assert [d.text for d in decisions] == ["Start with a 60 day pilot for the finance team"]
+
+
 @pytest.mark.parametrize(("program", "label"), [
     (lambda f: f.fail(503), "local (fallback: openai http 503)"),
     (lambda f: f.hang(), "local (fallback: openai timeout)"),
