@@ -91,7 +91,7 @@ class ActionItemsOut(_Out):
     @field_validator("action_items")
     @classmethod
     def _drop_empty(cls, items: list[ActionItemOut]) -> list[ActionItemOut]:
-        return [item for item in items if _words(item.description) >= MIN_ITEM_WORDS]
+        return [item for item in items if _words(item.description) >= MIN_ITEM_WORDS]  # the rest may be good
 
 
 class DecisionOut(_Out):

@@ -9,35 +9,26 @@ events of the person whose bearer token is sent (paginated two at a time, as Goo
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.local_server import LocalServer, Reply
 
 PAGE_SIZE = 2
 
 
-class FakeGoogleCalendar:
+class FakeGoogleCalendar(LocalServer):
+    name = "fake-calendar"
+
     def __init__(self) -> None:
         self.calendars: dict[str, list[dict[str, Any]]] = {}  # access token -> events
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> access token it renews
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []  # (method, path, query)
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-calendar", daemon=True)
-
-    def __enter__(self) -> FakeGoogleCalendar:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base
 
     @property
     def api_url(self) -> str:
@@ -67,38 +58,13 @@ class FakeGoogleCalendar:
             return 400, {"error": "invalid_grant"}
         return 200, {"access_token": self.refresh_tokens[refresh], "expires_in": 3599, "token_type": "Bearer"}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                out = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def do_GET(self) -> None:
-                parsed = urlparse(self.path)
-                query = parse_qs(parsed.query)
-                with fake._lock:
-                    fake.requests.append(("GET", parsed.path, query))
-                if parsed.path == "/calendar/v3/calendars/primary/events":
-                    self._reply(*fake._events(self.headers, query))
-                else:
-                    self._reply(404, {"error": {"code": 404, "message": "Not Found"}})
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                with fake._lock:
-                    fake.requests.append(("POST", self.path, parse_qs(raw)))
-                if self.path == "/token":
-                    self._reply(*fake._token(parse_qs(raw)))
-                else:
-                    self._reply(404, {"error": "not_found"})
-
-        return Handler
+    def respond(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
+        parsed = urlparse(path)
+        query = parse_qs(parsed.query) if method == "GET" else parse_qs(body.decode())
+        with self._lock:
+            self.requests.append((method, parsed.path if method == "GET" else path, query))
+        if method == "GET" and parsed.path == "/calendar/v3/calendars/primary/events":
+            return *self._events(headers, query), {}
+        if method == "POST" and path == "/token":
+            return *self._token(query), {}
+        return 404, {"error": {"code": 404, "message": "Not Found"}}, {}

@@ -14,37 +14,25 @@ message, and can be told to answer 429 with ``Retry-After`` before succeeding.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.local_server import LocalServer, Reply
 
 BOT_TOKEN = "xoxb-test-bot-token"
 WEBHOOK_PATH = "/services/T000/B000/fakewebhooksecret"
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
+    name = "fake-slack"
+
     def __init__(self, *, token: str = BOT_TOKEN, channels: tuple[str, ...] = ("#meetings", "C0123")) -> None:
         self.token = token
         self.channels = set(channels)
         self.messages: list[dict[str, Any]] = []  # accepted chat.postMessage / webhook bodies
         self.requests: list[tuple[str, int]] = []  # (path, status answered)
         self._rate_limited: list[float] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
-
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__()
 
     @property
     def api_url(self) -> str:
@@ -59,15 +47,21 @@ class FakeSlack:
             self._rate_limited.extend([retry_after] * count)
 
     def wait_for_messages(self, count: int, *, timeout: float = 20.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} Slack messages, got {len(self.messages)}: {self.requests}")
+        return self.wait_until(lambda: list(self.messages) if len(self.messages) >= count else None,
+                               what=lambda: f"expected {count} messages, got {len(self.messages)}: {self.requests}",
+                               timeout=timeout)
 
-    def _answer(self, path: str, headers: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def respond(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = {}
+        status, answer, extra = self._answer(path, headers, payload)
+        with self._lock:
+            self.requests.append((path, status))
+        return status, answer, extra
+
+    def _answer(self, path: str, headers: Any, body: dict[str, Any]) -> Reply:
         with self._lock:
             if self._rate_limited:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._rate_limited.pop(0))}
@@ -89,30 +83,3 @@ class FakeSlack:
             self.messages.append(body)
             return 200, {"ok": True, "channel": body["channel"], "ts": f"{time.time():.6f}"}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        slack = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = {}
-                status, answer, extra = slack._answer(self.path, self.headers, body)
-                with slack._lock:
-                    slack.requests.append((self.path, status))
-                out = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain" if isinstance(answer, str) else "application/json")
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-        return Handler
