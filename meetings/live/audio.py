@@ -53,7 +53,7 @@ from meetings.live.ratelimit import _redis_client
 from meetings.live.session import session_start
 from meetings.models import Meeting, TranscriptSegment
 from meetings.speech import SAMPLE_RATE
-from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, merge_caption_and_audio
+from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, live_transcriber, merge_caption_and_audio
 from meetings.speech.types import SttSegment
 from meetpilot.errors import Conflict
 
@@ -366,7 +366,7 @@ class AudioStream:
     def _start(self, *, sequence: int, anchor: float) -> None:
         self.segment_client_id = f"{self.client_id}#a{sequence}"
         self.anchor = anchor
-        self.engine = LiveAudioTranscriber(
+        self.engine = live_transcriber(  # the local engine, or Deepgram's socket (same interface)
             language=self.meeting.language or None, loop=self._loop,
             on_interim=self._on_interim, on_final=self._on_final, on_status=self._on_status,
         )

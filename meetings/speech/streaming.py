@@ -375,15 +375,31 @@ class LiveAudioTranscriber:
                 self._emit(self._on_status, self.status())
 
     def _emit(self, callback: Callback, value: Any) -> None:
-        try:
-            result = callback(value)
-            if inspect.isawaitable(result):
-                if self._loop is None or self._loop.is_closed():
-                    asyncio.run(result)  # type: ignore[arg-type]
-                else:
-                    asyncio.run_coroutine_threadsafe(result, self._loop)  # type: ignore[arg-type]
-        except Exception:
-            logger.exception("live audio callback failed")
+        emit_callback(self._loop, callback, value)
+
+
+def emit_callback(loop: asyncio.AbstractEventLoop | None, callback: Callback, value: Any) -> None:
+    """Call an engine callback from the engine's thread; a coroutine it returns runs on ``loop``."""
+    try:
+        result = callback(value)
+        if inspect.isawaitable(result):
+            if loop is None or loop.is_closed():
+                asyncio.run(result)  # type: ignore[arg-type]
+            else:
+                asyncio.run_coroutine_threadsafe(result, loop)  # type: ignore[arg-type]
+    except Exception:
+        logger.exception("live audio callback failed")
+
+
+def live_transcriber(**options: Any) -> Any:
+    """The live engine the settings choose, with ``LiveAudioTranscriber``'s interface and callbacks:
+    Deepgram's real-time socket with ``STT_PROVIDER=deepgram`` and a key, else the local engine
+    (which also serves ``openai``, sending each utterance it cuts)."""
+    if (settings.STT_PROVIDER or "local").lower() == "deepgram" and settings.DEEPGRAM_API_KEY:
+        from meetings.speech.streaming_deepgram import DeepgramLiveTranscriber
+
+        return DeepgramLiveTranscriber(**options)
+    return LiveAudioTranscriber(**options)
 
 
 # --- captions + audio -----------------------------------------------------------------------------------
