@@ -87,11 +87,23 @@ class LiveSpeakers:
         self.max_speakers = max_speakers
         self._sums: list[np.ndarray] = []
         self._pitches: list[list[float]] = []
+        self._seconds: list[float] = []
         self._last: int | None = None
 
     @property
     def count(self) -> int:
         return len(self._sums)
+
+    def voice(self, label: str) -> tuple[np.ndarray, float] | None:
+        """A label's voice so far: its unit-length mean embedding and seconds of speech (None if unknown)."""
+        try:
+            index = int(label.removeprefix("Speaker ")) - 1
+            total, seconds = self._sums[index].copy(), self._seconds[index]
+        except (ValueError, IndexError):
+            return None
+        if index < 0:
+            return None
+        return total / max(float(np.linalg.norm(total)), 1e-9), seconds
 
     def assign(self, audio: np.ndarray) -> str | None:
         from meetings.speech import features, voice_encoder
@@ -116,11 +128,13 @@ class LiveSpeakers:
         if best is None or (not same and len(self._sums) < self.max_speakers):
             self._sums.append(embedding.copy())
             self._pitches.append([semitones] if semitones is not None else [])
+            self._seconds.append(0.0)
             best = len(self._sums) - 1
         else:
             self._sums[best] += embedding
             if semitones is not None:
                 self._pitches[best].append(semitones)
+        self._seconds[best] += audio.size / SAMPLE_RATE
         self._last = best
         return speaker_label(best)
 
