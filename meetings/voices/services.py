@@ -371,7 +371,10 @@ def live_audio_reseparate(*, company: Company, meeting: Meeting) -> int:
             if label is not None:
                 names[speaker] = label
         participants = Participant.objects.for_company(company).filter(meeting=meeting)
-        in_use = set(participants.values_list("name", flat=True)) | {s.speaker_label for s in segments}
+        # Labels that stay: names people set and segments that do not move. Live "Speaker N" labels are free.
+        moving = {s.pk for s in movable}
+        in_use = ({name for name in participants.values_list("name", flat=True) if not GENERIC_LABEL.match(name)}
+                  | {s.speaker_label for s in segments if s.pk not in moving})
         number = 0
         for speaker in sorted(set(votes) - set(names)):
             while True:

@@ -29,18 +29,27 @@ from tests.fakes.deepgram_live import FakeDeepgramLive, Said, clock_audio
 from tests.meetings.factories import meeting_make
 from tests.meetings.live_helpers import close_thread_connections
 from tests.speech import synth
-from tests.speech.test_live_speakers import SCRIPT as TWO_VOICE_SCRIPT
 from tests.speech.test_live_speakers import VOICES
 from tests.speech.test_voices import _enrol, ann_sample  # noqa: F401 (a fixture)
 from tests.speech.test_ws_audio import collect, connect, hello
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 CHUNK = 3200
+# 36 s, so the whole recording has enough of each voice (a 23 s one split the faster voice in two).
+SCRIPT = [
+    ("ann", "Good morning. Let us look at the release plan for the mobile app."),
+    ("ben", "The store review takes about a week, so we should submit on Monday."),
+    ("ann", "Fine. Who writes the release notes this time?"),
+    ("ben", "I can write them tomorrow and share them with the team."),
+    ("ann", "Good. We also need new screenshots for the store page, because the design changed last month."),
+    ("ben", "The designer sent them on Friday. I will check the sizes and upload them."),
+    ("ann", "Thank you. Then we are done for today."),
+]
 
 
 @pytest.fixture(scope="module")
 def two_voices(speech_dir):
-    files, turns = synth.meeting_files(speech_dir, "live-two", TWO_VOICE_SCRIPT, gap=1.1, voices=VOICES)
+    files, turns = synth.meeting_files(speech_dir, "live-kept", SCRIPT, gap=1.1, voices=VOICES)
     return audio_io.float_to_pcm16(audio_io.decode(files["wav"])), turns
 
 
