@@ -53,7 +53,8 @@ from meetings.live.ratelimit import _redis_client
 from meetings.live.session import session_start
 from meetings.models import Meeting, TranscriptSegment
 from meetings.speech import SAMPLE_RATE, kept_audio
-from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, live_transcriber, merge_caption_and_audio
+from meetings.speech.live_engines import live_transcriber
+from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, merge_caption_and_audio
 from meetings.speech.types import SttSegment
 from meetings.voices.services import LIVE_MATCH_MIN_SECONDS, live_voice_match, voices_enabled
 from meetpilot.errors import Conflict

@@ -405,16 +405,6 @@ def emit_callback(loop: asyncio.AbstractEventLoop | None, callback: Callback, va
         logger.exception("live audio callback failed")
 
 
-def live_transcriber(**options: Any) -> Any:
-    """The live engine the settings choose, with ``LiveAudioTranscriber``'s interface and callbacks:
-    Deepgram's real-time socket with ``STT_PROVIDER=deepgram`` and a key, else the local engine
-    (which also serves ``openai``, sending each utterance it cuts)."""
-    if (settings.STT_PROVIDER or "local").lower() == "deepgram" and settings.DEEPGRAM_API_KEY:
-        from meetings.speech.streaming_deepgram import DeepgramLiveTranscriber
-
-        return DeepgramLiveTranscriber(**options)
-    return LiveAudioTranscriber(**options)
-
 
 # --- captions + audio -----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from meetings.live.audio import audio_streams_wait_closed
 from meetings.live.pipeline import runners_wait_idle
 from meetings.models import Meeting, Participant, TranscriptSegment
 from meetings.speech import audio as audio_io
-from meetings.speech import metrics, streaming
+from meetings.speech import live_engines, metrics, streaming
 from meetings.speech.streaming_deepgram import DeepgramLiveTranscriber
 from meetpilot.metrics import PROVIDER_FALLBACKS
 from tests.fakes.deepgram_live import FakeDeepgramLive, Said, clock_audio
@@ -177,13 +177,13 @@ def test_a_refused_connection_429_falls_back_to_the_local_engine(deepgram_settin
 
 def test_the_settings_choose_the_engine(settings):
     settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = "deepgram", ""
-    engine = streaming.live_transcriber(on_interim=print, on_final=print)
+    engine = live_engines.live_transcriber(on_interim=print, on_final=print)
     assert isinstance(engine, streaming.LiveAudioTranscriber)  # no key: local
     engine.close()
     server = FakeDeepgramLive(SCRIPT[:1])
     settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_STREAMING_URL = "k", server.url
     try:
-        engine = streaming.live_transcriber(on_interim=print, on_final=print)
+        engine = live_engines.live_transcriber(on_interim=print, on_final=print)
         assert isinstance(engine, DeepgramLiveTranscriber)
         engine.close()
     finally:

@@ -30,7 +30,7 @@ from tests.meetings.factories import meeting_make
 from tests.meetings.live_helpers import close_thread_connections
 from tests.speech import synth
 from tests.speech.test_live_speakers import VOICES
-from tests.speech.test_voices import _enrol, ann_sample  # noqa: F401 (a fixture)
+from tests.speech.test_voices import ANN, SAMPLE_TEXT, _enrol
 from tests.speech.test_ws_audio import collect, connect, hello
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -51,6 +51,15 @@ SCRIPT = [
 def two_voices(speech_dir):
     files, turns = synth.meeting_files(speech_dir, "live-kept", SCRIPT, gap=1.1, voices=VOICES)
     return audio_io.float_to_pcm16(audio_io.decode(files["wav"])), turns
+
+
+@pytest.fixture(scope="module")
+def ann_recording(speech_dir):
+    """Ann's enrolment recording: another text than the meeting's, the same voice."""
+    path = speech_dir / "ann-enrol.wav"
+    if not path.exists():
+        synth.write_wav(path, synth._espeak(ANN, SAMPLE_TEXT))
+    return path
 
 
 def keep_live_audio(company, on: bool) -> None:
@@ -91,8 +100,12 @@ async def stream(meeting, actor, pcm: bytes, *, finals_expected: int, client_id:
 
 @pytest.fixture
 def deepgram_fake(settings):
-    server = FakeDeepgramLive([Said("ann", "Hello there, shall we start?", 0.5, 2.5),
-                               Said("ben", "Yes, the agenda is short today.", 3.2, 5.5)])
+    server = FakeDeepgramLive(
+        [
+            Said("ann", "Hello there, shall we start?", 0.5, 2.5),
+            Said("ben", "Yes, the agenda is short today.", 3.2, 5.5),
+        ]
+    )
     settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_STREAMING_URL = "deepgram", "k", server.url
     yield server
     server.stop()
@@ -142,8 +155,9 @@ def test_retention_of_live_audio_deletes_kept_audio(media_root, company):
 
 
 @pytest.mark.asyncio
-async def test_the_after_meeting_run_separates_kept_audio_again_and_keeps_names(whisper_model, media_root, company,
-                                                                                admin, two_voices):
+async def test_the_after_meeting_run_separates_kept_audio_again_and_keeps_names(
+    whisper_model, media_root, company, admin, two_voices
+):
     pcm, turns = two_voices
     await sync_to_async(keep_live_audio)(company, True)
     meeting = await sync_to_async(meeting_make)(company=company, status=Meeting.Status.ACTIVE, title="Release plan")
@@ -163,9 +177,11 @@ async def test_the_after_meeting_run_separates_kept_audio_again_and_keeps_names(
             TranscriptSegment.objects.filter(pk=stored[-1].pk).update(speaker_label="Dana")
             m = Meeting.objects.get(pk=meeting.pk)
             pipeline.report_generate(company=company, meeting=m)
-            return {"labels": [s.speaker_label for s in rows()],
-                    "voices": set(SpeakerVoice.objects.filter(meeting=meeting).values_list("speaker_label", flat=True)),
-                    "participants": {s.participant.name for s in rows()}}
+            return {
+                "labels": [s.speaker_label for s in rows()],
+                "voices": set(SpeakerVoice.objects.filter(meeting=meeting).values_list("speaker_label", flat=True)),
+                "participants": {s.participant.name for s in rows()},
+            }
 
     outcome = await sync_to_async(after_meeting)()
     labels = outcome["labels"]
@@ -183,10 +199,11 @@ async def test_the_after_meeting_run_separates_kept_audio_again_and_keeps_names(
 
 
 @pytest.mark.asyncio
-async def test_live_voices_are_named_after_enrolled_members(whisper_model, media_root, company, member, admin,
-                                                            ann_sample, two_voices):  # noqa: F811
+async def test_live_voices_are_named_after_enrolled_members(
+    whisper_model, media_root, company, member, admin, ann_recording, two_voices
+):
     pcm, turns = two_voices
-    response = await sync_to_async(_enrol)(member, ann_sample)
+    response = await sync_to_async(_enrol)(member, ann_recording)
     assert response.status_code == 201, response.content
     meeting = await sync_to_async(meeting_make)(company=company, status=Meeting.Status.ACTIVE, title="Release plan")
     frames = await stream(meeting, admin, pcm, finals_expected=len(turns))
@@ -210,10 +227,11 @@ async def test_live_voices_are_named_after_enrolled_members(whisper_model, media
 
 
 @pytest.mark.asyncio
-async def test_no_live_naming_while_the_company_has_voices_off(whisper_model, media_root, company, member, admin,
-                                                               ann_sample, two_voices):  # noqa: F811
+async def test_no_live_naming_while_the_company_has_voices_off(
+    whisper_model, media_root, company, member, admin, ann_recording, two_voices
+):
     pcm, turns = two_voices
-    assert (await sync_to_async(_enrol)(member, ann_sample)).status_code == 201
+    assert (await sync_to_async(_enrol)(member, ann_recording)).status_code == 201
 
     def switch_off():
         company.settings = {**company.settings, "voice_identification": False}
@@ -229,12 +247,14 @@ async def test_no_live_naming_while_the_company_has_voices_off(whisper_model, me
 
 def test_company_settings_page_and_api_switch_keeping_live_audio(admin, company):
     client = admin.api()
-    response = client.patch("/api/v1/company", {"name": company.name, "keep_live_audio": True},
-                            content_type="application/json")
+    response = client.patch(
+        "/api/v1/company", {"name": company.name, "keep_live_audio": True}, content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["settings"]["keep_live_audio"] is True
-    response = client.patch("/api/v1/company", {"name": company.name, "keep_live_audio": "maybe"},
-                            content_type="application/json")
+    response = client.patch(
+        "/api/v1/company", {"name": company.name, "keep_live_audio": "maybe"}, content_type="application/json"
+    )
     assert response.status_code in (400, 422) and response.json()
     web = admin_web_client(admin)
     page = web.get(reverse("accounts:settings"))
