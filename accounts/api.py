@@ -57,7 +57,8 @@ def company_get(request):
 @router.patch("/company", response={200: CompanyOut, **ERRORS})
 def company_update(request, payload: CompanyIn):
     require(request.auth, Perm.SETTINGS_MANAGE)
-    patch = {"confirm_below": payload.confirm_below} if payload.confirm_below is not None else None
+    patch = {key: value for key, value in (("confirm_below", payload.confirm_below),
+                                           ("keep_live_audio", payload.keep_live_audio)) if value is not None} or None
     return services.company_update(company=request.auth.company, by_user=request.auth.user, name=payload.name,
                                    email_domain=payload.email_domain, settings_patch=patch)
 

@@ -37,12 +37,17 @@ class CompanyForm(forms.Form):
         min_value=0, max_value=1, required=False,
         help_text="Action items and decisions found with a confidence below this (0 to 1) are shown as suggestions "
                   "to confirm or dismiss, not as facts. 0 turns suggestions off; empty uses the server default.")
+    keep_live_audio = forms.BooleanField(
+        required=False, label="Keep live audio to separate speakers again after the meeting",
+        help_text="Live meeting audio is stored while it streams; after the meeting the whole recording is "
+                  "separated by voice and the speaker labels are corrected. Kept as long as live audio retention says.")
 
     def cleaned_update(self) -> dict:
         """The keyword arguments of ``accounts.services.company_update``."""
         data = dict(self.cleaned_data)
-        confirm_below = data.pop("confirm_below", None)
-        return {**data, "settings_patch": {"confirm_below": confirm_below}}
+        patch = {"confirm_below": data.pop("confirm_below", None),
+                 "keep_live_audio": data.pop("keep_live_audio", False)}
+        return {**data, "settings_patch": patch}
 
 
 class RoleForm(forms.Form):

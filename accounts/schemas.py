@@ -26,6 +26,9 @@ class CompanyIn(Schema):
     confirm_below: float | None = Field(
         default=None, ge=0, le=1, description="findings with a lower confidence are suggestions to confirm "
                                               "(settings.confirm_below; null keeps the current value)")
+    keep_live_audio: bool | None = Field(
+        default=None, description="store live meeting audio so the speakers are separated again after the meeting "
+                                  "(settings.keep_live_audio, off by default; null keeps the current value)")
 
 
 class UserOut(Schema):

@@ -207,7 +207,8 @@ def token_revoke(request, token_id: int):
 def company_settings(request):
     p = request.principal
     form = CompanyForm(initial={"name": p.company.name, "email_domain": p.company.email_domain,
-                                "confirm_below": (p.company.settings or {}).get("confirm_below")})
+                                "confirm_below": (p.company.settings or {}).get("confirm_below"),
+                                "keep_live_audio": (p.company.settings or {}).get("keep_live_audio", False)})
     if request.method == "POST":
         require(p, Perm.SETTINGS_MANAGE)  # the page is read-only for others; a POST anyway is a 403
         form = CompanyForm(request.POST)

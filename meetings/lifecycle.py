@@ -6,7 +6,7 @@ lifecycle API (``meetings/lifecycle_api.py``), the dashboard and the daily reten
 **Deleting a meeting** (``meeting_purge``) removes its rows (segments, participants, action items,
 decisions, fact checks, suggestions, the report, meeting and analytics events, chat threads about it),
 its search chunks and their embeddings (``knowledge.services.chunks_delete``), the stored files (the
-uploaded recording, spoken answers' audio), chat citations that quote it, and whatever other apps
+uploaded recording, spoken answers' audio, kept live audio), chat citations that quote it, and whatever other apps
 registered with ``register_meeting_purger`` (voiceprints and other data derived from the meeting's audio).
 Transcript and report exports are rendered on request and never stored, so there is nothing more.
 
@@ -15,7 +15,7 @@ meeting's date (when it ended, else started, else was scheduled, else was create
 never touched), kind by kind:
 
 - ``recordings``: the uploaded audio file is deleted; the transcript made from it stays;
-- ``live_audio``: stored audio of live meetings (spoken answers) is deleted;
+- ``live_audio``: stored audio of live meetings (spoken answers, live audio kept for re-separation) is deleted;
 - ``transcripts``: segments, meeting and analytics events, fact checks, suggestions and the
   transcript's search chunks; the report, action items and decisions stay;
 - ``reports``: the after-meeting report and its search chunks;
@@ -67,6 +67,7 @@ from meetings.models import (
     Suggestion,
     TranscriptSegment,
 )
+from meetings.speech import kept_audio
 from meetings.speech.tts import AUDIO_TYPES, suggestion_audio_key
 from meetpilot.metrics import RETENTION_DELETED
 from meetpilot.tasks import task_send
@@ -164,7 +165,7 @@ def meeting_purge(*, company: Company, meeting: Meeting, actor: User | None = No
     assert meeting.company_id == company.pk
     counts: dict[str, Any] = meeting_footprint(company=company, meeting_id=meeting.pk)
     suggestion_ids = list(Suggestion.objects.for_company(company).filter(meeting=meeting).values_list("pk", flat=True))
-    files = _audio_keys(company, suggestion_ids)
+    files = _audio_keys(company, suggestion_ids) + kept_audio.part_keys(company.pk, meeting.pk)
     counts["registered"] = _run_purgers(company, [meeting.pk])
     counts["chat_citations"] = _citations_forget(company, [meeting.pk])
     meeting_id, title_length = meeting.pk, len(meeting.title)
@@ -220,6 +221,11 @@ def _live_audio_expire(company: Company, expired: QuerySet[Meeting]) -> dict[str
     with transaction.atomic():
         Suggestion.objects.for_company(company).filter(pk__in=ids).update(audio_url="")
         files = _audio_keys(company, ids)
+    with_kept = kept_audio.meeting_ids(company.pk)
+    kept = {mid: kept_audio.part_keys(company.pk, mid)
+            for mid in expired.filter(pk__in=with_kept).values_list("pk", flat=True)} if with_kept else {}
+    files += [key for keys in kept.values() for key in keys]
+    meetings += len({mid for mid, keys in kept.items() if keys} - set(suggestions.values_list("meeting_id", flat=True)))
     deleted = sum(_storage_delete(key) for key in files)
     return {"meetings": meetings, "files": deleted}
 
@@ -433,6 +439,11 @@ def meetings_person_erase(company: Company, user: User) -> dict[str, int]:
         counts["chunks"] = _chunk_scrub(company, meeting_ids, names)
     for meeting_id in sorted(meeting_ids):  # embeddings made from the old text are rebuilt
         transaction.on_commit(lambda mid=meeting_id: _reindex(company.pk, mid))
+    # Kept live audio carries their voice: it goes (its speakers were separated after the meeting).
+    kept = [key for mid in sorted({p.meeting_id for p in participants})
+            for key in kept_audio.part_keys(company.pk, mid)]
+    _storage_delete_on_commit(kept)
+    counts["live_audio_files"] = len(kept)
     return counts
 
 

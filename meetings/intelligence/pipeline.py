@@ -34,6 +34,7 @@ from meetings.intelligence.services import report_for_update, report_mark
 from meetings.intelligence.timefmt import meeting_day
 from meetings.models import Meeting, MeetingReport, Participant
 from meetings.selectors import speaker_name
+from meetings.voices.services import live_audio_reseparate
 from meetpilot.tasks import task_send
 
 logger = logging.getLogger(__name__)
@@ -225,10 +226,20 @@ def _analysis_embed():
     return embeddings.embed_texts
 
 
+def _live_audio_reseparate(*, company: Company, meeting: Meeting) -> None:
+    """Speakers of kept live audio, separated again over the whole recording before the analysis reads
+    them (a failure only costs the better labels, never the report)."""
+    try:
+        live_audio_reseparate(company=company, meeting=meeting)
+    except Exception:
+        logger.exception("live audio re-separation failed (meeting %s)", meeting.pk)
+
+
 def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -> MeetingReport:
     """Analyse ``meeting`` and store the report, action items, decisions and participation."""
     assert meeting.company_id == company.pk
     report_mark(meeting=meeting, status="running")
+    _live_audio_reseparate(company=company, meeting=meeting)
     try:
         utterances = meeting_utterances(meeting=meeting)
         participants = _participants(meeting)

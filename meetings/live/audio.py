@@ -52,9 +52,11 @@ from meetings.live.protocol import AudioChunkIn, CaptionIn, ErrorCode, ProtocolE
 from meetings.live.ratelimit import _redis_client
 from meetings.live.session import session_start
 from meetings.models import Meeting, TranscriptSegment
-from meetings.speech import SAMPLE_RATE
+from meetings.speech import SAMPLE_RATE, kept_audio
+from meetings.speech.live_engines import live_transcriber
 from meetings.speech.streaming import CaptionLine, LiveAudioTranscriber, merge_caption_and_audio
 from meetings.speech.types import SttSegment
+from meetings.voices.services import LIVE_MATCH_MIN_SECONDS, live_voice_match, voices_enabled
 from meetpilot.errors import Conflict
 
 logger = logging.getLogger("meetpilot.live")
@@ -308,6 +310,10 @@ class AudioStream:
         self.utterance = 0  # the number of the utterance in progress
         self.newest_sequence = -1  # newest chunk fed on this connection (resends are caught before Redis)
         self.merges: Merges = OrderedDict()
+        self.keeper: kept_audio.LiveAudioKeeper | None = None  # when the company keeps live audio
+        self.voice_names: dict[str, str] = {}  # live voice label -> the member's name it matched
+        self._voice_matched: dict[str, float] = {}  # live voice label -> seconds of speech at its last match
+        self._storing: set[asyncio.Task] = set()
         self._interim_open = False
         self._ended_reported = False
         self._run_db = run_db
@@ -346,6 +352,15 @@ class AudioStream:
         assert self.engine is not None
         self.engine.feed(pcm)
         self.newest_sequence = sequence
+        if self.keeper is not None:
+            self._store_parts(self.keeper.add(pcm))
+
+    def _store_parts(self, parts: list[tuple[str, bytes]]) -> None:
+        """Write kept audio off the event loop; ``_aclose`` waits for every write."""
+        for key, data in parts:
+            task = self._loop.create_task(asyncio.to_thread(kept_audio.part_store, key, data))
+            self._storing.add(task)
+            task.add_done_callback(self._storing.discard)
 
     def aclose(self) -> asyncio.Task:
         """Flush the utterance in progress, store every result, stop. Idempotent; await the task."""
@@ -366,7 +381,11 @@ class AudioStream:
     def _start(self, *, sequence: int, anchor: float) -> None:
         self.segment_client_id = f"{self.client_id}#a{sequence}"
         self.anchor = anchor
-        self.engine = LiveAudioTranscriber(
+        if kept_audio.keep_enabled(self.company.settings):
+            self.keeper = kept_audio.LiveAudioKeeper(company_id=self.company.pk, meeting_id=self.meeting.pk,
+                                                     stream=self.segment_client_id)
+            self.keeper.begin(anchor)
+        self.engine = live_transcriber(  # the local engine, or Deepgram's socket (same interface)
             language=self.meeting.language or None, loop=self._loop,
             on_interim=self._on_interim, on_final=self._on_final, on_status=self._on_status,
         )
@@ -433,8 +452,11 @@ class AudioStream:
         result: UtteranceResult = await self._run_db(
             audio_final_store, company=self.company, meeting=self.meeting, client_id=self.segment_client_id,
             utterance=self.utterance, text=segment.text, start=self.anchor + segment.start,
-            end=self.anchor + segment.end, confidence=segment.confidence, speaker=self.speaker or segment.speaker or "",
+            end=self.anchor + segment.end, confidence=segment.confidence,
+            speaker=self.speaker or self.voice_names.get(segment.speaker or "", segment.speaker or ""),
             self_name=self.self_name, user=self.user, merges=self.merges)
+        if not self.speaker and segment.speaker and result.status != "rejected":
+            await self._voice_match(segment.speaker)
         self.utterance += 1
         self._interim_open = False  # stored, merged or withdrawn with it
         if result.status == "rejected":
@@ -443,6 +465,25 @@ class AudioStream:
             else:
                 logger.warning("live audio utterance refused: %s %s", result.error, result.message)
                 await self._tell_error(result.error or ErrorCode.INTERNAL, result.message)
+
+    async def _voice_match(self, label: str) -> None:
+        """Compare a live voice with enrolled members once it has enough speech, and again each time its
+        speech doubled; from a match on, its segments carry the member's name."""
+        speakers = getattr(self.engine, "speakers", None)  # the local engine's voices (Deepgram's have none)
+        if label in self.voice_names or speakers is None or not voices_enabled(self.company):
+            return
+        voice = speakers.voice(label)
+        if voice is None or voice[1] < LIVE_MATCH_MIN_SECONDS or voice[1] < 2 * self._voice_matched.get(label, 0.0):
+            return
+        self._voice_matched[label] = voice[1]
+        try:
+            name = await self._run_db(live_voice_match, company=self.company, meeting=self.meeting,
+                                      speaker_label=label, embedding=voice[0], seconds=voice[1])
+        except Exception:  # a name is a nicety: the transcript goes on with the voice label
+            logger.exception("live voice matching failed (meeting %s)", self.meeting.pk)
+            return
+        if name:
+            self.voice_names[label] = name
 
     async def _status(self, status: dict[str, Any]) -> None:
         await self._tell(audio_status_frame(self.meeting, client_id=self.client_id, status=status,
@@ -468,7 +509,13 @@ class AudioStream:
     async def _aclose(self) -> None:
         if self.engine is None:
             return
+        if self.keeper is not None:
+            self._store_parts(self.keeper.rest())
         try:
+            if self._storing:
+                results = await asyncio.gather(*self._storing, return_exceptions=True)
+                for error in (r for r in results if isinstance(r, BaseException)):
+                    logger.error("kept live audio not stored (meeting %s): %s", self.meeting.pk, error)
             await self.engine.aclose()
         finally:
             # The engine's last results were handed to the loop before aclose() returned, so they

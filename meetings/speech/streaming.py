@@ -87,11 +87,23 @@ class LiveSpeakers:
         self.max_speakers = max_speakers
         self._sums: list[np.ndarray] = []
         self._pitches: list[list[float]] = []
+        self._seconds: list[float] = []
         self._last: int | None = None
 
     @property
     def count(self) -> int:
         return len(self._sums)
+
+    def voice(self, label: str) -> tuple[np.ndarray, float] | None:
+        """A label's voice so far: its unit-length mean embedding and seconds of speech (None if unknown)."""
+        try:
+            index = int(label.removeprefix("Speaker ")) - 1
+            total, seconds = self._sums[index].copy(), self._seconds[index]
+        except (ValueError, IndexError):
+            return None
+        if index < 0:
+            return None
+        return total / max(float(np.linalg.norm(total)), 1e-9), seconds
 
     def assign(self, audio: np.ndarray) -> str | None:
         from meetings.speech import features, voice_encoder
@@ -116,11 +128,13 @@ class LiveSpeakers:
         if best is None or (not same and len(self._sums) < self.max_speakers):
             self._sums.append(embedding.copy())
             self._pitches.append([semitones] if semitones is not None else [])
+            self._seconds.append(0.0)
             best = len(self._sums) - 1
         else:
             self._sums[best] += embedding
             if semitones is not None:
                 self._pitches[best].append(semitones)
+        self._seconds[best] += audio.size / SAMPLE_RATE
         self._last = best
         return speaker_label(best)
 
@@ -375,15 +389,21 @@ class LiveAudioTranscriber:
                 self._emit(self._on_status, self.status())
 
     def _emit(self, callback: Callback, value: Any) -> None:
-        try:
-            result = callback(value)
-            if inspect.isawaitable(result):
-                if self._loop is None or self._loop.is_closed():
-                    asyncio.run(result)  # type: ignore[arg-type]
-                else:
-                    asyncio.run_coroutine_threadsafe(result, self._loop)  # type: ignore[arg-type]
-        except Exception:
-            logger.exception("live audio callback failed")
+        emit_callback(self._loop, callback, value)
+
+
+def emit_callback(loop: asyncio.AbstractEventLoop | None, callback: Callback, value: Any) -> None:
+    """Call an engine callback from the engine's thread; a coroutine it returns runs on ``loop``."""
+    try:
+        result = callback(value)
+        if inspect.isawaitable(result):
+            if loop is None or loop.is_closed():
+                asyncio.run(result)  # type: ignore[arg-type]
+            else:
+                asyncio.run_coroutine_threadsafe(result, loop)  # type: ignore[arg-type]
+    except Exception:
+        logger.exception("live audio callback failed")
+
 
 
 # --- captions + audio -----------------------------------------------------------------------------------

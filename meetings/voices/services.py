@@ -11,19 +11,22 @@ company) removes every embedding of their voice: voiceprints and matched meeting
 
 from __future__ import annotations
 
+import re
 import tempfile
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company, Membership, User
 from accounts.services import audit_record, company_update
-from meetings.models import Meeting, Participant
+from meetings.models import Meeting, Participant, TranscriptSegment
 from meetings.services import speaker_rename
-from meetings.speech import SAMPLE_RATE, vad, voice_encoder
+from meetings.speech import SAMPLE_RATE, diarization, kept_audio, vad, voice_encoder
 from meetings.speech import audio as audio_io
 from meetings.voices.models import SpeakerVoice, VoiceConsent, Voiceprint, embedding_array, embedding_bytes
 from meetpilot.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
@@ -40,6 +43,7 @@ CONFIDENT = 0.97  # a similarity this high (or more) is reported as confidence 1
 MIN_ENROL_SECONDS = 4.0  # speech needed in an enrolment recording
 MAX_ENROL_SECONDS = 180.0
 MAX_ENROL_BYTES = 20 * 1024 * 1024
+GENERIC_LABEL = re.compile(r"^(Speaker \d+|Unknown speaker|)$")  # a label nobody chose: may be relabelled
 
 
 def voices_enabled(company: Company) -> bool:
@@ -320,3 +324,108 @@ def person_voice_export(company: Company, user: User) -> dict:
 
 def person_voice_erase(company: Company, user: User) -> dict[str, int]:
     return voice_data_delete(company=company, user=user)
+
+
+# --- live audio kept for a re-separation (company setting "keep_live_audio") ---------------------------
+
+
+def _overlaps(start: float, end: float, turns: list[tuple[float, float, int]]) -> int | None:
+    """The speaker of the turns this span overlaps most (None if it overlaps none)."""
+    overlap: Counter[int] = Counter()
+    for turn_start, turn_end, speaker in turns:
+        seconds = min(turn_end, end) - max(turn_start, start)
+        if seconds > 0:
+            overlap[speaker] += seconds
+    return overlap.most_common(1)[0][0] if overlap else None
+
+
+def live_audio_reseparate(*, company: Company, meeting: Meeting) -> int:
+    """After the meeting: separate the kept live audio as a whole, as uploads are, and relabel its segments.
+
+    Live labels come from one utterance at a time; the whole recording separates better. Each voice
+    found keeps the live label most of its speech had (one voice per label), others get new
+    "Speaker N" labels. Segments whose speaker someone named (anything but "Speaker N") keep their
+    name; so do caption segments. The voices are then stored and matched against enrolled members
+    (``speaker_voices_store``). Returns how many segments changed speaker; 0 when no audio was kept.
+    """
+    assert meeting.company_id == company.pk
+    kept = kept_audio.timeline(company.pk, meeting.pk)
+    if kept is None:
+        return 0
+    separation = diarization.separate(kept.audio, max_speakers=settings.DIARIZATION_MAX_SPEAKERS)
+    turns = [(t.start + kept.start, t.end + kept.start, t.speaker) for t in separation.turns]
+    with transaction.atomic():
+        Meeting.objects.select_for_update().filter(pk=meeting.pk).first()
+        segments = list(TranscriptSegment.objects.for_company(company).select_related("participant").filter(
+            meeting=meeting, is_final=True, source=TranscriptSegment.Source.AUDIO))
+        movable = [s for s in segments if GENERIC_LABEL.match(s.speaker_label)
+                   and (s.participant is None or GENERIC_LABEL.match(s.participant.name))]
+        found = {s.pk: _overlaps(s.start_time, max(s.end_time, s.start_time), turns) for s in movable}
+        votes: dict[int, Counter[str]] = defaultdict(Counter)
+        for segment in movable:
+            if found[segment.pk] is not None:
+                votes[found[segment.pk]][segment.speaker_label] += max(0.01, segment.end_time - segment.start_time)
+        names: dict[int, str] = {}
+        for speaker, counter in sorted(votes.items(), key=lambda item: -item[1].total()):
+            label = next((label for label, _ in counter.most_common() if label and label not in names.values()), None)
+            if label is not None:
+                names[speaker] = label
+        participants = Participant.objects.for_company(company).filter(meeting=meeting)
+        # Labels that stay: names people set and segments that do not move. Live "Speaker N" labels are free.
+        moving = {s.pk for s in movable}
+        in_use = ({name for name in participants.values_list("name", flat=True) if not GENERIC_LABEL.match(name)}
+                  | {s.speaker_label for s in segments if s.pk not in moving})
+        number = 0
+        for speaker in sorted(set(votes) - set(names)):
+            while True:
+                number += 1
+                if diarization.speaker_label(number - 1) not in in_use | set(names.values()):
+                    break
+            names[speaker] = diarization.speaker_label(number - 1)
+        changed = 0
+        by_name: dict[str, Participant] = {}
+        now = timezone.now()
+        for segment in movable:
+            label = names.get(found[segment.pk]) if found[segment.pk] is not None else None
+            if label is None or label == segment.speaker_label:
+                continue
+            if label not in by_name:
+                by_name[label] = participants.filter(name=label).first() or Participant.objects.create(
+                    company=company, meeting=meeting, name=label, speaker_label=label)
+            TranscriptSegment.objects.for_company(company).filter(pk=segment.pk).update(
+                speaker_label=label, participant=by_name[label], updated_at=now)
+            changed += 1
+        voices = {names[k]: v for k, v in separation.voices.items() if k in names}
+        seconds = {names[k]: v for k, v in separation.seconds.items() if k in names}
+    if voices:
+        speaker_voices_store(company=company, meeting=meeting, voices=voices, seconds=seconds)
+    return changed
+
+
+# --- live audio: voices named while the meeting runs ------------------------------------------------------
+
+LIVE_MATCH_MIN_SECONDS = 4.0  # speech a live voice needs before it is compared (as for enrolment)
+
+
+def live_voice_match(*, company: Company, meeting: Meeting, speaker_label: str, embedding: np.ndarray,
+                     seconds: float) -> str | None:
+    """A live stream's voice so far (its running mean embedding), kept as the meeting voice of its label
+    and matched against enrolled members as an upload's voices are. Returns the name it goes by when a
+    member (or a person's correction) named it, else None. Nothing happens while the feature is off."""
+    assert meeting.company_id == company.pk
+    if not voices_enabled(company):
+        return None
+    label = speaker_label[:100]
+    with transaction.atomic():
+        Meeting.objects.select_for_update().filter(pk=meeting.pk).first()
+        voice = SpeakerVoice.objects.for_company(company).filter(meeting=meeting, speaker_label=label).first()
+        if voice is not None and voice.matched_by:
+            return voice.name or None  # already named: a person's decision or an earlier match stands
+        if voice is None:
+            voice = SpeakerVoice(company=company, meeting=meeting, speaker_label=label)
+        voice.embedding = embedding_bytes(embedding)
+        voice.speech_seconds = round(seconds, 2)
+        voice.save()
+        speaker_voices_match(company=company, meeting=meeting)
+        voice.refresh_from_db()
+    return voice.name if voice.matched_by else None

@@ -309,6 +309,11 @@ STT_REMOTE_CHUNK_SECONDS = env.int("STT_REMOTE_CHUNK_SECONDS", default=600)
 DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
 DEEPGRAM_BASE_URL = env.str("DEEPGRAM_BASE_URL", default="https://api.deepgram.com")
 DEEPGRAM_MODEL = env.str("DEEPGRAM_MODEL", default="nova-2")
+# Live audio with STT_PROVIDER=deepgram: one real-time socket per audio stream (docs/speech.md).
+DEEPGRAM_STREAMING_URL = env.str("DEEPGRAM_STREAMING_URL", default="wss://api.deepgram.com/v1/listen")
+DEEPGRAM_STREAMING_MODEL = env.str("DEEPGRAM_STREAMING_MODEL", default="nova-3")
+# Failed connects or dropped sockets in a row (no final result between) before the local engine takes over.
+DEEPGRAM_STREAMING_MAX_ATTEMPTS = env.int("DEEPGRAM_STREAMING_MAX_ATTEMPTS", default=5)
 WHISPER_THREADS = env.int("WHISPER_THREADS", default=2)
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)
 # Silence gate: audio quieter than this (RMS, dBFS) never reaches a model.

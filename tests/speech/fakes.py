@@ -1,4 +1,6 @@
-"""Fake speech services on 127.0.0.1: OpenAI-compatible audio, Deepgram (HTTP + WebSocket), ElevenLabs.
+"""Fake speech services on 127.0.0.1: OpenAI-compatible audio, Deepgram (HTTP), ElevenLabs.
+
+Deepgram's real-time WebSocket has its own fake: tests/fakes/deepgram_live.py.
 
 Each records the requests it got and answers with what the test programmed, so the code under test
 goes through its real client library (openai SDK, httpx, websockets) and a real socket.
@@ -132,47 +134,3 @@ class FakeSpeechServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-
-
-class FakeDeepgramStream:
-    """A WebSocket server that acts like Deepgram's live endpoint: counts audio, answers Results."""
-
-    def __init__(self) -> None:
-        from websockets.sync.server import serve
-
-        self.audio_bytes = 0
-        self.paths: list[str] = []
-        self.headers: list[dict[str, str]] = []
-        self._server = serve(self._handle, "127.0.0.1", 0)
-        self.port = self._server.socket.getsockname()[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _handle(self, connection) -> None:
-        self.paths.append(connection.request.path)
-        self.headers.append({"Authorization": connection.request.headers.get("Authorization", "")})
-        sent_interim = False
-        for message in connection:
-            if isinstance(message, bytes):
-                self.audio_bytes += len(message)
-                if not sent_interim and self.audio_bytes >= 32000:
-                    sent_interim = True
-                    connection.send(json.dumps(self._result("hello", is_final=False)))
-                continue
-            if json.loads(message).get("type") == "CloseStream":
-                connection.send(json.dumps(self._result("hello world", is_final=True)))
-                connection.close()
-                return
-
-    def _result(self, transcript: str, *, is_final: bool) -> dict[str, Any]:
-        return {"type": "Results", "is_final": is_final, "speech_final": is_final, "start": 0.0,
-                "duration": self.audio_bytes / 32000,
-                "channel": {"alternatives": [{"transcript": transcript, "confidence": 0.9,
-                                              "words": [{"word": w, "start": 0.0, "end": 0.5}
-                                                        for w in transcript.split()]}]}}
-
-    def stop(self) -> None:
-        self._server.shutdown()

@@ -9,7 +9,7 @@ from integrations.speech import SpeechProviderError, deepgram
 from meetings.speech import SAMPLE_RATE, metrics, stt, whisper
 from meetings.speech import audio as audio_io
 from tests.speech import synth
-from tests.speech.fakes import FakeDeepgramStream, wav_seconds
+from tests.speech.fakes import wav_seconds
 
 
 @pytest.fixture
@@ -122,22 +122,3 @@ def test_deepgram_http_error_is_a_provider_error(fake_speech):
     fake_speech.status = 401
     with pytest.raises(SpeechProviderError, match="HTTP 401"):
         deepgram.transcribe(b"RIFF", api_key="bad", base_url=fake_speech.base_url, model="nova-2", max_retries=0)
-
-
-def test_deepgram_streaming_client():
-    server = FakeDeepgramStream()
-    results = []
-    try:
-        stream = deepgram.DeepgramStream(api_key="dg-key", base_url=server.base_url, model="nova-2",
-                                         on_result=results.append, language="en")
-        stream.start()
-        for _ in range(50):
-            stream.send(b"\x00\x00" * 320)  # 50 x 20 ms
-        stream.finish(timeout=5)
-    finally:
-        server.stop()
-    assert server.audio_bytes == 50 * 640
-    assert "encoding=linear16" in server.paths[0] and "sample_rate=16000" in server.paths[0]
-    assert server.headers[0]["Authorization"] == "Token dg-key"
-    assert [r.is_final for r in results] == [False, True]
-    assert results[-1].transcript == "hello world" and stream.error is None

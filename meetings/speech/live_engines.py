@@ -1,0 +1,19 @@
+"""Which live audio engine a stream gets (both have ``LiveAudioTranscriber``'s interface and callbacks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from meetings.speech.streaming import LiveAudioTranscriber
+from meetings.speech.streaming_deepgram import DeepgramLiveTranscriber
+
+
+def live_transcriber(**options: Any) -> LiveAudioTranscriber | DeepgramLiveTranscriber:
+    """Deepgram's real-time socket with ``STT_PROVIDER=deepgram`` and a key, else the local engine
+    (which also serves ``openai``, sending each utterance it cuts). Takes ``LiveAudioTranscriber``'s
+    arguments."""
+    if (settings.STT_PROVIDER or "local").lower() == "deepgram" and settings.DEEPGRAM_API_KEY:
+        return DeepgramLiveTranscriber(**options)
+    return LiveAudioTranscriber(**options)
