@@ -11,15 +11,14 @@ segment per turn, synthetic times) and ``meeting_index``. Each query runs throug
 window it links to (its first to last turn), and a query is answered at k when one of its top k
 hits lies in the right meeting and overlaps a gold span (shared/datasets/README.md).
 
-Tuned parameters (the fusion in ``meetings.intelligence.search.Ranking``) are chosen by 5
-meeting-level folds (a meeting series such as ES2006a-d stays in one fold): each fold's queries
-are answered with the parameters that did best on the other four folds, and that
-cross-validated figure is the one reported. The candidate lists do not depend on those
-parameters, so they are fetched once per query and replayed through ``search()`` for the grid.
-A wider grid (text_weight 0.5/1/2, rrf_k 10/20, speaker_boost 1/2, clean_query none/text/both,
-neighbour_weight 0/0.3/0.6, meeting_weight 0/0.5/1/2: 432 rankings) chose meeting_weight 1 in every
-fold and never the query cleanup or the neighbour propagation (cross-validated R@5 0.505 across,
-0.763 within); the grid below keeps what was ever chosen, so a run takes minutes, not twenty.
+The ranking is learned (``meetings.intelligence.search_model``, trained by
+``eval/real/train_search.py``) and measured by 5 meeting-level folds (a meeting series such as
+ES2006a-d stays in one fold): each fold's queries are answered by ``search()`` with weights fitted
+on the other four folds' meetings only, and that cross-validated figure is the one reported, with
+each fold's recall@5. The candidate lists do not depend on the weights, so they are fetched once per
+query and replayed through ``search()`` for every fold. Rank fusion without the learned ranking
+(``Ranking()``, the previous product) is shown beside it, and the shipped weights (fitted on all 35
+meetings, so in-sample here) for reference.
 
 Baselines, same run: Okapi BM25 (k1 1.2, b 0.75; lower-cased words, transcription marks and
 English stop words removed, no stemming) over 5-turn windows, and the same BM25 over the
@@ -29,7 +28,6 @@ product's own windows (so a gain can be told apart from the window shape).
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import os
 import re
@@ -45,19 +43,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from eval.real.data import QmsumMeeting, QmsumQuery, qmsum, series_of
+from eval.real.train_search import model_fit, pools_build
 
 FOLDS = 5
 KS = (5, 10)
 BASELINE_TURNS = 5
-GRID = {  # narrowed after a 432-ranking run (see the module docstring)
-    "text_weight": (1.0, 2.0),
-    "rrf_k": (10, 20),
-    "speaker_boost": (1.0, 2.0),
-    "max_overlap": (0.5,),
-    "clean_query": ("none",),
-    "neighbour_weight": (0.0,),
-    "meeting_weight": (0.0, 1.0, 2.0),
-}
 STOP = frozenset("""a about above after again against all am an and any are as at be because been before being below
 between both but by can could did do does doing down during each few for from further had has have having he her
 here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
@@ -308,14 +298,6 @@ def product_results(*, company, queries: list[QmsumQuery], imported: dict[str, I
     return out
 
 
-def rankings():
-    from meetings.intelligence.search import Ranking
-
-    keys = list(GRID)
-    for values in itertools.product(*(GRID[k] for k in keys)):
-        yield Ranking(**dict(zip(keys, values, strict=True)))
-
-
 def meeting_folds(meetings: list[QmsumMeeting], k: int = FOLDS) -> list[set[str]]:
     """k groups of meetings; a series (ES2006a-d) stays together; series sorted, dealt round-robin."""
     series = sorted({series_of(m.meeting) for m in meetings})
@@ -323,30 +305,32 @@ def meeting_folds(meetings: list[QmsumMeeting], k: int = FOLDS) -> list[set[str]
     return [{m.meeting for m in meetings if group[series_of(m.meeting)] == f} for f in range(k)]
 
 
-def objective(results: dict[str, dict], queries: list[QmsumQuery], ids: list[int]) -> float:
-    return recall(results["across"], queries, ids, 5) + recall(results["within"], queries, ids, 5)
+def cross_validate(*, company, meetings, queries, imported) -> tuple[dict[str, dict], list[dict], dict[str, dict]]:
+    """Per fold: the ranking learned on the other folds' meetings answers this fold's queries.
 
+    Returns the cross-validated results, each fold's recall@5 (across, within) and, for reference,
+    the in-sample results of weights fitted on every meeting (what ships).
+    """
+    from meetings.intelligence.search import Ranking
 
-def cross_validate(*, company, meetings, queries, imported) -> tuple[dict[str, dict], list, dict]:
-    """Per fold: the grid's best ranking on the other folds answers this fold's queries."""
-    grid = list(rankings())
+    pools = pools_build(company=company, queries=queries, imported=imported, k=max(KS))
     every = list(range(len(queries)))
-    replay = {}
-    for ranking in grid:
-        replay[ranking] = {setting: product_results(company=company, queries=queries, imported=imported,
-                                                    within=setting == "within", ranking=ranking)
-                           for setting in ("across", "within")}
-    chosen = []
     cv: dict[str, dict] = {"across": {}, "within": {}}
+    per_fold = []
     for test_meetings in meeting_folds(meetings):
         train = [i for i in every if queries[i].meeting not in test_meetings]
         test = [i for i in every if queries[i].meeting in test_meetings]
-        best = max(grid, key=lambda r: (objective(replay[r], queries, train), -grid.index(r)))
-        chosen.append(best)
+        ranking = Ranking(model=model_fit(pools, train))
+        fold = {setting: product_results(company=company, queries=queries, imported=imported,
+                                         within=setting == "within", ranking=ranking, ids=test)
+                for setting in cv}
         for setting in cv:
-            cv[setting].update({i: replay[best][setting][i] for i in test})
-    overall = max(grid, key=lambda r: (objective(replay[r], queries, every), -grid.index(r)))
-    return cv, chosen, {"all": overall, "all_results": replay[overall]}
+            cv[setting].update(fold[setting])
+        per_fold.append({setting: recall(fold[setting], queries, test, 5) for setting in cv} | {"queries": len(test)})
+    ranking = Ranking(model=model_fit(pools, every))
+    in_sample = {setting: product_results(company=company, queries=queries, imported=imported,
+                                          within=setting == "within", ranking=ranking) for setting in cv}
+    return cv, per_fold, in_sample
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -382,7 +366,7 @@ def run(args: argparse.Namespace | None = None) -> str:
     from knowledge.models import Chunk
     from knowledge.retrieval import counts_forget
     from meetings.intelligence.indexing import WINDOW_MAX_CHARS, WINDOW_MIN_CHARS, WINDOW_OVERLAP
-    from meetings.intelligence.search import DEFAULT_RANKING
+    from meetings.intelligence.search import DEFAULT_RANKING, Ranking
     from tests import factories
 
     reuse = bool(getattr(args, "reuse", False))
@@ -428,8 +412,10 @@ def run(args: argparse.Namespace | None = None) -> str:
 
         _, restore = memoised_candidates()
         try:
-            cv, chosen, overall = cross_validate(company=company, meetings=meetings, queries=queries,
-                                                 imported=imported)
+            fused = {s: product_results(company=company, queries=queries, imported=imported, within=s == "within",
+                                        ranking=Ranking()) for s in ("across", "within")}
+            cv, per_fold, in_sample = cross_validate(company=company, meetings=meetings, queries=queries,
+                                                     imported=imported)
         finally:
             restore()
 
@@ -438,17 +424,20 @@ def run(args: argparse.Namespace | None = None) -> str:
             recall_row(f"BM25, {BASELINE_TURNS}-turn windows (baseline)", baseline, queries,
                        f"{BASELINE_TURNS} turns"),
             recall_row("BM25 over the product's windows", same_windows, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), shipped defaults", defaults, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), 5-fold cross-validated", cv, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), best on all dev (in-sample, for reference)", overall["all_results"], queries, ""),
+            recall_row("search(), rank fusion without the learned ranking", fused, queries,
+                       f"{turns_per_window:.1f} turns"),
+            recall_row(f"search(), learned ranking, {FOLDS}-fold cross-validated", cv, queries,
+                       f"{turns_per_window:.1f} turns"),
+            recall_row("search(), shipped weights (fitted on all dev: in-sample)", defaults, queries, ""),
+            recall_row("search(), weights refitted on all dev here (in-sample)", in_sample, queries, ""),
         ]
         out.append(table(f"Meeting search on QMSum val dev ({len(queries)} queries; hit = window overlapping a "
                          "gold span in the right meeting)", header, rows))
-        out.append("rankings chosen per fold: " + "; ".join(
-            f"w{r.text_weight} k{r.rrf_k} s{r.speaker_boost} o{r.max_overlap} q{r.clean_query} "
-            f"n{r.neighbour_weight} m{r.meeting_weight}" for r in chosen))
-        r = overall["all"]
-        out.append(f"best on all dev: {r}; shipped: {DEFAULT_RANKING}")
+        out.append("R@5 per fold (test queries; across / within): " + "; ".join(
+            f"{f['across']:.3f} / {f['within']:.3f} ({f['queries']} q)" for f in per_fold)
+            + f"; range across {min(f['across'] for f in per_fold):.3f}-{max(f['across'] for f in per_fold):.3f}"
+            f", within {min(f['within'] for f in per_fold):.3f}-{max(f['within'] for f in per_fold):.3f}")
+        out.append(f"shipped ranking: {'learned weights' if DEFAULT_RANKING.model else 'rank fusion (no weights)'}")
         out.append(f"windows: {len(product_windows)} ({WINDOW_MIN_CHARS}-{WINDOW_MAX_CHARS} chars, "
                    f"overlap {WINDOW_OVERLAP}); import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
                    f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s")

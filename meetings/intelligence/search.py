@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.db.models import Q
 from django.db.models.functions import Coalesce, TruncDate
 from django.urls import NoReverseMatch, reverse
@@ -39,6 +40,7 @@ from django.utils.html import escape
 from accounts.models import Company
 from knowledge.embeddings import embed_query
 from knowledge.retrieval import Candidates, ChunkHit, chunks_candidates
+from meetings.intelligence.search_model import SearchModel, candidate_features, model_load, probabilities
 from meetings.models import Meeting
 
 MEETING_SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
@@ -78,9 +80,12 @@ class Ranking:
     clean_query: str = "none"
     neighbour_weight: float = 0.0  # + weight * the best score of an overlapping window (a topic spans several)
     meeting_weight: float = 1.0  # * (1 + weight * the meeting's evidence, its top windows' scores) / (1 + weight)
+    # The learned ranking (``search_model``): when set, it orders the candidates and the fusion values
+    # above are unused (``speaker_boost`` 0 still turns the speaker feature off).
+    model: SearchModel | None = None
 
 
-DEFAULT_RANKING = Ranking()
+DEFAULT_RANKING = Ranking(model=model_load())
 
 
 @dataclass
@@ -257,8 +262,16 @@ def speaker_share(chunk: ChunkHit, mentioned: set[str]) -> float:
     return sum(1 for row in rows if _row_speaker(row) in mentioned) / max(1, len(rows))
 
 
-def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING) -> list[tuple[ChunkHit, float]]:
-    """The candidates in one list, best first, with scores where 1.0 means "first in both lists"."""
+def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING,
+         one_meeting: bool = False) -> list[tuple[ChunkHit, float]]:
+    """The candidates in one list, best first, with a score each.
+
+    With a learned model the score is the probability that the candidate is the moment asked about
+    (``one_meeting``: the search is within one meeting, which has weights of its own); without one,
+    weighted reciprocal rank fusion where 1.0 means "first in both lists".
+    """
+    if ranking.model is not None:
+        return _learned(candidates, query=query, ranking=ranking, one_meeting=one_meeting)
     fused: dict[int, float] = {}
     by_id: dict[int, ChunkHit] = {}
     for rank, chunk in enumerate(candidates.text, start=1):
@@ -268,11 +281,8 @@ def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKI
         fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (ranking.rrf_k + rank)
         by_id.setdefault(chunk.chunk_id, chunk)
     if ranking.speaker_boost:
-        speakers = {name for chunk in by_id.values() for name in chunk.metadata.get("speakers") or []}
-        mentioned = speakers_mentioned(query, speakers)
-        if mentioned:
-            for chunk_id, chunk in by_id.items():
-                fused[chunk_id] *= 1.0 + ranking.speaker_boost * speaker_share(chunk, mentioned)
+        for chunk_id, share in _speaker_shares(by_id.values(), query).items():
+            fused[chunk_id] *= 1.0 + ranking.speaker_boost * share
     if ranking.neighbour_weight:
         fused = _with_neighbours(fused, by_id, ranking.neighbour_weight)
     if ranking.meeting_weight:
@@ -280,6 +290,41 @@ def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKI
     best = (1.0 + ranking.text_weight) / (ranking.rrf_k + 1)
     order = sorted(fused, key=lambda cid: (-fused[cid], -(by_id[cid].similarity or 0.0), cid))
     return [(by_id[cid], fused[cid] / best) for cid in order]
+
+
+def _speakers_named(chunks, query: str) -> set[str]:
+    """The candidates' speakers the question names."""
+    return speakers_mentioned(query, {name for chunk in chunks for name in chunk.metadata.get("speakers") or []})
+
+
+def _speaker_shares(chunks, query: str) -> dict[int, float]:
+    """Per candidate, the share of its lines spoken by a speaker the question names (none named: empty)."""
+    chunks = list(chunks)
+    mentioned = _speakers_named(chunks, query)
+    if not mentioned:
+        return {}
+    return {chunk.chunk_id: speaker_share(chunk, mentioned) for chunk in chunks}
+
+
+def ranking_features(candidates: Candidates, *, query: str,
+                     ranking: Ranking = DEFAULT_RANKING) -> tuple[list[ChunkHit], np.ndarray]:
+    """The candidates and their feature rows, as the learned ranking sees them (and is trained on)."""
+    chunks = (*candidates.text, *candidates.vector)
+    mentioned = _speakers_named(chunks, query)
+    shares = {c.chunk_id: speaker_share(c, mentioned) for c in chunks} if mentioned and ranking.speaker_boost else {}
+    names = {word.lower() for name in mentioned for word in _name_tokens(name)}
+    return candidate_features(candidates, query=query, speaker_share=shares, speaker_words=names)
+
+
+def _learned(candidates: Candidates, *, query: str, ranking: Ranking,
+             one_meeting: bool) -> list[tuple[ChunkHit, float]]:
+    chunks, features = ranking_features(candidates, query=query, ranking=ranking)
+    if not chunks:
+        return []
+    logits = ranking.model.logits(features, one_meeting=one_meeting)
+    scores = probabilities(logits)
+    order = sorted(range(len(chunks)), key=lambda i: (-logits[i], chunks[i].chunk_id))
+    return [(chunks[i], float(scores[i])) for i in order]
 
 
 def _meeting_of(chunk: ChunkHit) -> int | None:
@@ -361,23 +406,34 @@ def hit_from_chunk(chunk: Any, terms: list[str]) -> SearchHit:
     return hit
 
 
-def search(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
-           access_levels: set[str] | None = None, ranking: Ranking | None = None) -> list[SearchHit]:
-    """The best ``k`` hits for ``query`` among this company's meetings and documents."""
-    filters = filters or SearchFilters()
-    ranking = ranking or DEFAULT_RANKING
-    query = query.strip()
+@dataclass
+class _Plan:
+    candidates: Candidates
+    wanted: list[str]
+    allowed_meetings: set[int] | None
+
+
+def search_candidates(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
+                      access_levels: set[str] | None = None, ranking: Ranking | None = None) -> Candidates:
+    """The two candidate lists ``search()`` ranks for this question (what the learned ranking is trained on)."""
+    plan = _plan(company=company, query=query.strip(), filters=filters or SearchFilters(), k=k,
+                 access_levels=access_levels, ranking=ranking or DEFAULT_RANKING)
+    return plan.candidates if plan else Candidates(text=[], vector=[])
+
+
+def _plan(*, company: Company, query: str, filters: SearchFilters, k: int, access_levels: set[str] | None,
+          ranking: Ranking) -> _Plan | None:
     if not query:
-        return []
+        return None
     wanted = [t for t in (filters.source_types or ALL_SOURCE_TYPES) if t in ALL_SOURCE_TYPES]
     allowed_meetings: set[int] | None = None
     if filters.meeting_only:
         wanted = [t for t in wanted if t in MEETING_SOURCE_TYPES]
         allowed_meetings = meeting_ids_matching(company=company, filters=filters)
         if not allowed_meetings:
-            return []
+            return None
     if not wanted:
-        return []
+        return None
     pushed: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     if filters.date_from:
@@ -398,10 +454,23 @@ def search(*, company: Company, query: str, filters: SearchFilters | None = None
     candidates = chunks_candidates(company=company, query=text_query, n=max(CANDIDATES, fetch),
                                    access_levels=access_levels, source_types=wanted, filters=pushed or None,
                                    query_embedding=vector)
+    return _Plan(candidates=candidates, wanted=wanted, allowed_meetings=allowed_meetings)
+
+
+def search(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
+           access_levels: set[str] | None = None, ranking: Ranking | None = None) -> list[SearchHit]:
+    """The best ``k`` hits for ``query`` among this company's meetings and documents."""
+    filters = filters or SearchFilters()
+    ranking = ranking or DEFAULT_RANKING
+    query = query.strip()
+    plan = _plan(company=company, query=query, filters=filters, k=k, access_levels=access_levels, ranking=ranking)
+    if plan is None:
+        return []
+    wanted, allowed_meetings = plan.wanted, plan.allowed_meetings
     terms = query_terms(query)
     hits: list[SearchHit] = []
     kept: dict[int, list[set[int]]] = {}
-    for chunk, score in fuse(candidates, query=query, ranking=ranking):
+    for chunk, score in fuse(plan.candidates, query=query, ranking=ranking, one_meeting=bool(filters.meeting_id)):
         if chunk.source_type not in wanted:
             continue
         hit = hit_from_chunk(chunk, terms)
