@@ -6,9 +6,9 @@
 The 35 QMSum val dev meetings are imported and indexed through the product's services (as in
 ``eval/real/search.py``); each query's candidates are the ones ``search()`` fetches
 (``search_candidates``), their features the ones it scores (``ranking_features``). A candidate is
-positive when it is a window of the query's meeting overlapping a gold span. One logistic
-regression (scikit-learn, here only) is fitted on the candidates of searches across all meetings,
-one on those of searches within the query's meeting; the weights go to the JSON file the product
+positive when it is a window of the query's meeting overlapping a gold span. One pairwise logistic
+regression (scikit-learn, here only) is fitted on the searches across all meetings, one on those
+within the query's meeting; the weights go to the JSON file the product
 loads with numpy. ``eval/real/search.py`` fits the same way on four meeting-level folds and scores
 the fifth, which is the figure reported; the weights shipped are fitted on all 35 meetings.
 
@@ -53,8 +53,9 @@ class Pool:
 def gold(chunk, query: QmsumQuery, meeting_id: int, turn_of_segment: dict[int, int]) -> bool:
     if chunk.source_type != "transcript" or int(chunk.metadata.get("meeting_id") or -1) != meeting_id:
         return False
-    turns = [turn_of_segment[int(line[0])] for line in chunk.metadata.get("lines") or []
-             if int(line[0]) in turn_of_segment]
+    turns = [
+        turn_of_segment[int(line[0])] for line in chunk.metadata.get("lines") or [] if int(line[0]) in turn_of_segment
+    ]
     if not turns:
         return False
     first, last = min(turns), max(turns)
@@ -79,32 +80,49 @@ def pools_build(*, company, queries: list[QmsumQuery], imported: dict, k: int = 
     return out
 
 
-def _fit_one(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, ...]:
+def _fit_pairs(pools: list[Pool], mean: np.ndarray, scale: np.ndarray) -> tuple[float, ...]:
+    """Pairwise logistic regression: each right window against each wrong one of the same search.
+
+    Each search weighs the same however many pairs it has; without any pair the weights are zero
+    (every candidate ties and the fused order stands).
+    """
     from sklearn.linear_model import LogisticRegression
 
-    if labels.all() or not labels.any():  # nothing to learn from: keep the order of the fused lists
-        return (0.0,) * features.shape[1] + (0.0,)
-    fitted = LogisticRegression(C=REGULARISATION, max_iter=5000).fit(features, labels, sample_weight=weights)
-    return (*(float(w) for w in fitted.coef_[0]), float(fitted.intercept_[0]))
+    differences, weights = [], []
+    for pool in pools:
+        if not pool.labels.any() or pool.labels.all():
+            continue
+        standard = (pool.features - mean) / scale
+        pairs = (standard[pool.labels][:, None, :] - standard[~pool.labels][None, :, :]).reshape(-1, len(mean))
+        differences.append(pairs)
+        weights.append(np.full(len(pairs), 1.0 / len(pairs)))
+    if not differences:
+        return (0.0,) * (len(mean) + 1)
+    pairs, weight = np.vstack(differences), np.concatenate(weights) * len(differences)
+    both_ways = np.vstack([pairs, -pairs])
+    right_first = np.r_[np.ones(len(pairs)), np.zeros(len(pairs))]
+    fitted = LogisticRegression(C=REGULARISATION, max_iter=5000, fit_intercept=False).fit(
+        both_ways, right_first, sample_weight=np.r_[weight, weight]
+    )
+    return (*(float(w) for w in fitted.coef_[0]), 0.0)
 
 
 def model_fit(pools: dict[str, dict[int, Pool]], ids: list[int]):
-    """The weights, fitted on the queries ``ids`` (each query weighs the same, however many candidates)."""
+    """The weights, fitted on the searches of the queries ``ids``."""
     from meetings.intelligence.search_model import FEATURES, SearchModel
 
     every = np.vstack([pools[s][i].features for s in SETTINGS for i in ids if len(pools[s][i].chunks)])
     mean = every.mean(axis=0)
     scale = every.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    weights = {}
-    for setting in SETTINGS:
-        chosen = [pools[setting][i] for i in ids if len(pools[setting][i].chunks)]
-        features = np.vstack([p.features for p in chosen])
-        labels = np.concatenate([p.labels for p in chosen])
-        per_query = np.concatenate([np.full(len(p.chunks), 1.0 / len(p.chunks)) for p in chosen])
-        weights[setting] = _fit_one((features - mean) / scale, labels, per_query * len(chosen) / per_query.sum())
-    return SearchModel(features=FEATURES, mean=tuple(map(float, mean)), scale=tuple(map(float, scale)),
-                       across=weights["across"], within=weights["within"])
+    weights = {setting: _fit_pairs([pools[setting][i] for i in ids], mean, scale) for setting in SETTINGS}
+    return SearchModel(
+        features=FEATURES,
+        mean=tuple(map(float, mean)),
+        scale=tuple(map(float, scale)),
+        across=weights["across"],
+        within=weights["within"],
+    )
 
 
 def fixture_write(pools: dict[str, dict[int, Pool]], queries: list[QmsumQuery], model, path: Path = FIXTURE) -> dict:
@@ -115,14 +133,26 @@ def fixture_write(pools: dict[str, dict[int, Pool]], queries: list[QmsumQuery], 
         for qi in ids:
             pool = pools[setting][qi]
             order = np.argsort(-model.logits(pool.features, one_meeting=setting == "within"), kind="stable")
-            searches.append({
-                "setting": setting, "query": queries[qi].query,
-                "chunks": [{**asdict(c), "access_level": str(c.access_level)} for c in pool.chunks],
-                "text": [c.chunk_id for c in pool.candidates.text],
-                "vector": [c.chunk_id for c in pool.candidates.vector],
-                "positives": [c.chunk_id for c, gold_ in zip(pool.chunks, pool.labels, strict=True) if gold_],
-                "top5": [pool.chunks[i].chunk_id for i in order[:5]],
-            })
+            searches.append(
+                {
+                    "setting": setting,
+                    "query": queries[qi].query,
+                    # What the features read (the lines' times and the chunk titles are left out: size).
+                    "chunks": [
+                        {
+                            **asdict(c),
+                            "access_level": str(c.access_level),
+                            "title": "",
+                            "metadata": {k: c.metadata.get(k) for k in ("meeting_id", "speakers")},
+                        }
+                        for c in pool.chunks
+                    ],
+                    "text": [c.chunk_id for c in pool.candidates.text],
+                    "vector": [c.chunk_id for c in pool.candidates.vector],
+                    "positives": [c.chunk_id for c, gold_ in zip(pool.chunks, pool.labels, strict=True) if gold_],
+                    "top5": [pool.chunks[i].chunk_id for i in order[:5]],
+                }
+            )
     recall = sum(bool(set(s["top5"]) & set(s["positives"])) for s in searches) / len(searches)
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wt", encoding="utf-8") as handle:
@@ -155,8 +185,10 @@ def run(args: argparse.Namespace | None = None) -> str:
         counts_forget()
         pools = pools_build(company=company, queries=queries, imported=imported)
         model = model_fit(pools, list(range(len(queries))))
-        WEIGHTS_PATH.write_text(json.dumps({"about": ATTRIBUTION, "regularisation": REGULARISATION,
-                                            "model": model.as_json()}, indent=1) + "\n")
+        WEIGHTS_PATH.write_text(
+            json.dumps({"about": ATTRIBUTION, "regularisation": REGULARISATION, "model": model.as_json()}, indent=1)
+            + "\n"
+        )
         subset = fixture_write(pools, queries, model)
     finally:
         if not getattr(args, "keep", False) and not reuse:

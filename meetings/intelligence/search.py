@@ -53,17 +53,21 @@ _WORD = re.compile(r"\w{3,}")
 _TOKEN = re.compile(r"[\w'-]+")
 _TITLES = {"the", "mr", "mrs", "ms", "dr", "hon", "right", "sir", "madam"}
 # The frame of a question about a meeting, not its topic (stop words are dropped by Postgres anyway).
-_TEMPLATE_WORDS = frozenset("""
+_TEMPLATE_WORDS = frozenset(
+    """
 think thinks thought thoughts opinion opinions view views idea ideas feel felt say says said tell told talk talks
 talked talking discuss discusses discussed discussing discussion discussions summarize summarise summarized
 summary describe described description mention mentioned meeting meetings group team general overall please
 whole happen happened conclude concluded conclusion agree agreed agreement decide decided decision reason
 reasons regarding toward towards according
-""".split())  # noqa: SIM905
-_QUESTION_WORDS = frozenset("""
+""".split()  # noqa: SIM905
+)
+_QUESTION_WORDS = frozenset(
+    """
 what what's which who whom why how when where did does do was were is are be been the a an of on about to in for
 and with this that there any
-""".split())  # noqa: SIM905
+""".split()  # noqa: SIM905
+)
 MEETING_EVIDENCE_TOP = 3  # a meeting's evidence: the sum of its best windows' scores
 
 
@@ -75,6 +79,10 @@ class Ranking:
     rrf_k: int = 10
     speaker_boost: float = 2.0  # score * (1 + boost * share of the window's lines by a named speaker)
     max_overlap: float = 0.5  # drop a transcript window sharing more than this share of its segments
+    # ... or starting within this many characters (of the meeting's indexed windows, one after another) of
+    # a listed one, i.e. its next or previous window: five hits are five moments, not one seen through
+    # its overlapping windows (QMSum dev, folds: R@5 within 0.769 -> 0.785 with fusion alone).
+    min_spacing_chars: int = 1000
     # "none", "text" (the BM25 list gets the question without its template words) or "both" (the
     # embedded question too): "What did the group discuss about X" is about X.
     clean_query: str = "none"
@@ -142,8 +150,10 @@ def meeting_ids_matching(*, company: Company, filters: SearchFilters) -> set[int
     if filters.participant.strip():
         who = filters.participant.strip()
         meetings = meetings.filter(
-            Q(participants__name__icontains=who) | Q(participants__email__iexact=who)
-            | Q(participants__user__full_name__icontains=who) | Q(participants__user__email__iexact=who)
+            Q(participants__name__icontains=who)
+            | Q(participants__email__iexact=who)
+            | Q(participants__user__full_name__icontains=who)
+            | Q(participants__user__email__iexact=who)
         )
     return set(meetings.values_list("pk", flat=True).distinct())
 
@@ -193,8 +203,9 @@ def highlight(text: str, terms: list[str]) -> str:
     html = escape(text)
     if not terms:
         return html
-    pattern = re.compile("(" + "|".join(re.escape(escape(t)) for t in sorted(terms, key=len, reverse=True)) + ")",
-                         re.IGNORECASE)
+    pattern = re.compile(
+        "(" + "|".join(re.escape(escape(t)) for t in sorted(terms, key=len, reverse=True)) + ")", re.IGNORECASE
+    )
     return pattern.sub(r"<mark>\1</mark>", html)
 
 
@@ -214,8 +225,11 @@ def _best_line(text: str, lines: list[list], terms: list[str]) -> list | None:
 
 def query_topic(query: str) -> str:
     """The question without its frame: template words and lone letters ("what did C think about X")."""
-    words = [w for w in _TOKEN.findall(query) if w.lower().removesuffix("'s") not in _TEMPLATE_WORDS
-             and not (len(w) == 1 and w.isupper())]
+    words = [
+        w
+        for w in _TOKEN.findall(query)
+        if w.lower().removesuffix("'s") not in _TEMPLATE_WORDS and not (len(w) == 1 and w.isupper())
+    ]
     if all(w.lower() in _QUESTION_WORDS for w in words):  # nothing but the frame: keep the question
         return query
     return " ".join(words)
@@ -262,8 +276,9 @@ def speaker_share(chunk: ChunkHit, mentioned: set[str]) -> float:
     return sum(1 for row in rows if _row_speaker(row) in mentioned) / max(1, len(rows))
 
 
-def fuse(candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING,
-         one_meeting: bool = False) -> list[tuple[ChunkHit, float]]:
+def fuse(
+    candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING, one_meeting: bool = False
+) -> list[tuple[ChunkHit, float]]:
     """The candidates in one list, best first, with a score each.
 
     With a learned model the score is the probability that the candidate is the moment asked about
@@ -306,8 +321,9 @@ def _speaker_shares(chunks, query: str) -> dict[int, float]:
     return {chunk.chunk_id: speaker_share(chunk, mentioned) for chunk in chunks}
 
 
-def ranking_features(candidates: Candidates, *, query: str,
-                     ranking: Ranking = DEFAULT_RANKING) -> tuple[list[ChunkHit], np.ndarray]:
+def ranking_features(
+    candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING
+) -> tuple[list[ChunkHit], np.ndarray]:
     """The candidates and their feature rows, as the learned ranking sees them (and is trained on)."""
     chunks = (*candidates.text, *candidates.vector)
     mentioned = _speakers_named(chunks, query)
@@ -316,8 +332,9 @@ def ranking_features(candidates: Candidates, *, query: str,
     return candidate_features(candidates, query=query, speaker_share=shares, speaker_words=names)
 
 
-def _learned(candidates: Candidates, *, query: str, ranking: Ranking,
-             one_meeting: bool) -> list[tuple[ChunkHit, float]]:
+def _learned(
+    candidates: Candidates, *, query: str, ranking: Ranking, one_meeting: bool
+) -> list[tuple[ChunkHit, float]]:
     chunks, features = ranking_features(candidates, query=query, ranking=ranking)
     if not chunks:
         return []
@@ -367,25 +384,37 @@ def _with_meeting_evidence(fused: dict[int, float], by_id: dict[int, ChunkHit], 
     return out
 
 
-def _repeats_a_kept_window(hit: SearchHit, kept: dict[int, list[set[int]]], max_overlap: float) -> bool:
-    if hit.source_type != "transcript" or hit.meeting_id is None or max_overlap >= 1:
+def _repeats_a_kept_window(
+    hit: SearchHit, start_char: int, kept: dict[int, list[tuple[set[int], int]]], ranking: Ranking
+) -> bool:
+    if hit.source_type != "transcript" or hit.meeting_id is None:
         return False
     segments = {int(line[0]) for line in hit.lines}
     if not segments:
         return False
-    for other in kept.setdefault(hit.meeting_id, []):
-        if len(segments & other) > max_overlap * min(len(segments), len(other)):
+    for other, other_start in kept.setdefault(hit.meeting_id, []):
+        if len(segments & other) > ranking.max_overlap * min(len(segments), len(other)):
             return True
-    kept[hit.meeting_id].append(segments)
+        if abs(start_char - other_start) < ranking.min_spacing_chars:
+            return True
+    kept[hit.meeting_id].append((segments, start_char))
     return False
 
 
 def hit_from_chunk(chunk: Any, terms: list[str]) -> SearchHit:
     metadata = dict(chunk.metadata or {})
     snippet = snippet_for(chunk.text, terms)
-    hit = SearchHit(chunk_id=chunk.chunk_id, source_type=chunk.source_type, title=chunk.title or "", text=chunk.text,
-                    snippet=snippet, snippet_html=highlight(snippet, terms), score=float(chunk.score), url="",
-                    page=chunk.page)
+    hit = SearchHit(
+        chunk_id=chunk.chunk_id,
+        source_type=chunk.source_type,
+        title=chunk.title or "",
+        text=chunk.text,
+        snippet=snippet,
+        snippet_html=highlight(snippet, terms),
+        score=float(chunk.score),
+        url="",
+        page=chunk.page,
+    )
     if chunk.source_type in MEETING_SOURCE_TYPES:
         hit.meeting_id = int(metadata.get("meeting_id") or chunk.source_id)
         hit.meeting_title = str(metadata.get("meeting_title") or "")
@@ -413,16 +442,30 @@ class _Plan:
     allowed_meetings: set[int] | None
 
 
-def search_candidates(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
-                      access_levels: set[str] | None = None, ranking: Ranking | None = None) -> Candidates:
+def search_candidates(
+    *,
+    company: Company,
+    query: str,
+    filters: SearchFilters | None = None,
+    k: int = 20,
+    access_levels: set[str] | None = None,
+    ranking: Ranking | None = None,
+) -> Candidates:
     """The two candidate lists ``search()`` ranks for this question (what the learned ranking is trained on)."""
-    plan = _plan(company=company, query=query.strip(), filters=filters or SearchFilters(), k=k,
-                 access_levels=access_levels, ranking=ranking or DEFAULT_RANKING)
+    plan = _plan(
+        company=company,
+        query=query.strip(),
+        filters=filters or SearchFilters(),
+        k=k,
+        access_levels=access_levels,
+        ranking=ranking or DEFAULT_RANKING,
+    )
     return plan.candidates if plan else Candidates(text=[], vector=[])
 
 
-def _plan(*, company: Company, query: str, filters: SearchFilters, k: int, access_levels: set[str] | None,
-          ranking: Ranking) -> _Plan | None:
+def _plan(
+    *, company: Company, query: str, filters: SearchFilters, k: int, access_levels: set[str] | None, ranking: Ranking
+) -> _Plan | None:
     if not query:
         return None
     wanted = [t for t in (filters.source_types or ALL_SOURCE_TYPES) if t in ALL_SOURCE_TYPES]
@@ -451,14 +494,27 @@ def _plan(*, company: Company, query: str, filters: SearchFilters, k: int, acces
     if ranking.clean_query in ("text", "both"):
         text_query = query_topic(query)
         vector = embed_query(text_query if ranking.clean_query == "both" else query)
-    candidates = chunks_candidates(company=company, query=text_query, n=max(CANDIDATES, fetch),
-                                   access_levels=access_levels, source_types=wanted, filters=pushed or None,
-                                   query_embedding=vector)
+    candidates = chunks_candidates(
+        company=company,
+        query=text_query,
+        n=max(CANDIDATES, fetch),
+        access_levels=access_levels,
+        source_types=wanted,
+        filters=pushed or None,
+        query_embedding=vector,
+    )
     return _Plan(candidates=candidates, wanted=wanted, allowed_meetings=allowed_meetings)
 
 
-def search(*, company: Company, query: str, filters: SearchFilters | None = None, k: int = 20,
-           access_levels: set[str] | None = None, ranking: Ranking | None = None) -> list[SearchHit]:
+def search(
+    *,
+    company: Company,
+    query: str,
+    filters: SearchFilters | None = None,
+    k: int = 20,
+    access_levels: set[str] | None = None,
+    ranking: Ranking | None = None,
+) -> list[SearchHit]:
     """The best ``k`` hits for ``query`` among this company's meetings and documents."""
     filters = filters or SearchFilters()
     ranking = ranking or DEFAULT_RANKING
@@ -469,7 +525,7 @@ def search(*, company: Company, query: str, filters: SearchFilters | None = None
     wanted, allowed_meetings = plan.wanted, plan.allowed_meetings
     terms = query_terms(query)
     hits: list[SearchHit] = []
-    kept: dict[int, list[set[int]]] = {}
+    kept: dict[int, list[tuple[set[int], int]]] = {}
     for chunk, score in fuse(plan.candidates, query=query, ranking=ranking, one_meeting=bool(filters.meeting_id)):
         if chunk.source_type not in wanted:
             continue
@@ -477,7 +533,7 @@ def search(*, company: Company, query: str, filters: SearchFilters | None = None
         hit.score = score
         if allowed_meetings is not None and hit.meeting_id not in allowed_meetings:
             continue
-        if _repeats_a_kept_window(hit, kept, ranking.max_overlap):
+        if _repeats_a_kept_window(hit, chunk.start_char, kept, ranking):
             continue
         hits.append(hit)
         if len(hits) >= k:

@@ -2,11 +2,13 @@
 
 ``search()`` fetches two candidate lists (BM25 and the question's embedding, ``chunks_candidates``)
 and this module orders their union. Each candidate gets the features in ``FEATURES``: how both
-rankers placed it, how much of the question's topic it contains, whether a speaker the question
-names talks in it, how its overlapping neighbours scored, and how strongly the candidates point to
-its meeting (across meetings, finding the meeting is half the answer). A logistic regression over
-those features (one set of weights across meetings, one within a single meeting, where the meeting
-features say nothing) gives each candidate the probability that it is the moment asked about.
+rankers placed it (their reciprocal rank fusion), how strongly the candidates point to its meeting
+(across meetings, finding the meeting is half the answer), whether a speaker the question names talks
+in it, its cosine to the question and how much of the question's topic it contains. A linear score
+over those features (one set of weights across meetings, one within a single meeting, where the
+meeting feature says nothing) orders the candidates; the weights are a pairwise logistic regression
+(a moment asked about against a window of the same search that is not), so the score ranks and its
+logistic is shown as the hit's score.
 
 The weights are trained on real meetings (QMSum val dev, MIT licence) by
 ``python -m eval.real.train_search`` (part of ``make train``) with scikit-learn; here only numpy runs.
@@ -30,30 +32,20 @@ from knowledge.retrieval import Candidates, ChunkHit
 WEIGHTS_PATH = Path(__file__).with_name("search_ranker.json")
 RRF_K = 10
 FEATURES = (
-    "bm25_rel",  # BM25 score / the best BM25 score (0: not in the BM25 list)
-    "bm25_rr",  # 1 / BM25 rank (0: not listed)
+    "log_rrf",  # log of the reciprocal rank fusion of the two lists (1.0 = first in both)
+    "log_meeting_evidence",  # log of the meeting's three best fused scores, summed, / the best meeting's
+    "log_speaker",  # log(1 + 2 * the share of the window's lines by a speaker the question names)
     "similarity",  # cosine to the question
-    "similarity_gap",  # cosine - the best candidate's cosine
-    "vector_rr",  # 1 / vector rank (0: not listed)
-    "rrf",  # reciprocal rank fusion of the two lists, 1.0 = first in both
-    "coverage",  # share of the question's topic words in the window
-    "speaker",  # share of the window's lines by a speaker the question names
-    "neighbour_rrf",  # best fused score of an overlapping window of the same meeting
-    "neighbour_coverage",  # best topic coverage of an overlapping window
-    "meeting_best",  # the meeting's best fused score / the best meeting's
-    "meeting_evidence",  # the sum of the meeting's three best fused scores / the best meeting's
-    "meeting_share",  # share of the candidates that are the meeting's
-    "meeting_bm25",  # the sum of the meeting's BM25 scores / the best meeting's
-    "meeting_rank_rr",  # 1 / the meeting's rank by evidence
-    "log_chars",  # log of the window's length
-    "transcript",  # 1 for a transcript window, 0 for a summary, decision, action item or document
+    "coverage",  # share of the question's topic words in what the window says
 )
 MEETING_EVIDENCE_TOP = 3
+_EPSILON = 1e-3
 MEETING_SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
 _WORD = re.compile(r"[a-z0-9]+")
 _PREFIX = 5  # words compared by their first letters: "pricing" matches "price", "prices"
 # The frame of a question about a meeting, not its topic.
-_NOT_TOPIC = frozenset("""
+_NOT_TOPIC = frozenset(
+    """
 a about above after again all also am an and any are as at be because been before being between both but by can
 could did do does doing down during each few for from had has have having he her here him his how i if in into is
 it its just me more most my no not now of off on once only or other our out over own same she should so some such
@@ -64,7 +56,8 @@ talked talking discuss discusses discussed discussing discussion discussions sum
 describe described description mention mentioned meeting meetings group team general overall please whole happen
 happened conclude concluded conclusion agree agreed agreement decide decided decision reason reasons regarding
 toward towards according
-""".split())  # noqa: SIM905
+""".split()  # noqa: SIM905
+)
 
 
 @dataclass(frozen=True)
@@ -83,13 +76,23 @@ class SearchModel:
         return standard @ weights[:-1] + weights[-1]
 
     def as_json(self) -> dict:
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "across": list(self.across), "within": list(self.within)}
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "across": list(self.across),
+            "within": list(self.within),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> SearchModel:
-        return cls(features=tuple(data["features"]), mean=tuple(data["mean"]), scale=tuple(data["scale"]),
-                   across=tuple(data["across"]), within=tuple(data["within"]))
+        return cls(
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            across=tuple(data["across"]),
+            within=tuple(data["within"]),
+        )
 
 
 def model_load(path: Path = WEIGHTS_PATH) -> SearchModel | None:
@@ -139,8 +142,13 @@ def _ratio(value: float, best: float) -> float:
     return value / best if best > 0 else 0.0
 
 
-def candidate_features(candidates: Candidates, *, query: str, speaker_share: dict[int, float] | None = None,
-                       speaker_words: set[str] = frozenset()) -> tuple[list[ChunkHit], np.ndarray]:
+def candidate_features(
+    candidates: Candidates,
+    *,
+    query: str,
+    speaker_share: dict[int, float] | None = None,
+    speaker_words: set[str] = frozenset(),
+) -> tuple[list[ChunkHit], np.ndarray]:
     """The union of the two lists (BM25 order, then the vector list's new ones) and one feature row each.
 
     ``speaker_share``: per candidate, the share of its lines by a speaker the question names;
@@ -155,68 +163,35 @@ def candidate_features(candidates: Candidates, *, query: str, speaker_share: dic
     if not chunks:
         return [], np.zeros((0, len(FEATURES)))
     text_rank, vector_rank = _ranks(candidates.text), _ranks(candidates.vector)
-    bm25 = {c.chunk_id: float(c.score or 0.0) for c in candidates.text}
-    best_bm25 = max(bm25.values(), default=0.0)
-    similarity = {c.chunk_id: float(c.similarity or 0.0) for c in chunks}
-    best_similarity = max(similarity.values())
-    rrf = {c.chunk_id: ((1.0 / (RRF_K + text_rank[c.chunk_id]) if c.chunk_id in text_rank else 0.0)
-                        + (1.0 / (RRF_K + vector_rank[c.chunk_id]) if c.chunk_id in vector_rank else 0.0))
-           * (RRF_K + 1) / 2 for c in chunks}
-    topic = topic_words(query, leave_out=speaker_words)
-    coverage = {c.chunk_id: _coverage(_spoken(c), topic) for c in chunks}
-    speaker_share = speaker_share or {}
-
-    # Overlapping windows of one meeting: a topic is discussed over several.
-    segments = {c.chunk_id: set(c.metadata.get("segment_ids") or []) for c in chunks
-                if c.source_type == "transcript"}
-    by_meeting: dict[int, list[ChunkHit]] = {}
+    rrf = {
+        c.chunk_id: (
+            (1.0 / (RRF_K + text_rank[c.chunk_id]) if c.chunk_id in text_rank else 0.0)
+            + (1.0 / (RRF_K + vector_rank[c.chunk_id]) if c.chunk_id in vector_rank else 0.0)
+        )
+        * (RRF_K + 1)
+        / 2
+        for c in chunks
+    }
+    by_meeting: dict[int, list[float]] = {}
     for chunk in chunks:
         meeting = meeting_of(chunk)
         if meeting is not None:
-            by_meeting.setdefault(meeting, []).append(chunk)
-    neighbour_rrf: dict[int, float] = {}
-    neighbour_coverage: dict[int, float] = {}
-    for members in by_meeting.values():
-        for chunk in members:
-            mine = segments.get(chunk.chunk_id)
-            if not mine:
-                continue
-            near = [o.chunk_id for o in members if o.chunk_id != chunk.chunk_id and mine & segments.get(o.chunk_id,
-                                                                                                         set())]
-            neighbour_rrf[chunk.chunk_id] = max((rrf[o] for o in near), default=0.0)
-            neighbour_coverage[chunk.chunk_id] = max((coverage[o] for o in near), default=0.0)
-
-    meeting_best = {m: max(rrf[c.chunk_id] for c in v) for m, v in by_meeting.items()}
-    evidence = {m: sum(sorted((rrf[c.chunk_id] for c in v), reverse=True)[:MEETING_EVIDENCE_TOP])
-                for m, v in by_meeting.items()}
-    meeting_bm25 = {m: sum(bm25.get(c.chunk_id, 0.0) for c in v) for m, v in by_meeting.items()}
-    order = sorted(evidence, key=lambda m: (-evidence[m], m))
-    meeting_rank = {m: i for i, m in enumerate(order, start=1)}
-    top_best, top_evidence = max(meeting_best.values(), default=0.0), max(evidence.values(), default=0.0)
-    top_bm25 = max(meeting_bm25.values(), default=0.0)
-
+            by_meeting.setdefault(meeting, []).append(rrf[chunk.chunk_id])
+    evidence = {m: sum(sorted(v, reverse=True)[:MEETING_EVIDENCE_TOP]) for m, v in by_meeting.items()}
+    top_evidence = max(evidence.values(), default=0.0)
+    topic = topic_words(query, leave_out=speaker_words)
+    speaker_share = speaker_share or {}
     rows = np.zeros((len(chunks), len(FEATURES)))
     for i, chunk in enumerate(chunks):
-        cid, meeting = chunk.chunk_id, meeting_of(chunk)
-        in_meeting = meeting is not None
+        meeting = meeting_of(chunk)
+        # A document has no meeting: it counts as one of the best meeting's.
+        meeting_evidence = _ratio(evidence[meeting], top_evidence) if meeting is not None else 1.0
         rows[i] = (
-            _ratio(bm25.get(cid, 0.0), best_bm25),
-            1.0 / text_rank[cid] if cid in text_rank else 0.0,
-            similarity[cid],
-            similarity[cid] - best_similarity,
-            1.0 / vector_rank[cid] if cid in vector_rank else 0.0,
-            rrf[cid],
-            coverage[cid],
-            speaker_share.get(cid, 0.0),
-            neighbour_rrf.get(cid, 0.0),
-            neighbour_coverage.get(cid, 0.0),
-            _ratio(meeting_best[meeting], top_best) if in_meeting else 0.0,
-            _ratio(evidence[meeting], top_evidence) if in_meeting else 0.0,
-            len(by_meeting[meeting]) / len(chunks) if in_meeting else 0.0,
-            _ratio(meeting_bm25[meeting], top_bm25) if in_meeting else 0.0,
-            1.0 / meeting_rank[meeting] if in_meeting else 0.0,
-            math.log(1 + len(chunk.text)),
-            1.0 if chunk.source_type == "transcript" else 0.0,
+            math.log(rrf[chunk.chunk_id]),
+            math.log(_EPSILON + meeting_evidence),
+            math.log(1.0 + 2.0 * speaker_share.get(chunk.chunk_id, 0.0)),
+            float(chunk.similarity or 0.0),
+            _coverage(_spoken(chunk), topic),
         )
     return chunks, rows
 
