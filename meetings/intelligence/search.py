@@ -3,15 +3,14 @@
 Ranking (see docs/intelligence.md, "How meeting search ranks"): two candidate lists from the
 shared chunk table (``knowledge.retrieval.chunks_candidates``): Okapi BM25 over the query's
 content words, with document frequencies from the company's chunks, and cosine similarity to
-the query embedding. They are fused by weighted reciprocal rank fusion (``Ranking``, weights
-tuned on real meetings by meeting-level folds: ``eval/real/search.py``). A question that names
-a speaker ("what did Sam say about pricing", "What did PhD C think ...") lifts the windows
-where that speaker talks, in proportion to their share of the window's lines. Across meetings,
-finding the meeting is half the answer: a window's score is scaled by its meeting's evidence (the
-sum of the meeting's three best candidate scores, relative to the best meeting's), so a window of
-the meeting most candidates point to outranks an isolated match elsewhere. Transcript
-windows overlap by half, so a window that mostly repeats a better one already listed is
-dropped: the list shows different moments.
+the query embedding. The shipped ``Ranking`` orders their union with the learned model of
+``search_model`` (trained on real meetings, measured by meeting-level folds in
+``eval/real/search.py``): fused rank, the evidence for the candidate's meeting (across meetings,
+finding the meeting is half the answer), a speaker the question names ("what did Sam say about
+pricing", "What did PhD C think ..."), cosine and topic-word coverage. ``Ranking()`` without a
+model is the earlier weighted reciprocal rank fusion with its speaker lift and meeting scaling.
+Transcript windows overlap by half, so a window that mostly repeats one already listed, or is
+its next or previous window, is dropped: the list shows different moments.
 
 Filters: what ``chunks_candidates`` can express is pushed down: the date range (meeting chunks
 are stored with the meeting's date as their chunk date), the platform (``metadata``
@@ -40,7 +39,13 @@ from django.utils.html import escape
 from accounts.models import Company
 from knowledge.embeddings import embed_query
 from knowledge.retrieval import Candidates, ChunkHit, chunks_candidates
-from meetings.intelligence.search_model import SearchModel, candidate_features, model_load, probabilities
+from meetings.intelligence.search_model import (
+    SearchModel,
+    candidate_features,
+    meeting_of,
+    model_load,
+    probabilities,
+)
 from meetings.models import Meeting
 
 MEETING_SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
@@ -344,18 +349,12 @@ def _learned(
     return [(chunks[i], float(scores[i])) for i in order]
 
 
-def _meeting_of(chunk: ChunkHit) -> int | None:
-    if chunk.source_type not in MEETING_SOURCE_TYPES:
-        return None
-    return int(chunk.metadata.get("meeting_id") or chunk.source_id)
-
-
 def _with_neighbours(fused: dict[int, float], by_id: dict[int, ChunkHit], weight: float) -> dict[int, float]:
     """A window also scores with the best window overlapping it: a topic is discussed over several."""
     segments: dict[int, list[tuple[int, set[int]]]] = {}
     for cid, chunk in by_id.items():
         if chunk.source_type == "transcript" and chunk.metadata.get("segment_ids"):
-            segments.setdefault(_meeting_of(chunk), []).append((cid, set(chunk.metadata["segment_ids"])))
+            segments.setdefault(meeting_of(chunk), []).append((cid, set(chunk.metadata["segment_ids"])))
     out = dict(fused)
     for windows in segments.values():
         for cid, mine in windows:
@@ -369,7 +368,7 @@ def _with_meeting_evidence(fused: dict[int, float], by_id: dict[int, ChunkHit], 
     """Windows of the meeting the candidates point to most lift: across meetings, the meeting is half the answer."""
     scores: dict[int, list[float]] = {}
     for cid, chunk in by_id.items():
-        meeting = _meeting_of(chunk)
+        meeting = meeting_of(chunk)
         if meeting is not None:
             scores.setdefault(meeting, []).append(fused[cid])
     evidence = {m: sum(sorted(v, reverse=True)[:MEETING_EVIDENCE_TOP]) for m, v in scores.items()}
@@ -378,7 +377,7 @@ def _with_meeting_evidence(fused: dict[int, float], by_id: dict[int, ChunkHit], 
         return fused
     out = dict(fused)
     for cid, chunk in by_id.items():
-        meeting = _meeting_of(chunk)
+        meeting = meeting_of(chunk)
         if meeting is not None:  # the best meeting keeps its scores, the others drop
             out[cid] *= (1.0 + weight * evidence[meeting] / top) / (1.0 + weight)
     return out
