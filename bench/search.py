@@ -11,6 +11,8 @@ embedded server), created and migrated here and dropped at the end (``--keep`` k
    find no HNSW neighbours). At each size the 186 QMSum questions run through ``search()`` across all
    meetings and within their meeting (p50/p95, database side); the local model embeds each question
    with its cache cleared (what a new question costs), and "new question" adds the two per question.
+   Beside them, same run: across meetings with rank fusion instead of the learned ranking
+   (``Ranking()``), and the two candidate lists alone (``search_candidates``).
 2. Indexing a 2-hour meeting, last (its model-embedded chunks stay out of the latency runs): QMSum
    turns (EVAL_DATA_DIR, see eval/real/data.py) joined into one meeting of about 2,000 turns, then
    ``meeting_index`` as the report task runs it: once with the local embedding model (what
@@ -85,7 +87,8 @@ def use_hashed_embeddings(on: bool) -> None:
 
 
 LATENCY_HEADER = ["meetings", "chunks", "across, new question (+ model)", "across (database side)",
-                  "within the meeting (database side)", "question embedding (model)"]
+                  "within the meeting (database side)", "question embedding (model)",
+                  "across, rank fusion only (baseline)", "across, candidate lists alone"]
 
 
 def bench_indexing(company, meetings) -> list[list]:
@@ -112,7 +115,7 @@ def bench_indexing(company, meetings) -> list[list]:
 def bench_latency(company, queries, imported) -> list[str]:
     from accounts.tenancy import tenant_scope
     from knowledge import embeddings
-    from meetings.intelligence.search import SearchFilters, search
+    from meetings.intelligence.search import Ranking, SearchFilters, search, search_candidates
 
     embed = []
     for q in queries:  # the local model, as production pays it for a question not seen before
@@ -130,9 +133,19 @@ def bench_latency(company, queries, imported) -> list[str]:
                 search(company=company, query=q.query, filters=filters, k=10)
                 times.append(time.perf_counter() - started)
             out[setting] = times
+        # Baselines of the same run: the ranking without the learned model, and the two candidate lists alone
+        # (what the ranking adds is the difference).
+        out["fusion"], out["candidates"] = [], []
+        for q in queries:
+            started = time.perf_counter()
+            search(company=company, query=q.query, k=10, ranking=Ranking())
+            out["fusion"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            search_candidates(company=company, query=q.query, k=10)
+            out["candidates"].append(time.perf_counter() - started)
     # What a user waits for with a new question: the database side plus the model, question by question.
     first = [t + e for t, e in zip(out["across"], embed, strict=True)]
-    return [ms(first), ms(out["across"]), ms(out["within"]), ms(embed)]
+    return [ms(first), ms(out["across"]), ms(out["within"]), ms(embed), ms(out["fusion"]), ms(out["candidates"])]
 
 
 def ms(times: list[float]) -> str:
