@@ -67,6 +67,7 @@ eval-regression: install
 # Rebuild the action-item / decision detector weights (meetings/analysis/weights) from the AMI ES dev meetings.
 train: install
 	@$(VENV)/python -m eval.real.train_detector $(TRAIN_ARGS)
+	@$(VENV)/python -m eval.real.train_search
 
 # Knowledge base: ingestion throughput, retrieval quality, query latency at 10k/100k chunks (see bench/knowledge.py).
 bench-knowledge: install

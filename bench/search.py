@@ -11,6 +11,9 @@ embedded server), created and migrated here and dropped at the end (``--keep`` k
    find no HNSW neighbours). At each size the 186 QMSum questions run through ``search()`` across all
    meetings and within their meeting (p50/p95, database side); the local model embeds each question
    with its cache cleared (what a new question costs), and "new question" adds the two per question.
+   Beside them, same run and interleaved question by question (rotating which goes first, since the
+   first pays the question's cold word statistics): across meetings with rank fusion instead of the
+   learned ranking (``Ranking()``), and the two candidate lists alone (``search_candidates``).
 2. Indexing a 2-hour meeting, last (its model-embedded chunks stay out of the latency runs): QMSum
    turns (EVAL_DATA_DIR, see eval/real/data.py) joined into one meeting of about 2,000 turns, then
    ``meeting_index`` as the report task runs it: once with the local embedding model (what
@@ -58,8 +61,10 @@ def hashed_embeddings(texts: list[str]) -> np.ndarray:
     """Unit vectors from hashed word counts: similar texts get similar vectors, at no model cost."""
     out = np.zeros((len(texts), 384), dtype=np.float32)
     for i, text in enumerate(texts):
-        buckets = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=4).digest(), "little") % _BUCKETS
-                   for w in _WORD.findall(text.lower())]
+        buckets = [
+            int.from_bytes(hashlib.blake2b(w.encode(), digest_size=4).digest(), "little") % _BUCKETS
+            for w in _WORD.findall(text.lower())
+        ]
         if buckets:
             out[i] = _PROJECTION[buckets].sum(axis=0)
         out[i] /= max(float(np.linalg.norm(out[i])), 1e-6)
@@ -84,8 +89,16 @@ def use_hashed_embeddings(on: bool) -> None:
     embeddings.embed_query = search_module.embed_query = hashed_query if on else _model_embed_query
 
 
-LATENCY_HEADER = ["meetings", "chunks", "across, new question (+ model)", "across (database side)",
-                  "within the meeting (database side)", "question embedding (model)"]
+LATENCY_HEADER = [
+    "meetings",
+    "chunks",
+    "across, new question (+ model)",
+    "across (database side)",
+    "within the meeting (database side)",
+    "question embedding (model)",
+    "across, rank fusion only (baseline)",
+    "across, candidate lists alone",
+]
 
 
 def bench_indexing(company, meetings) -> list[list]:
@@ -112,7 +125,7 @@ def bench_indexing(company, meetings) -> list[list]:
 def bench_latency(company, queries, imported) -> list[str]:
     from accounts.tenancy import tenant_scope
     from knowledge import embeddings
-    from meetings.intelligence.search import SearchFilters, search
+    from meetings.intelligence.search import Ranking, SearchFilters, search, search_candidates
 
     embed = []
     for q in queries:  # the local model, as production pays it for a question not seen before
@@ -120,19 +133,30 @@ def bench_latency(company, queries, imported) -> list[str]:
         started = time.perf_counter()
         (_model_embed_query or embeddings.embed_query)(q.query)
         embed.append(time.perf_counter() - started)
-    out = {}
+    # Across meetings three ways, their order rotated question by question so that each pays the cold word
+    # statistics of a new question equally often: the shipped ranking, rank fusion alone (``Ranking()``, the
+    # baseline) and the two candidate lists alone (``search_candidates``: what any ranking starts from).
+    variants = {
+        "across": lambda q: search(company=company, query=q.query, k=10),
+        "fusion": lambda q: search(company=company, query=q.query, k=10, ranking=Ranking()),
+        "candidates": lambda q: search_candidates(company=company, query=q.query, k=10),
+    }
+    names = list(variants)
+    out: dict[str, list[float]] = {name: [] for name in [*names, "within"]}
     with tenant_scope(company):
-        for setting in ("across", "within"):
-            times = []
-            for q in queries:
-                filters = SearchFilters(meeting_id=imported[q.meeting].meeting_id) if setting == "within" else None
+        for i, q in enumerate(queries):
+            for name in names[i % 3 :] + names[: i % 3]:
                 started = time.perf_counter()
-                search(company=company, query=q.query, filters=filters, k=10)
-                times.append(time.perf_counter() - started)
-            out[setting] = times
+                variants[name](q)
+                out[name].append(time.perf_counter() - started)
+        for q in queries:
+            filters = SearchFilters(meeting_id=imported[q.meeting].meeting_id)
+            started = time.perf_counter()
+            search(company=company, query=q.query, filters=filters, k=10)
+            out["within"].append(time.perf_counter() - started)
     # What a user waits for with a new question: the database side plus the model, question by question.
     first = [t + e for t, e in zip(out["across"], embed, strict=True)]
-    return [ms(first), ms(out["across"]), ms(out["within"]), ms(embed)]
+    return [ms(first), ms(out["across"]), ms(out["within"]), ms(embed), ms(out["fusion"]), ms(out["candidates"])]
 
 
 def ms(times: list[float]) -> str:
@@ -151,10 +175,16 @@ def imported_again(company_name: str, meetings) -> tuple[object, dict, int]:
     with tenant_scope(company):
         by_title = dict(Meeting.objects.values_list("title", "pk"))
         for m in meetings:
-            ids = list(TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting]).order_by("sequence")
-                       .values_list("pk", flat=True))
-            out[m.meeting] = Imported(meeting_id=by_title[m.meeting], index_seconds=float("nan"),
-                                      turn_of_segment={pk: i for i, pk in enumerate(ids)})
+            ids = list(
+                TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting])
+                .order_by("sequence")
+                .values_list("pk", flat=True)
+            )
+            out[m.meeting] = Imported(
+                meeting_id=by_title[m.meeting],
+                index_seconds=float("nan"),
+                turn_of_segment={pk: i for i, pk in enumerate(ids)},
+            )
     return company, out, len(by_title)
 
 
@@ -163,8 +193,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[35, 100, 500], help="meetings in the company")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--skip-indexing", action="store_true")
-    parser.add_argument("--reuse", action="store_true",
-                        help="time search on the meetings a --keep run left (no import, no indexing bench)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time search on the meetings a --keep run left (no import, no indexing bench)",
+    )
     args = parser.parse_args()
 
     from django.db import connection
@@ -184,8 +217,13 @@ def main() -> None:
         counts_forget()
         with tenant_scope(company):
             chunks = Chunk.objects.count()
-        print(table("search() latency, k=10, ms p50 / p95", LATENCY_HEADER,
-                    [[count, chunks, *bench_latency(company, queries, imported)]]))
+        print(
+            table(
+                "search() latency, k=10, ms p50 / p95",
+                LATENCY_HEADER,
+                [[count, chunks, *bench_latency(company, queries, imported)]],
+            )
+        )
         return
     name = database_create()
     print(f"database {name}; 2-core figures are noisy", flush=True)
@@ -201,8 +239,9 @@ def main() -> None:
             while count < size:
                 m = meetings[count % len(meetings)]
                 copy = count // len(meetings)
-                result = meeting_import(company=company, title=f"{m.meeting} #{copy}" if copy else m.meeting,
-                                        turns=m.turns)
+                result = meeting_import(
+                    company=company, title=f"{m.meeting} #{copy}" if copy else m.meeting, turns=m.turns
+                )
                 if not copy:
                     imported[m.meeting] = result
                 count += 1

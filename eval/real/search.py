@@ -11,15 +11,14 @@ segment per turn, synthetic times) and ``meeting_index``. Each query runs throug
 window it links to (its first to last turn), and a query is answered at k when one of its top k
 hits lies in the right meeting and overlaps a gold span (shared/datasets/README.md).
 
-Tuned parameters (the fusion in ``meetings.intelligence.search.Ranking``) are chosen by 5
-meeting-level folds (a meeting series such as ES2006a-d stays in one fold): each fold's queries
-are answered with the parameters that did best on the other four folds, and that
-cross-validated figure is the one reported. The candidate lists do not depend on those
-parameters, so they are fetched once per query and replayed through ``search()`` for the grid.
-A wider grid (text_weight 0.5/1/2, rrf_k 10/20, speaker_boost 1/2, clean_query none/text/both,
-neighbour_weight 0/0.3/0.6, meeting_weight 0/0.5/1/2: 432 rankings) chose meeting_weight 1 in every
-fold and never the query cleanup or the neighbour propagation (cross-validated R@5 0.505 across,
-0.763 within); the grid below keeps what was ever chosen, so a run takes minutes, not twenty.
+The ranking is learned (``meetings.intelligence.search_model``, trained by
+``eval/real/train_search.py``) and measured by 5 meeting-level folds (a meeting series such as
+ES2006a-d stays in one fold): each fold's queries are answered by ``search()`` with weights fitted
+on the other four folds' meetings only, and that cross-validated figure is the one reported, with
+each fold's recall@5. The candidate lists do not depend on the weights, so they are fetched once per
+query and replayed through ``search()`` for every fold. Rank fusion without the learned ranking
+(``Ranking()``, the previous product) is shown beside it, and the shipped weights (fitted on all 35
+meetings, so in-sample here) for reference.
 
 Baselines, same run: Okapi BM25 (k1 1.2, b 0.75; lower-cased words, transcription marks and
 English stop words removed, no stemming) over 5-turn windows, and the same BM25 over the
@@ -29,7 +28,6 @@ product's own windows (so a gain can be told apart from the window shape).
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import os
 import re
@@ -45,25 +43,19 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from eval.real.data import QmsumMeeting, QmsumQuery, qmsum, series_of
+from eval.real.train_search import model_fit, pools_build
 
 FOLDS = 5
 KS = (5, 10)
 BASELINE_TURNS = 5
-GRID = {  # narrowed after a 432-ranking run (see the module docstring)
-    "text_weight": (1.0, 2.0),
-    "rrf_k": (10, 20),
-    "speaker_boost": (1.0, 2.0),
-    "max_overlap": (0.5,),
-    "clean_query": ("none",),
-    "neighbour_weight": (0.0,),
-    "meeting_weight": (0.0, 1.0, 2.0),
-}
-STOP = frozenset("""a about above after again against all am an and any are as at be because been before being below
+STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
 between both but by can could did do does doing down during each few for from further had has have having he her
 here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
 off on once only or other our ours ourselves out over own same she should so some such than that the their theirs
 them themselves then there these they this those through to too under until up very was we were what when where
-which while who whom why will with would you your yours yourself yourselves""".split())  # noqa: SIM905
+which while who whom why will with would you your yours yourself yourselves""".split()  # noqa: SIM905
+)
 _MARK = re.compile(r"\{[^{}]*\}")
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -92,8 +84,13 @@ def _admin_connection():
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=settings.DATABASE_OWNER["USER"],
-                           dbname="postgres", autocommit=True)  # the owner creates and drops databases
+    return psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or None,
+        user=settings.DATABASE_OWNER["USER"],
+        dbname="postgres",
+        autocommit=True,
+    )  # the owner creates and drops databases
 
 
 def database_create() -> str:
@@ -137,8 +134,14 @@ def turn_segments(turns: list[dict]) -> list:
     out, clock = [], 0.0
     for turn in turns:
         duration = max(1.0, 0.4 * len(turn["text"].split()))
-        out.append(SttSegment(start=clock, end=clock + duration, text=turn["text"] or "…",
-                              speaker=turn["speaker"] or "Unknown speaker"))
+        out.append(
+            SttSegment(
+                start=clock,
+                end=clock + duration,
+                text=turn["text"] or "…",
+                speaker=turn["speaker"] or "Unknown speaker",
+            )
+        )
         clock += duration + 0.2
     return out
 
@@ -154,8 +157,9 @@ def meeting_import(*, company, title: str, turns: list[dict], index: bool = True
 
     with tenant_scope(company), transaction.atomic():
         meeting = services.meeting_create(company=company, created_by=None, title=title)
-        segments_store(company=company, meeting=meeting, segments=turn_segments(turns),
-                       source=TranscriptSegment.Source.IMPORT)
+        segments_store(
+            company=company, meeting=meeting, segments=turn_segments(turns), source=TranscriptSegment.Source.IMPORT
+        )
     with tenant_scope(company):
         ids = list(TranscriptSegment.objects.filter(meeting=meeting).order_by("sequence").values_list("pk", flat=True))
         started = time.perf_counter()
@@ -182,10 +186,16 @@ def imported_again(meetings: list[QmsumMeeting]) -> tuple[object, dict[str, Impo
     with tenant_scope(company):
         by_title = {m.title: m.pk for m in Meeting.objects.all()}
         for m in meetings:
-            ids = list(TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting]).order_by("sequence")
-                       .values_list("pk", flat=True))
-            out[m.meeting] = Imported(meeting_id=by_title[m.meeting], index_seconds=float("nan"),
-                                      turn_of_segment={pk: i for i, pk in enumerate(ids)})
+            ids = list(
+                TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting])
+                .order_by("sequence")
+                .values_list("pk", flat=True)
+            )
+            out[m.meeting] = Imported(
+                meeting_id=by_title[m.meeting],
+                index_seconds=float("nan"),
+                turn_of_segment={pk: i for i, pk in enumerate(ids)},
+            )
     return company, out
 
 
@@ -194,8 +204,10 @@ def imported_again(meetings: list[QmsumMeeting]) -> tuple[object, dict[str, Impo
 
 def answered_at(ranked: list[tuple[str, int, int]], query: QmsumQuery, k: int) -> bool:
     """``ranked``: (meeting, first turn, last turn) per hit, best first."""
-    return any(meeting == query.meeting and any(first <= b and a <= last for a, b in query.spans)
-               for meeting, first, last in ranked[:k])
+    return any(
+        meeting == query.meeting and any(first <= b and a <= last for a, b in query.spans)
+        for meeting, first, last in ranked[:k]
+    )
 
 
 def recall(results: dict[int, list[tuple[str, int, int]]], queries: list[QmsumQuery], ids: list[int], k: int) -> float:
@@ -232,8 +244,9 @@ class Bm25:
         return out
 
 
-def bm25_results(windows: list[tuple[str, int, int, str]], queries: list[QmsumQuery], *,
-                 within: bool) -> dict[int, list[tuple[str, int, int]]]:
+def bm25_results(
+    windows: list[tuple[str, int, int, str]], queries: list[QmsumQuery], *, within: bool
+) -> dict[int, list[tuple[str, int, int]]]:
     """``windows``: (meeting, first turn, last turn, text)."""
     index = Bm25([tokens(w[3]) for w in windows])
     by_meeting: dict[str, list[int]] = {}
@@ -248,9 +261,16 @@ def bm25_results(windows: list[tuple[str, int, int, str]], queries: list[QmsumQu
 
 
 def fixed_windows(meetings: list[QmsumMeeting], size: int) -> list[tuple[str, int, int, str]]:
-    return [(m.meeting, start, min(start + size, len(m.turns)) - 1,
-             " ".join(t["text"] for t in m.turns[start : start + size]))
-            for m in meetings for start in range(0, len(m.turns), size)]
+    return [
+        (
+            m.meeting,
+            start,
+            min(start + size, len(m.turns)) - 1,
+            " ".join(t["text"] for t in m.turns[start : start + size]),
+        )
+        for m in meetings
+        for start in range(0, len(m.turns), size)
+    ]
 
 
 # --- the product ----------------------------------------------------------------------------
@@ -265,8 +285,9 @@ def memoised_candidates() -> tuple[Callable, Callable]:
 
     def cached(**kwargs):
         # An array's repr elides its middle: key a query embedding by its bytes.
-        key = repr(sorted(((k, v.tobytes() if hasattr(v, "tobytes") else v) for k, v in kwargs.items()),
-                          key=lambda kv: kv[0]))
+        key = repr(
+            sorted(((k, v.tobytes() if hasattr(v, "tobytes") else v) for k, v in kwargs.items()), key=lambda kv: kv[0])
+        )
         if key not in cache:
             cache[key] = original(**kwargs)
         return cache[key]
@@ -279,9 +300,16 @@ def memoised_candidates() -> tuple[Callable, Callable]:
     return cached, restore
 
 
-def product_results(*, company, queries: list[QmsumQuery], imported: dict[str, Imported], within: bool,
-                    ranking, ids: list[int] | None = None,
-                    timings: list[float] | None = None) -> dict[int, list[tuple[str, int, int]]]:
+def product_results(
+    *,
+    company,
+    queries: list[QmsumQuery],
+    imported: dict[str, Imported],
+    within: bool,
+    ranking,
+    ids: list[int] | None = None,
+    timings: list[float] | None = None,
+) -> dict[int, list[tuple[str, int, int]]]:
     from accounts.tenancy import tenant_scope
     from meetings.intelligence.search import SearchFilters, search
 
@@ -300,20 +328,15 @@ def product_results(*, company, queries: list[QmsumQuery], imported: dict[str, I
                 if hit.source_type != "transcript" or hit.meeting_id not in meeting_of:
                     continue
                 name = meeting_of[hit.meeting_id]
-                turns = [imported[name].turn_of_segment[int(line[0])] for line in hit.lines
-                         if int(line[0]) in imported[name].turn_of_segment]
+                turns = [
+                    imported[name].turn_of_segment[int(line[0])]
+                    for line in hit.lines
+                    if int(line[0]) in imported[name].turn_of_segment
+                ]
                 if turns:
                     ranked.append((name, min(turns), max(turns)))
             out[qi] = ranked
     return out
-
-
-def rankings():
-    from meetings.intelligence.search import Ranking
-
-    keys = list(GRID)
-    for values in itertools.product(*(GRID[k] for k in keys)):
-        yield Ranking(**dict(zip(keys, values, strict=True)))
 
 
 def meeting_folds(meetings: list[QmsumMeeting], k: int = FOLDS) -> list[set[str]]:
@@ -323,30 +346,44 @@ def meeting_folds(meetings: list[QmsumMeeting], k: int = FOLDS) -> list[set[str]
     return [{m.meeting for m in meetings if group[series_of(m.meeting)] == f} for f in range(k)]
 
 
-def objective(results: dict[str, dict], queries: list[QmsumQuery], ids: list[int]) -> float:
-    return recall(results["across"], queries, ids, 5) + recall(results["within"], queries, ids, 5)
+def cross_validate(*, company, meetings, queries, imported) -> tuple[dict[str, dict], list[dict], dict[str, dict]]:
+    """Per fold: the ranking learned on the other folds' meetings answers this fold's queries.
 
+    Returns the cross-validated results, each fold's recall@5 (across, within) and, for reference,
+    the in-sample results of weights fitted on every meeting (what ships).
+    """
+    from meetings.intelligence.search import Ranking
 
-def cross_validate(*, company, meetings, queries, imported) -> tuple[dict[str, dict], list, dict]:
-    """Per fold: the grid's best ranking on the other folds answers this fold's queries."""
-    grid = list(rankings())
+    pools = pools_build(company=company, queries=queries, imported=imported, k=max(KS))
     every = list(range(len(queries)))
-    replay = {}
-    for ranking in grid:
-        replay[ranking] = {setting: product_results(company=company, queries=queries, imported=imported,
-                                                    within=setting == "within", ranking=ranking)
-                           for setting in ("across", "within")}
-    chosen = []
     cv: dict[str, dict] = {"across": {}, "within": {}}
+    per_fold = []
     for test_meetings in meeting_folds(meetings):
         train = [i for i in every if queries[i].meeting not in test_meetings]
         test = [i for i in every if queries[i].meeting in test_meetings]
-        best = max(grid, key=lambda r: (objective(replay[r], queries, train), -grid.index(r)))
-        chosen.append(best)
+        ranking = Ranking(model=model_fit(pools, train))
+        fold = {
+            setting: product_results(
+                company=company,
+                queries=queries,
+                imported=imported,
+                within=setting == "within",
+                ranking=ranking,
+                ids=test,
+            )
+            for setting in cv
+        }
         for setting in cv:
-            cv[setting].update({i: replay[best][setting][i] for i in test})
-    overall = max(grid, key=lambda r: (objective(replay[r], queries, every), -grid.index(r)))
-    return cv, chosen, {"all": overall, "all_results": replay[overall]}
+            cv[setting].update(fold[setting])
+        per_fold.append({setting: recall(fold[setting], queries, test, 5) for setting in cv} | {"queries": len(test)})
+    ranking = Ranking(model=model_fit(pools, every))
+    in_sample = {
+        setting: product_results(
+            company=company, queries=queries, imported=imported, within=setting == "within", ranking=ranking
+        )
+        for setting in cv
+    }
+    return cv, per_fold, in_sample
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -382,13 +419,15 @@ def run(args: argparse.Namespace | None = None) -> str:
     from knowledge.models import Chunk
     from knowledge.retrieval import counts_forget
     from meetings.intelligence.indexing import WINDOW_MAX_CHARS, WINDOW_MIN_CHARS, WINDOW_OVERLAP
-    from meetings.intelligence.search import DEFAULT_RANKING
+    from meetings.intelligence.search import DEFAULT_RANKING, Ranking
     from tests import factories
 
     reuse = bool(getattr(args, "reuse", False))
     name = database_existing() if reuse else database_create()
-    out: list[str] = [f"database {name}; {len(meetings)} meetings, {sum(len(m.turns) for m in meetings)} turns, "
-                      f"{len(queries)} queries"]
+    out: list[str] = [
+        f"database {name}; {len(meetings)} meetings, {sum(len(m.turns) for m in meetings)} turns, "
+        f"{len(queries)} queries"
+    ]
     try:
         started = time.perf_counter()
         if reuse:
@@ -412,14 +451,25 @@ def run(args: argparse.Namespace | None = None) -> str:
             product_windows.append((name_of[chunk.source_id], min(turns), max(turns), chunk.text))
         turns_per_window = statistics.mean(w[2] - w[1] + 1 for w in product_windows)
 
-        baseline = {s: bm25_results(fixed_windows(meetings, BASELINE_TURNS), queries, within=s == "within")
-                    for s in ("across", "within")}
+        baseline = {
+            s: bm25_results(fixed_windows(meetings, BASELINE_TURNS), queries, within=s == "within")
+            for s in ("across", "within")
+        }
         same_windows = {s: bm25_results(product_windows, queries, within=s == "within") for s in ("across", "within")}
 
         embed_query(queries[0].query)  # load the model before timing anything
         timings: list[float] = []
-        defaults = {s: product_results(company=company, queries=queries, imported=imported, within=s == "within",
-                                       ranking=DEFAULT_RANKING, timings=timings) for s in ("across", "within")}
+        defaults = {
+            s: product_results(
+                company=company,
+                queries=queries,
+                imported=imported,
+                within=s == "within",
+                ranking=DEFAULT_RANKING,
+                timings=timings,
+            )
+            for s in ("across", "within")
+        }
         embed_times = []
         for q in queries:
             t0 = time.perf_counter()
@@ -428,33 +478,56 @@ def run(args: argparse.Namespace | None = None) -> str:
 
         _, restore = memoised_candidates()
         try:
-            cv, chosen, overall = cross_validate(company=company, meetings=meetings, queries=queries,
-                                                 imported=imported)
+            fused = {
+                s: product_results(
+                    company=company, queries=queries, imported=imported, within=s == "within", ranking=Ranking()
+                )
+                for s in ("across", "within")
+            }
+            cv, per_fold, in_sample = cross_validate(
+                company=company, meetings=meetings, queries=queries, imported=imported
+            )
         finally:
             restore()
 
         header = ["", "R@5 across", "R@10 across", "R@5 within", "R@10 within", "windows"]
         rows = [
-            recall_row(f"BM25, {BASELINE_TURNS}-turn windows (baseline)", baseline, queries,
-                       f"{BASELINE_TURNS} turns"),
+            recall_row(f"BM25, {BASELINE_TURNS}-turn windows (baseline)", baseline, queries, f"{BASELINE_TURNS} turns"),
             recall_row("BM25 over the product's windows", same_windows, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), shipped defaults", defaults, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), 5-fold cross-validated", cv, queries, f"{turns_per_window:.1f} turns"),
-            recall_row("search(), best on all dev (in-sample, for reference)", overall["all_results"], queries, ""),
+            recall_row(
+                "search(), rank fusion without the learned ranking", fused, queries, f"{turns_per_window:.1f} turns"
+            ),
+            recall_row(
+                f"search(), learned ranking, {FOLDS}-fold cross-validated", cv, queries, f"{turns_per_window:.1f} turns"
+            ),
+            recall_row("search(), shipped weights (fitted on all dev: in-sample)", defaults, queries, ""),
+            recall_row("search(), weights refitted on all dev here (in-sample)", in_sample, queries, ""),
         ]
-        out.append(table(f"Meeting search on QMSum val dev ({len(queries)} queries; hit = window overlapping a "
-                         "gold span in the right meeting)", header, rows))
-        out.append("rankings chosen per fold: " + "; ".join(
-            f"w{r.text_weight} k{r.rrf_k} s{r.speaker_boost} o{r.max_overlap} q{r.clean_query} "
-            f"n{r.neighbour_weight} m{r.meeting_weight}" for r in chosen))
-        r = overall["all"]
-        out.append(f"best on all dev: {r}; shipped: {DEFAULT_RANKING}")
-        out.append(f"windows: {len(product_windows)} ({WINDOW_MIN_CHARS}-{WINDOW_MAX_CHARS} chars, "
-                   f"overlap {WINDOW_OVERLAP}); import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
-                   f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s")
-        out.append(f"search() latency over {len(timings)} calls (k=10, question embedding included): "
-                   f"p50 {1000 * pct(timings, 50):.0f} ms, p95 {1000 * pct(timings, 95):.0f} ms; "
-                   f"question embedding alone p50 {1000 * pct(embed_times, 50):.0f} ms")
+        out.append(
+            table(
+                f"Meeting search on QMSum val dev ({len(queries)} queries; hit = window overlapping a "
+                "gold span in the right meeting)",
+                header,
+                rows,
+            )
+        )
+        out.append(
+            "R@5 per fold (test queries; across / within): "
+            + "; ".join(f"{f['across']:.3f} / {f['within']:.3f} ({f['queries']} q)" for f in per_fold)
+            + f"; range across {min(f['across'] for f in per_fold):.3f}-{max(f['across'] for f in per_fold):.3f}"
+            f", within {min(f['within'] for f in per_fold):.3f}-{max(f['within'] for f in per_fold):.3f}"
+        )
+        out.append(f"shipped ranking: {'learned weights' if DEFAULT_RANKING.model else 'rank fusion (no weights)'}")
+        out.append(
+            f"windows: {len(product_windows)} ({WINDOW_MIN_CHARS}-{WINDOW_MAX_CHARS} chars, "
+            f"overlap {WINDOW_OVERLAP}); import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
+            f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s"
+        )
+        out.append(
+            f"search() latency over {len(timings)} calls (k=10, question embedding included): "
+            f"p50 {1000 * pct(timings, 50):.0f} ms, p95 {1000 * pct(timings, 95):.0f} ms; "
+            f"question embedding alone p50 {1000 * pct(embed_times, 50):.0f} ms"
+        )
     finally:
         if not keep:
             database_drop(name)
