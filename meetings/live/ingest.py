@@ -21,14 +21,14 @@ from typing import Any, Literal
 
 from dateutil import parser as date_parser
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Company, User
 from meetings import services as meeting_services
 from meetings.live import backlog
-from meetings.live.events import event_emit, lock_meeting
+from meetings.live.events import event_emit
 from meetings.live.payloads import ack_frame, error_frame, status_payload, transcript_payload
 from meetings.live.pipeline import analysis_enqueue
 from meetings.live.protocol import CaptionIn, ErrorCode
@@ -150,6 +150,57 @@ def participant_for(*, meeting: Meeting, name: str, user: User | None = None, em
     return participant
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """What one round trip learns while taking the meeting's row lock for a caption."""
+
+    status: str
+    top_sequence: int  # the meeting's highest segment sequence (0: none yet)
+    newest_client_sequence: int | None  # the client's highest stored sequence
+    existing_id: int | None  # the client's segment with this sequence
+    maybe_duplicate: bool  # another client's final with the same speaker + text exists
+    previous: tuple[int, int, str, int | None, float] | None  # newest final: id, sequence, speaker, participant, end
+    participant: Participant | None  # the speaker's participant row, when there is one
+
+
+def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int, speaker: str,
+                      key: str | None) -> _Locked:
+    """Lock the meeting's row (as ``lock_meeting``) and read, in the same statement, what storing a caption
+    needs: one round trip instead of five. ``key``: the content key of a final caption (None for an interim)."""
+    seg, part = TranscriptSegment._meta.db_table, Participant._meta.db_table
+    sql = (
+        f"SELECT m.status, "
+        f"(SELECT MAX(s.sequence) FROM {seg} s WHERE s.meeting_id = m.id), "
+        f"(SELECT MAX(s.client_sequence) FROM {seg} s WHERE s.meeting_id = m.id AND s.client_id = %s), "
+        f"(SELECT s.id FROM {seg} s WHERE s.meeting_id = m.id AND s.client_id = %s AND s.client_sequence = %s), "
+        f"EXISTS (SELECT 1 FROM {seg} s WHERE s.meeting_id = m.id AND s.content_key = %s AND s.is_final "
+        f"AND s.client_id <> %s), "
+        f"prev.id, prev.sequence, prev.speaker_label, prev.participant_id, prev.end_time, "
+        f"p.id, p.role, p.user_id, p.email "
+        f"FROM {Meeting._meta.db_table} m "
+        f"LEFT JOIN LATERAL (SELECT s.id, s.sequence, s.speaker_label, s.participant_id, s.end_time FROM {seg} s "
+        f"WHERE s.meeting_id = m.id AND s.is_final ORDER BY s.sequence DESC LIMIT 1) prev ON TRUE "
+        f"LEFT JOIN LATERAL (SELECT q.id, q.role, q.user_id, q.email FROM {part} q "
+        f"WHERE q.meeting_id = m.id AND q.name = %s ORDER BY q.id LIMIT 1) p ON TRUE "
+        f"WHERE m.id = %s FOR NO KEY UPDATE OF m"
+    )
+    assert connection.in_atomic_block, "the caption lock needs a transaction"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_id, client_id, client_sequence, key, client_id, speaker, meeting.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Meeting.DoesNotExist(meeting.pk)
+    participant = None
+    if row[10] is not None:
+        participant = Participant(id=row[10], company_id=meeting.company_id, meeting_id=meeting.pk, name=speaker,
+                                  role=row[11], user_id=row[12], email=row[13])
+        participant._state.adding = False
+        participant._state.db = connection.alias
+    return _Locked(status=row[0], top_sequence=row[1] or 0, newest_client_sequence=row[2], existing_id=row[3],
+                   maybe_duplicate=bool(row[4]), previous=tuple(row[5:10]) if row[5] is not None else None,
+                   participant=participant)
+
+
 def _ensure_started(*, company: Company, meeting: Meeting, locked_status: str, events: list[int]) -> None:
     meeting.status = locked_status
     if locked_status == Meeting.Status.SCHEDULED:
@@ -168,13 +219,20 @@ def _duplicate_of(*, meeting: Meeting, key: str, start: float, exclude_client: s
     )
 
 
-def _record_turn(*, meeting: Meeting, segment: TranscriptSegment) -> None:
-    """speak_start / speak_end analytics when the speaker changes between final segments."""
-    previous = (
-        TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
-        .exclude(pk=segment.pk).select_related("participant").order_by("-sequence").first()
-    )
-    if previous is not None and previous.speaker_label == segment.speaker_label:
+_UNKNOWN = object()
+
+
+def _record_turn(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN) -> None:
+    """speak_start / speak_end analytics when the speaker changes between final segments.
+
+    ``previous``: the meeting's newest final segment before this one as (id, sequence, speaker,
+    participant id, end), or None, when the caller read it already (``_lock_for_caption``)."""
+    if previous is _UNKNOWN:
+        row = (TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lt=segment.sequence)
+               .exclude(pk=segment.pk).order_by("-sequence")
+               .values_list("pk", "sequence", "speaker_label", "participant_id", "end_time").first())
+        previous = tuple(row) if row is not None else None
+    if previous is not None and previous[2] == segment.speaker_label:
         return
     now = timezone.now()
     rows = []
@@ -183,21 +241,23 @@ def _record_turn(*, meeting: Meeting, segment: TranscriptSegment) -> None:
         return AnalyticsEvent(company_id=meeting.company_id, meeting=meeting, participant_id=participant_id,
                               kind=kind, at=now, offset_seconds=offset, data={"segment_id": segment_id})
 
-    if previous is not None and previous.participant_id:
-        rows.append(row(AnalyticsEvent.Kind.SPEAK_END, previous.participant_id, previous.end_time, previous.pk))
+    if previous is not None and previous[3]:
+        rows.append(row(AnalyticsEvent.Kind.SPEAK_END, previous[3], previous[4], previous[0]))
     if segment.participant_id:
         rows.append(row(AnalyticsEvent.Kind.SPEAK_START, segment.participant_id, segment.start_time, segment.pk))
-    AnalyticsEvent.objects.bulk_create(rows)
+    if rows:
+        AnalyticsEvent.objects.bulk_create(rows)
 
 
-def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment) -> None:
+def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN) -> None:
     """Book-keeping when a segment becomes final: its analysis is owed (a backlog row in this same
-    transaction, so it survives any crash after the ack) and started once committed."""
+    transaction, so it survives any crash after the ack) and started once committed. ``previous``: see
+    ``_record_turn``."""
     backlog.work_add(meeting=meeting, segment=segment)
     if segment.participant_id:
         Participant.objects.filter(pk=segment.participant_id).update(
             speaking_seconds=F("speaking_seconds") + max(0.0, segment.end_time - segment.start_time))
-    _record_turn(meeting=meeting, segment=segment)
+    _record_turn(meeting=meeting, segment=segment, previous=previous)
     company_id, meeting_id, segment_id = meeting.company_id, meeting.pk, segment.pk
     transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
                                                    segment_id=segment_id))
@@ -225,13 +285,15 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
     key = content_key(speaker, text)
     events: list[int] = []
     with transaction.atomic():
-        locked_status, _ = lock_meeting(meeting.pk)
-        if locked_status == Meeting.Status.ENDED:
+        locked = _lock_for_caption(meeting=meeting, client_id=client_id, client_sequence=caption.sequence,
+                                   speaker=speaker, key=key if caption.is_final else None)
+        if locked.status == Meeting.Status.ENDED:
             return _rejected(caption, ErrorCode.MEETING_ENDED, "This meeting has ended; captions are no longer "
                              "accepted.")
-        _ensure_started(company=company, meeting=meeting, locked_status=locked_status, events=events)
-        existing = (TranscriptSegment.objects.select_related("participant")
-                    .filter(meeting=meeting, client_id=client_id, client_sequence=caption.sequence).first())
+        _ensure_started(company=company, meeting=meeting, locked_status=locked.status, events=events)
+        existing = None
+        if locked.existing_id is not None:
+            existing = TranscriptSegment.objects.select_related("participant").filter(pk=locked.existing_id).first()
         if existing is not None and existing.is_final:
             if not caption.is_final:
                 return IngestResult(sequence=caption.sequence, status="stale", segment_id=existing.pk, event_ids=events)
@@ -245,7 +307,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
         if existing is not None:
             start = min(start, existing.start_time)  # the utterance began with its first interim
             end = max(end, start + 0.1)
-        if caption.is_final:
+        if caption.is_final and locked.maybe_duplicate:
             original = _duplicate_of(meeting=meeting, key=key, start=start, exclude_client=client_id)
             if original is not None:
                 if existing is not None:  # our interim of it is withdrawn
@@ -255,17 +317,17 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                 return IngestResult(sequence=caption.sequence, status="duplicate", segment_id=original.pk,
                                     event_ids=events)
         if existing is None:
-            newest = (TranscriptSegment.objects.filter(meeting=meeting, client_id=client_id)
-                      .aggregate(n=Max("client_sequence"))["n"])
+            newest = locked.newest_client_sequence
             if newest is not None and newest > caption.sequence:
                 return _rejected(caption, ErrorCode.OUT_OF_ORDER,
                                  f"Sequence {caption.sequence} is below {newest}, already stored for this client; "
                                  "send captions in order.")
             owner = user if self_name and speaker == self_name else None
-            participant = participant_for(meeting=meeting, name=speaker, user=owner)
-            sequence = (TranscriptSegment.objects.filter(meeting=meeting).aggregate(n=Max("sequence"))["n"] or 0) + 1
+            participant = locked.participant
+            if participant is None or (owner is not None and participant.user_id is None):
+                participant = participant_for(meeting=meeting, name=speaker, user=owner)
             segment = TranscriptSegment(
-                company_id=company.pk, meeting=meeting, sequence=sequence, client_id=client_id,
+                company_id=company.pk, meeting=meeting, sequence=locked.top_sequence + 1, client_id=client_id,
                 client_sequence=caption.sequence, content_key=key, speaker_label=speaker, participant=participant,
                 text=text, start_time=start, end_time=end, is_final=caption.is_final, confidence=caption.confidence,
                 source=source,
@@ -281,7 +343,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                 return IngestResult(sequence=caption.sequence, status="updated", segment_id=segment.pk,
                                     event_ids=events)
             if segment.speaker_label != speaker:
-                segment.participant = participant_for(meeting=meeting, name=speaker)
+                segment.participant = locked.participant or participant_for(meeting=meeting, name=speaker)
             segment.text, segment.speaker_label, segment.content_key = text, speaker, key
             segment.start_time, segment.end_time, segment.is_final = start, end, caption.is_final
             segment.confidence = caption.confidence if caption.confidence is not None else segment.confidence
@@ -289,7 +351,11 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                                         "end_time", "is_final", "confidence", "updated_at"])
             status = "updated"
         if segment.is_final:
-            segment_finalised(meeting=meeting, segment=segment)
+            # The newest final read with the lock is the one before this segment unless it is newer (an
+            # interim finalised after other finals): then it is looked up.
+            previous = locked.previous
+            known = previous is None or previous[1] < segment.sequence
+            segment_finalised(meeting=meeting, segment=segment, previous=previous if known else _UNKNOWN)
         payload = transcript_payload(segment, update=status == "updated")
         events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
     return IngestResult(sequence=caption.sequence, status=status, segment_id=segment.pk, event_ids=events)
