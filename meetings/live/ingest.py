@@ -157,7 +157,7 @@ class _Locked:
     status: str
     top_sequence: int  # the meeting's highest segment sequence (0: none yet)
     newest_client_sequence: int | None  # the client's highest stored sequence
-    existing_id: int | None  # the client's segment with this sequence
+    existing: TranscriptSegment | None  # the client's segment with this sequence, with its participant
     maybe_duplicate: bool  # another client's final with the same speaker + text exists
     previous: tuple[int, int, str, int | None, float] | None  # newest final: id, sequence, speaker, participant, end
     participant: Participant | None  # the speaker's participant row, when there is one
@@ -168,37 +168,57 @@ def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int,
     """Lock the meeting's row (as ``lock_meeting``) and read, in the same statement, what storing a caption
     needs: one round trip instead of five. ``key``: the content key of a final caption (None for an interim)."""
     seg, part = TranscriptSegment._meta.db_table, Participant._meta.db_table
+    fields = TranscriptSegment._meta.concrete_fields
+    columns = ", ".join(f"s.{f.column}" for f in fields)
     sql = (
         f"SELECT m.status, "
         f"(SELECT MAX(s.sequence) FROM {seg} s WHERE s.meeting_id = m.id), "
         f"(SELECT MAX(s.client_sequence) FROM {seg} s WHERE s.meeting_id = m.id AND s.client_id = %s), "
-        f"(SELECT s.id FROM {seg} s WHERE s.meeting_id = m.id AND s.client_id = %s AND s.client_sequence = %s), "
         f"EXISTS (SELECT 1 FROM {seg} s WHERE s.meeting_id = m.id AND s.content_key = %s AND s.is_final "
         f"AND s.client_id <> %s), "
         f"prev.id, prev.sequence, prev.speaker_label, prev.participant_id, prev.end_time, "
-        f"p.id, p.role, p.user_id, p.email "
+        f"p.id, p.role, p.user_id, p.email, "
+        f"ep.id, ep.name, ep.role, ep.user_id, ep.email, e.* "
         f"FROM {Meeting._meta.db_table} m "
         f"LEFT JOIN LATERAL (SELECT s.id, s.sequence, s.speaker_label, s.participant_id, s.end_time FROM {seg} s "
         f"WHERE s.meeting_id = m.id AND s.is_final ORDER BY s.sequence DESC LIMIT 1) prev ON TRUE "
         f"LEFT JOIN LATERAL (SELECT q.id, q.role, q.user_id, q.email FROM {part} q "
         f"WHERE q.meeting_id = m.id AND q.name = %s ORDER BY q.id LIMIT 1) p ON TRUE "
+        f"LEFT JOIN LATERAL (SELECT {columns} FROM {seg} s "
+        f"WHERE s.meeting_id = m.id AND s.client_id = %s AND s.client_sequence = %s) e ON TRUE "
+        f"LEFT JOIN {part} ep ON ep.id = e.participant_id "
         f"WHERE m.id = %s FOR NO KEY UPDATE OF m"
     )
     assert connection.in_atomic_block, "the caption lock needs a transaction"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id, client_id, client_sequence, key, client_id, speaker, meeting.pk])
+        cursor.execute(sql, [client_id, key, client_id, speaker, client_id, client_sequence, meeting.pk])
         row = cursor.fetchone()
     if row is None:
         raise Meeting.DoesNotExist(meeting.pk)
-    participant = None
-    if row[10] is not None:
-        participant = Participant(id=row[10], company_id=meeting.company_id, meeting_id=meeting.pk, name=speaker,
-                                  role=row[11], user_id=row[12], email=row[13])
-        participant._state.adding = False
-        participant._state.db = connection.alias
-    return _Locked(status=row[0], top_sequence=row[1] or 0, newest_client_sequence=row[2], existing_id=row[3],
-                   maybe_duplicate=bool(row[4]), previous=tuple(row[5:10]) if row[5] is not None else None,
+    participant = _participant_row(meeting, row[9:13], name=speaker)
+    existing = None
+    if row[18] is not None:  # e.*: the segment's columns in field order
+        values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+                  for f, v in zip(fields, row[18:], strict=True)]
+        existing = TranscriptSegment.from_db(connection.alias, [f.attname for f in fields], values)
+        if row[13] is not None:
+            existing.participant = _participant_row(meeting, row[14:18], participant_id=row[13])
+    return _Locked(status=row[0], top_sequence=row[1] or 0, newest_client_sequence=row[2], existing=existing,
+                   maybe_duplicate=bool(row[3]), previous=tuple(row[4:9]) if row[4] is not None else None,
                    participant=participant)
+
+
+def _participant_row(meeting: Meeting, values: tuple, *, name: str = "",
+                     participant_id: int | None = None) -> Participant | None:
+    """A Participant from columns of ``_lock_for_caption``: (id, role, user, email) or (name, role, user, email)."""
+    if participant_id is None:
+        if values[0] is None:
+            return None
+        participant_id, values = values[0], (name, *values[1:])
+    participant = Participant(id=participant_id, company_id=meeting.company_id, meeting_id=meeting.pk,
+                              name=values[0], role=values[1], user_id=values[2], email=values[3])
+    participant._state.adding, participant._state.db = False, connection.alias
+    return participant
 
 
 def _ensure_started(*, company: Company, meeting: Meeting, locked_status: str, events: list[int]) -> None:
@@ -291,9 +311,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
             return _rejected(caption, ErrorCode.MEETING_ENDED, "This meeting has ended; captions are no longer "
                              "accepted.")
         _ensure_started(company=company, meeting=meeting, locked_status=locked.status, events=events)
-        existing = None
-        if locked.existing_id is not None:
-            existing = TranscriptSegment.objects.select_related("participant").filter(pk=locked.existing_id).first()
+        existing = locked.existing
         if existing is not None and existing.is_final:
             if not caption.is_final:
                 return IngestResult(sequence=caption.sequence, status="stale", segment_id=existing.pk, event_ids=events)
