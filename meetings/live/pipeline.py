@@ -153,7 +153,7 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
     lease = settings.LIVE_ANALYSIS_LEASE_SECONDS
     if not backlog.lease_take(company_id=company_id, meeting_id=meeting_id, seconds=lease):
         return 0
-    done = 0
+    done, renewed = 0, time.monotonic()
     try:
         while True:
             batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=settings.LIVE_ANALYSIS_BATCH)
@@ -164,8 +164,11 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
                     if not _work_run(work):
                         return done  # its row stays; the sweep tries again later, still in order
                 done += 1
-                if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
-                    return done  # lapsed and taken over: the other process goes on from here
+                # Renewed once a third of the lease has passed, not after every segment (a write each).
+                if time.monotonic() - renewed >= lease / 3:
+                    if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
+                        return done  # lapsed and taken over: the other process goes on from here
+                    renewed = time.monotonic()
     finally:
         backlog.lease_release(meeting_id=meeting_id)
 
@@ -282,7 +285,7 @@ def _participants(meeting: Meeting) -> dict[str, Participant]:
     return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
 
 
-def _roles_update(*, company: Company, meeting: Meeting) -> dict[str, str]:
+def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str, Participant]) -> dict[str, str]:
     """Re-learn who is the customer and who the consultant; announce changes."""
     window = settings.LIVE_ROLE_WINDOW
     recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
@@ -290,7 +293,6 @@ def _roles_update(*, company: Company, meeting: Meeting) -> dict[str, str]:
     recent.reverse()
     utterances = [analysis.Utterance(speaker=s, text=t, start=a, end=b, segment_id=pk)
                   for s, t, a, b, pk in recent if s]
-    participants = _participants(meeting)
     if not utterances:
         return {name: p.role for name, p in participants.items()}
     emails = {name: p.email for name, p in participants.items() if p.email}
@@ -403,9 +405,8 @@ def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment
 
 
 def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
-              history: list[analysis.Utterance]) -> list[Write]:
+              history: list[analysis.Utterance], participants: dict[str, Participant]) -> list[Write]:
     """Action items and decisions: local detections first (the company's model, when routed, replaces them)."""
-    participants = _participants(meeting)
     meeting_date = _meeting_date(meeting)
     items, decisions = _detections(history=history, meeting_date=meeting_date, participants=list(participants))
     window = history[-(LLM_CONTEXT + 1):]
@@ -596,10 +597,11 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
     history = _history(meeting, segment)  # ends with this segment
     roles: dict[str, str] = {}
     writes: list[Write] = []
+    participants = _participants(meeting)  # read once: roles update them in place, findings name them
     steps = [
-        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
+        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, participants=participants))),
         ("findings", lambda: writes.extend(_findings(company=company, meeting=meeting, segment=segment,
-                                                      history=history))),
+                                                      history=history, participants=participants))),
         ("question", lambda: writes.extend(_question(meeting=meeting, segment=segment, utterance=history[-1],
                                                       roles=roles))),
         ("fact_checks", lambda: writes.extend(_fact_checks(company=company, meeting=meeting, segment=segment,

@@ -32,6 +32,9 @@ LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
 LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  # how often a live_worker looks
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
+# How long a process remembers a company's model routes for live analysis (each final caption needs two
+# or three); a change saved in the same process applies at once.
+LIVE_ROUTE_CACHE_SECONDS = env.float("LIVE_ROUTE_CACHE_SECONDS", default=5.0)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
 # Live audio (binary frames or audio_chunk): audio frames per second per connection (apart from the
 # frame bucket above), and the most audio in seconds waiting for transcription on one connection
