@@ -131,14 +131,19 @@ def resolve_speaker(speaker: str, *, self_name: str | None) -> str:
     return speaker
 
 
-def participant_for(*, meeting: Meeting, name: str, user: User | None = None, email: str = "") -> Participant | None:
+_UNKNOWN: Any = object()  # "not read yet", where None means "there is none"
+
+
+def participant_for(*, meeting: Meeting, name: str, user: User | None = None, email: str = "",
+                    known: Participant | Any | None = _UNKNOWN) -> Participant | None:
     """The meeting's participant called ``name``, created on first sight (caller holds the meeting lock).
 
     ``user``/``email`` fill in who it is when the client identified itself and they are unknown yet.
+    ``known``: the row (or None: there is none) when the caller read it already under the lock.
     """
     if not name:
         return None
-    participant = Participant.objects.filter(meeting=meeting, name=name).first()
+    participant = Participant.objects.filter(meeting=meeting, name=name).first() if known is _UNKNOWN else known
     if participant is None:
         participant = Participant(company_id=meeting.company_id, meeting=meeting, name=name, user=user,
                                   email=email, joined_at=timezone.now())
@@ -237,9 +242,6 @@ def _duplicate_of(*, meeting: Meeting, key: str, start: float, exclude_client: s
         .order_by("sequence")
         .first()
     )
-
-
-_UNKNOWN = object()
 
 
 def _record_turn(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN) -> None:
@@ -343,7 +345,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
             owner = user if self_name and speaker == self_name else None
             participant = locked.participant
             if participant is None or (owner is not None and participant.user_id is None):
-                participant = participant_for(meeting=meeting, name=speaker, user=owner)
+                participant = participant_for(meeting=meeting, name=speaker, user=owner, known=locked.participant)
             segment = TranscriptSegment(
                 company_id=company.pk, meeting=meeting, sequence=locked.top_sequence + 1, client_id=client_id,
                 client_sequence=caption.sequence, content_key=key, speaker_label=speaker, participant=participant,
@@ -361,7 +363,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                 return IngestResult(sequence=caption.sequence, status="updated", segment_id=segment.pk,
                                     event_ids=events)
             if segment.speaker_label != speaker:
-                segment.participant = locked.participant or participant_for(meeting=meeting, name=speaker)
+                segment.participant = participant_for(meeting=meeting, name=speaker, known=locked.participant)
             segment.text, segment.speaker_label, segment.content_key = text, speaker, key
             segment.start_time, segment.end_time, segment.is_final = start, end, caption.is_final
             segment.confidence = caption.confidence if caption.confidence is not None else segment.confidence
