@@ -60,7 +60,11 @@ def test_an_interim_costs_three_statements_and_a_final_five(company, meeting):
 
     segments = TranscriptSegment.objects.filter(meeting=meeting).order_by("sequence")
     assert [(s.client_sequence, s.text, s.is_final) for s in segments] == [
-        (1, "Good morning", True), (2, "We should ship it", True), (3, "On Friday", True), (4, "Sounds good", True)]
+        (1, "Good morning", True),
+        (2, "We should ship it", True),
+        (3, "On Friday", True),
+        (4, "Sounds good", True),
+    ]
     assert list(MeetingEvent.objects.filter(meeting=meeting).values_list("event_id", flat=True)) == [1, 2, 3, 4, 5, 6]
 
 
@@ -76,10 +80,12 @@ def test_turns_are_right_when_an_interim_is_finalised_after_another_speakers_fin
     statements(company, meeting, caption(1, "Quick question", speaker="Lee"), client_id="b")
     statements(company, meeting, caption(1, "So the plan is set", speaker="Dana"), client_id="a")
     statements(company, meeting, caption(2, "Great", speaker="Lee"), client_id="b")
-    turns = [(e.kind, e.participant.name) for e in
-             AnalyticsEvent.objects.filter(meeting=meeting).select_related("participant").order_by("pk")]
-    # Dana's line (sequence 1) had no final before it; Lee's first (2) none either when stored; Lee's
-    # second (4) follows Dana's line (3 is Lee's own, but the newest final before 4 is Lee's: no turn).
+    turns = [
+        (e.kind, e.participant.name)
+        for e in AnalyticsEvent.objects.filter(meeting=meeting).select_related("participant").order_by("pk")
+    ]
+    # Dana's interim took line 1 and Lee's first final line 2; when Dana's line turns final, no final is
+    # before line 1 (a start of its own, not an end of Lee's). Lee's second line (3) follows line 2, his own.
     assert turns == [("speak_start", "Lee"), ("speak_start", "Dana")]
 
 
@@ -98,7 +104,8 @@ def test_live_routes_are_remembered_until_a_prompt_changes(scope, company, setti
     with CaptureQueriesContext(connection) as second:
         assert live_llm._route(company, PromptType.ACTION_ITEMS) is before
     assert len(first.captured_queries) >= 1 and len(second.captured_queries) == 0
-    PromptVersion.objects.create(company=company, prompt_type=PromptType.ACTION_ITEMS, version=1,
-                                 body="List the action items, briefly.")
+    PromptVersion.objects.create(
+        company=company, prompt_type=PromptType.ACTION_ITEMS, version=1, body="List the action items, briefly."
+    )
     after = live_llm._route(company, PromptType.ACTION_ITEMS)
     assert after is not before and after.prompt.body == "List the action items, briefly."
