@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.models import Company, User
 from meetings import services as meeting_services
 from meetings.live import backlog
-from meetings.live.events import event_emit
+from meetings.live.events import event_emit, lock_meeting
 from meetings.live.payloads import ack_frame, error_frame, status_payload, transcript_payload
 from meetings.live.pipeline import analysis_enqueue
 from meetings.live.protocol import CaptionIn, ErrorCode
@@ -157,7 +157,7 @@ def participant_for(*, meeting: Meeting, name: str, user: User | None = None, em
 
 @dataclass(frozen=True)
 class _Locked:
-    """What one round trip learns while taking the meeting's row lock for a caption."""
+    """What storing a caption reads right after taking the meeting's row lock (one statement)."""
 
     status: str
     top_sequence: int  # the meeting's highest segment sequence (0: none yet)
@@ -170,14 +170,17 @@ class _Locked:
 
 def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int, speaker: str,
                       key: str | None) -> _Locked:
-    """Lock the meeting's row (as ``lock_meeting``) and read, in the same statement, what storing a caption
-    needs: one round trip instead of five. ``key``: the content key of a final caption (None for an interim)."""
+    """Lock the meeting's row (``lock_meeting``), then read in one statement what storing a caption needs: two
+    round trips instead of six. ``key``: the content key of a final caption (None for an interim).
+
+    Two statements, not one: under READ COMMITTED a statement reads from the snapshot it started with,
+    taken before it waited for the lock, so reads in the locking statement could miss what the previous
+    holder committed (a participant, the newest sequence)."""
     seg, part = TranscriptSegment._meta.db_table, Participant._meta.db_table
     fields = TranscriptSegment._meta.concrete_fields
     columns = ", ".join(f"s.{f.column}" for f in fields)
     sql = (
-        f"SELECT m.status, "
-        f"(SELECT MAX(s.sequence) FROM {seg} s WHERE s.meeting_id = m.id), "
+        f"SELECT (SELECT MAX(s.sequence) FROM {seg} s WHERE s.meeting_id = m.id), "
         f"(SELECT MAX(s.client_sequence) FROM {seg} s WHERE s.meeting_id = m.id AND s.client_id = %s), "
         f"EXISTS (SELECT 1 FROM {seg} s WHERE s.meeting_id = m.id AND s.content_key = %s AND s.is_final "
         f"AND s.client_id <> %s), "
@@ -192,24 +195,24 @@ def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int,
         f"LEFT JOIN LATERAL (SELECT {columns} FROM {seg} s "
         f"WHERE s.meeting_id = m.id AND s.client_id = %s AND s.client_sequence = %s) e ON TRUE "
         f"LEFT JOIN {part} ep ON ep.id = e.participant_id "
-        f"WHERE m.id = %s FOR NO KEY UPDATE OF m"
+        f"WHERE m.id = %s"
     )
-    assert connection.in_atomic_block, "the caption lock needs a transaction"
+    status, _ = lock_meeting(meeting.pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, [client_id, key, client_id, speaker, client_id, client_sequence, meeting.pk])
         row = cursor.fetchone()
     if row is None:
         raise Meeting.DoesNotExist(meeting.pk)
-    participant = _participant_row(meeting, row[9:13], name=speaker)
+    participant = _participant_row(meeting, row[8:12], name=speaker)
     existing = None
-    if row[18] is not None:  # e.*: the segment's columns in field order
+    if row[17] is not None:  # e.*: the segment's columns in field order
         values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-                  for f, v in zip(fields, row[18:], strict=True)]
+                  for f, v in zip(fields, row[17:], strict=True)]
         existing = TranscriptSegment.from_db(connection.alias, [f.attname for f in fields], values)
-        if row[13] is not None:
-            existing.participant = _participant_row(meeting, row[14:18], participant_id=row[13])
-    return _Locked(status=row[0], top_sequence=row[1] or 0, newest_client_sequence=row[2], existing=existing,
-                   maybe_duplicate=bool(row[3]), previous=tuple(row[4:9]) if row[4] is not None else None,
+        if row[12] is not None:
+            existing.participant = _participant_row(meeting, row[13:17], participant_id=row[12])
+    return _Locked(status=status, top_sequence=row[0] or 0, newest_client_sequence=row[1], existing=existing,
+                   maybe_duplicate=bool(row[2]), previous=tuple(row[3:8]) if row[3] is not None else None,
                    participant=participant)
 
 

@@ -36,27 +36,27 @@ def statements(company, meeting, cap, client_id="ext-a") -> tuple[list[str], obj
     return sql, result
 
 
-def test_an_interim_costs_three_statements_and_a_final_five(company, meeting):
+def test_an_interim_costs_four_statements_and_a_final_six(company, meeting):
     statements(company, meeting, caption(1, "Good morning", speaker="Dana"))  # Dana is known from here on
 
     sql, first = statements(company, meeting, caption(2, "We should", speaker="Dana", is_final=False))
     assert first.status == "stored"
-    assert len(sql) == 3, sql  # lock + reads, the segment, the event
+    assert len(sql) == 4, sql  # the lock, what storing needs, the segment, the event
 
     sql, again = statements(company, meeting, caption(2, "We should ship", speaker="Dana", is_final=False))
     assert again.status == "updated" and again.segment_id == first.segment_id
-    assert len(sql) == 3, sql
+    assert len(sql) == 4, sql
 
     sql, final = statements(company, meeting, caption(2, "We should ship it", speaker="Dana"))
     assert final.status == "updated" and final.segment_id == first.segment_id
-    assert len(sql) == 5, sql  # + the analysis owed (outbox row) and the speaker's speaking time
+    assert len(sql) == 6, sql  # + the analysis owed (outbox row) and the speaker's speaking time
 
     sql, fresh = statements(company, meeting, caption(3, "On Friday", speaker="Dana"))
-    assert fresh.status == "stored" and len(sql) == 5, sql
+    assert fresh.status == "stored" and len(sql) == 6, sql
 
     # A speaker seen for the first time: their participant row, and the turn's analytics.
     sql, other = statements(company, meeting, caption(4, "Sounds good", speaker="Lee"))
-    assert other.status == "stored" and len(sql) == 7, sql
+    assert other.status == "stored" and len(sql) == 8, sql
 
     segments = TranscriptSegment.objects.filter(meeting=meeting).order_by("sequence")
     assert [(s.client_sequence, s.text, s.is_final) for s in segments] == [
@@ -68,10 +68,10 @@ def test_an_interim_costs_three_statements_and_a_final_five(company, meeting):
     assert list(MeetingEvent.objects.filter(meeting=meeting).values_list("event_id", flat=True)) == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_resent_final_is_acked_from_the_lock_statement_alone(company, meeting):
+def test_a_resent_final_is_acked_after_two_statements(company, meeting):
     statements(company, meeting, caption(1, "Hello everyone"))
     sql, again = statements(company, meeting, caption(1, "Hello everyone"))
-    assert again.status == "duplicate" and len(sql) == 1, sql
+    assert again.status == "duplicate" and len(sql) == 2, sql
 
 
 def test_turns_are_right_when_an_interim_is_finalised_after_another_speakers_final(company, meeting):
@@ -109,3 +109,59 @@ def test_live_routes_are_remembered_until_a_prompt_changes(scope, company, setti
     )
     after = live_llm._route(company, PromptType.ACTION_ITEMS)
     assert after is not before and after.prompt.body == "List the action items, briefly."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caption_waiting_for_the_lock_sees_what_the_holder_committed(company, settings):
+    """The reads come after the lock, not in its statement: under READ COMMITTED those would see the snapshot
+    from before the wait, miss the holder's participant and sequence, and fail on the unique constraints."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from accounts.tenancy import tenant_scope
+    from meetings.live.events import lock_meeting
+    from meetings.live.ingest import caption_ingest, participant_for
+
+    settings.LIVE_ANALYSIS_MODE = "worker"
+    with tenant_scope(company):
+        meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+    holding, results = threading.Event(), {}
+
+    def holder() -> None:
+        try:
+            with tenant_scope(company), transaction.atomic():
+                lock_meeting(meeting.pk)
+                participant_for(meeting=meeting, name="Zoe")
+                results["first"] = caption_ingest(
+                    company=company, meeting=meeting, client_id="a", caption=caption(1, "First line", speaker="Zoe")
+                )
+                holding.set()
+                time.sleep(0.8)  # the other caption is waiting for the lock meanwhile
+        finally:
+            connections.close_all()
+
+    def waiter() -> None:
+        try:
+            holding.wait(5)
+            with tenant_scope(company):
+                results["second"] = caption_ingest(
+                    company=company, meeting=meeting, client_id="b", caption=caption(1, "Second line", speaker="Zoe")
+                )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert results["first"].status == "stored" and results["second"].status == "stored"
+    with tenant_scope(company):
+        segments = list(
+            TranscriptSegment.objects.filter(meeting=meeting)
+            .order_by("sequence")
+            .values_list("sequence", "participant__name")
+        )
+    assert segments == [(1, "Zoe"), (2, "Zoe")]
