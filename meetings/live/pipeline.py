@@ -42,6 +42,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Count, Window
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
@@ -285,8 +286,22 @@ def _participants(meeting: Meeting) -> dict[str, Participant]:
     return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
 
 
-def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str, Participant]) -> dict[str, str]:
-    """Re-learn who is the customer and who the consultant; announce changes."""
+def _roles_due(*, participants: dict[str, Participant], history: list[analysis.Utterance]) -> bool:
+    """Re-learn roles while a recent speaker's is still unknown, then on every LIVE_ROLE_EVERY-th final line only:
+    once the speakers have one, a single line rarely changes them, and re-learning reads LIVE_ROLE_WINDOW lines."""
+    if not history or len(history) % max(1, settings.LIVE_ROLE_EVERY) == 0:
+        return True
+    unknown = Participant.Role.UNKNOWN
+    return any(participants.get(u.speaker) is None or participants[u.speaker].role == unknown
+               for u in history[-_HISTORY_TAIL:] if u.speaker)
+
+
+def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str, Participant],
+                  history: list[analysis.Utterance] | None = None) -> dict[str, str]:
+    """Re-learn who is the customer and who the consultant when due (``history``: the meeting so far, as
+    ``_history`` gives it; None: now); announce changes."""
+    if history is not None and not _roles_due(participants=participants, history=history):
+        return {name: p.role for name, p in participants.items()}
     window = settings.LIVE_ROLE_WINDOW
     recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
                   .order_by("-sequence").values_list("speaker_label", "text", "start_time", "end_time", "pk")[:window])
@@ -333,8 +348,10 @@ def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utte
     are not loaded: the list repeats the first line in their places, which keeps a caption's cost flat through
     a long meeting."""
     said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
-    total = said.count()
-    tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_HISTORY_TAIL]))]
+    # The tail and how many lines there are, in one query.
+    rows = list(said.annotate(said_total=Window(Count("pk"))).order_by("-sequence")[:_HISTORY_TAIL])
+    total = rows[0].said_total if rows else 0
+    tail = [_utterance(s) for s in reversed(rows)]
     if total <= len(tail):
         return tail
     opening = said.order_by("sequence").first()
@@ -599,7 +616,8 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
     writes: list[Write] = []
     participants = _participants(meeting)  # read once: roles update them in place, findings name them
     steps = [
-        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, participants=participants))),
+        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, participants=participants,
+                                                      history=history))),
         ("findings", lambda: writes.extend(_findings(company=company, meeting=meeting, segment=segment,
                                                       history=history, participants=participants))),
         ("question", lambda: writes.extend(_question(meeting=meeting, segment=segment, utterance=history[-1],

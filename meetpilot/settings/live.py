@@ -36,6 +36,8 @@ LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 # or three); a change saved in the same process applies at once.
 LIVE_ROUTE_CACHE_SECONDS = env.float("LIVE_ROUTE_CACHE_SECONDS", default=5.0)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
+# Roles are re-learnt on every final line while someone's is unknown, then on every this many lines.
+LIVE_ROLE_EVERY = env.int("LIVE_ROLE_EVERY", default=5)
 # Live audio (binary frames or audio_chunk): audio frames per second per connection (apart from the
 # frame bucket above), and the most audio in seconds waiting for transcription on one connection
 # before further chunks are refused with rate_limited (not acked: the client resends them).

@@ -165,3 +165,19 @@ def test_a_caption_waiting_for_the_lock_sees_what_the_holder_committed(company, 
             .values_list("sequence", "participant__name")
         )
     assert segments == [(1, "Zoe"), (2, "Zoe")]
+
+
+def test_roles_are_relearnt_while_a_speaker_is_unknown_then_every_few_lines(settings):
+    from meetings import analysis
+    from meetings.live.pipeline import _roles_due
+    from meetings.models import Participant
+
+    settings.LIVE_ROLE_EVERY = 5
+    dana = Participant(name="Dana", role=Participant.Role.CONSULTANT)
+    priya = Participant(name="Priya", role=Participant.Role.UNKNOWN)
+    lines = [analysis.Utterance(speaker=s, text="...", start=i, end=i + 1) for i, s in enumerate(["Dana", "Priya"] * 3)]
+    assert _roles_due(participants={"Dana": dana, "Priya": priya}, history=lines[:3])  # Priya's is unknown
+    priya.role = Participant.Role.CUSTOMER
+    assert not _roles_due(participants={"Dana": dana, "Priya": priya}, history=lines[:3])
+    assert _roles_due(participants={"Dana": dana, "Priya": priya}, history=lines[:5])  # the fifth line
+    assert _roles_due(participants={"Dana": dana}, history=lines[:3])  # Priya has no row yet
