@@ -33,6 +33,7 @@ the runner enters the company's scope for them, nothing here does.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -222,7 +223,13 @@ def _sweep_forever(interval: float) -> None:
 
 def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
     """A ``live_worker`` process: analyse whatever the meetings owe, as soon as it is owed (every ``poll``
-    seconds), on this process's pools, meeting by meeting under their leases."""
+    seconds), on this process's pools, meeting by meeting under their leases.
+
+    Run for good (``rounds`` None), the process first lowers its CPU priority by LIVE_WORKER_NICE: on a
+    machine it shares with web processes the sockets come first and the durable backlog waits (as the
+    web process's own analysis does while busy); on a machine of its own it changes nothing."""
+    if rounds is None and settings.LIVE_WORKER_NICE > 0 and hasattr(os, "nice"):
+        os.nice(settings.LIVE_WORKER_NICE)
     done = 0
     while rounds is None or done < rounds:
         try:

@@ -30,6 +30,8 @@ LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
 # ``manage.py live_worker`` processes analyse) or "inline" (run after commit in the caller; tests, scripts).
 LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
 LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  # how often a live_worker looks
+# A live_worker lowers its CPU priority by this much (nice), so that web processes on the same machine come first.
+LIVE_WORKER_NICE = env.int("LIVE_WORKER_NICE", default=10)
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 # How long a process remembers a company's model routes for live analysis (each final caption needs two
