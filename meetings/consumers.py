@@ -21,6 +21,7 @@ Audio (binary frames, or ``audio_chunk``): checked here, then handed to the conn
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -120,7 +121,8 @@ def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         finally:
             _connections_tidy()
 
-    return asyncio.get_running_loop().run_in_executor(_db_executor, run)
+    # In a copy of the caller's context, as asgiref did: log fields (request, company, user) follow the work.
+    return asyncio.get_running_loop().run_in_executor(_db_executor, contextvars.copy_context().run, run)
 
 
 def _requested_format(query: dict[str, list[str]], offered: list[str]) -> str:
