@@ -527,7 +527,7 @@ def stop_servers(processes: list[subprocess.Popen]) -> None:
 
 
 def profile_start(pid: int, seconds: float, label: str) -> subprocess.Popen | None:
-    """py-spy on the first daphne for the step: collapsed stacks of the thread holding the GIL."""
+    """py-spy on one server process for the step: collapsed stacks of the thread holding the GIL."""
     out = ROOT / "var" / f"bench-live-profile-{label}.txt"
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
@@ -540,14 +540,17 @@ def profile_start(pid: int, seconds: float, label: str) -> subprocess.Popen | No
 
 
 def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Namespace,
-             pid: int | None = None) -> dict:
+             pids: list[int] | None = None) -> dict:
     meeting_ids = make_meetings(ctx, n, label)
-    spy = profile_start(pid, args.seconds, label) if args.profile and pid else None
+    # The first daphne, and each live worker (the processes after the daphnes).
+    pids = pids if args.profile else []
+    spies = [profile_start(pid, args.seconds, f"{label}-{i}") for i, pid in enumerate(pids or [])]
     stats, clients, elapsed = asyncio.run(stream(hosts, ctx, meeting_ids, seconds=args.seconds, drop=args.drop,
                                                  linger=3, audio_share=args.audio_share,
                                                  honour_status=not args.ignore_status))
-    if spy is not None:
-        spy.wait(timeout=60)
+    for spy in spies:
+        if spy is not None:
+            spy.wait(timeout=60)
     wait_for_quiet(ctx, meeting_ids, limit=30)
     check = db_check(ctx, clients)
     ack95, sugg95 = p(stats.ack_final, 0.95), p(stats.analysis["suggestion"], 0.95)
@@ -594,7 +597,8 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="drop every client mid-step and resume")
     parser.add_argument("--ignore-status", action="store_true", help="clients keep sending interims when told not to")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark company and its data afterwards")
-    parser.add_argument("--profile", action="store_true", help="py-spy the first daphne during each step (var/)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the first daphne and each live worker during each step (var/)")
     args = parser.parse_args()
     setups = parse_setups(args)
 
@@ -620,7 +624,8 @@ def main() -> None:
                                    linger=2))
                 for n in [int(x) for x in args.steps.split(",")]:
                     print(f"{title}: {n} meetings, {args.seconds:.0f} s ...", flush=True)
-                    step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args, pid=processes[0].pid)
+                    step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args,
+                                    pids=[processes[0].pid] + [p.pid for p in processes[count:]])
                     steps.append(step)
                     stats = step["stats"]
                     print(f"  ack p95 {p(stats.ack_final, 0.95) or 0:.0f} ms, suggestion p95 "
