@@ -221,6 +221,13 @@ def _sweep_forever(interval: float) -> None:
                 conn.close_if_unusable_or_obsolete()
 
 
+def worker_priority_lower() -> int:
+    """Lower this process's CPU priority by LIVE_WORKER_NICE (a live_worker does, once); returns the niceness."""
+    if settings.LIVE_WORKER_NICE > 0 and hasattr(os, "nice"):
+        return os.nice(settings.LIVE_WORKER_NICE)
+    return os.nice(0) if hasattr(os, "nice") else 0
+
+
 def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
     """A ``live_worker`` process: analyse whatever the meetings owe, as soon as it is owed (every ``poll``
     seconds), on this process's pools, meeting by meeting under their leases.
@@ -228,8 +235,8 @@ def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
     Run for good (``rounds`` None), the process first lowers its CPU priority by LIVE_WORKER_NICE: on a
     machine it shares with web processes the sockets come first and the durable backlog waits (as the
     web process's own analysis does while busy); on a machine of its own it changes nothing."""
-    if rounds is None and settings.LIVE_WORKER_NICE > 0 and hasattr(os, "nice"):
-        os.nice(settings.LIVE_WORKER_NICE)
+    if rounds is None:
+        worker_priority_lower()
     done = 0
     while rounds is None or done < rounds:
         try:
