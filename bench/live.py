@@ -533,7 +533,7 @@ def profile_start(pid: int, seconds: float, label: str) -> subprocess.Popen | No
     if not spy.exists():
         print("  (py-spy is not installed: no profile)")
         return None
-    print(f"  profiling daphne {pid} into {out}", flush=True)
+    print(f"  profiling process {pid} into {out}", flush=True)
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
                              "--format", "raw", "--gil", "--nonblocking", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

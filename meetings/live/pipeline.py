@@ -158,7 +158,8 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
     done, renewed = 0, time.monotonic()
     try:
         while True:
-            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=settings.LIVE_ANALYSIS_BATCH)
+            limit = settings.LIVE_ANALYSIS_BATCH
+            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=limit)
             if not batch:
                 return done
             for work in batch:
@@ -171,6 +172,10 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
                     if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
                         return done  # lapsed and taken over: the other process goes on from here
                     renewed = time.monotonic()
+            if len(batch) < limit:
+                # All that was owed when read: what is owed since was committed after, and its commit kicks
+                # a drain of its own (or the next poll of a live worker finds it). No empty read to stop on.
+                return done
     finally:
         backlog.lease_release(meeting_id=meeting_id)
 
