@@ -17,6 +17,7 @@ suggestion, action item, fact check) p50/p95, status frames and coalesced interi
 duplicated captions counted from the database.
 
     make bench-live                                         # 1 and 2 daphnes, 25 s per step (~10 min)
+    make bench-live BENCH_LIVE_ARGS="--setups 1,2,1+1,1+2"  # and 1 daphne with 1 or 2 live_worker processes
     make bench-live BENCH_LIVE_ARGS="--daphnes 1 --steps 20,50 --seconds 10"   # a quick look (~2 min)
     .venv/bin/python bench/live.py --steps 20 --seconds 30 --drop             # one run with reconnects
 """
@@ -482,17 +483,37 @@ def fmt2(values: list[float]) -> str:
     return f"{percentile(values, 0.5):.0f}/{percentile(values, 0.95):.0f}"
 
 
-def start_servers(count: int, mode: str) -> tuple[list[subprocess.Popen], list[str]]:
+def start_servers(count: int, workers: int) -> tuple[list[subprocess.Popen], list[str]]:
+    """``count`` daphnes, and ``workers`` live_worker processes (then analysis runs only there)."""
     processes, hosts = [], []
     for _ in range(count):
         port = free_port()
         processes.append(start_daphne(port))
         hosts.append(f"127.0.0.1:{port}")
-    if mode == "worker":
-        log = open(ROOT / "var" / "bench-live-worker.log", "w")  # noqa: SIM115 - lives as long as the process
+    for i in range(workers):
+        log = open(ROOT / "var" / f"bench-live-worker-{i}.log", "w")  # noqa: SIM115 - lives as long as the process
         processes.append(subprocess.Popen([sys.executable, "manage.py", "live_worker"], cwd=ROOT, env=dict(os.environ),
                                           stdout=log, stderr=subprocess.STDOUT))
     return processes, hosts
+
+
+def parse_setups(args: argparse.Namespace) -> list[tuple[int, int]]:
+    """(daphnes, live workers) per search: ``--setups 1,2,1+1`` or, without it, ``--daphnes`` with ``--mode``."""
+    if args.setups:
+        setups = []
+        for item in args.setups.split(","):
+            daphnes, _, workers = item.partition("+")
+            setups.append((int(daphnes), int(workers or 0)))
+        return setups
+    workers = args.workers if args.mode == "worker" else 0
+    return [(int(c), workers) for c in args.daphnes.split(",")]
+
+
+def setup_title(daphnes: int, workers: int) -> str:
+    title = f"{daphnes} daphne" + ("s" if daphnes > 1 else "") + " behind one Redis" * (daphnes > 1)
+    if workers:
+        title += f" + {workers} live worker" + ("s" if workers > 1 else "") + " (LIVE_ANALYSIS_MODE=worker)"
+    return title
 
 
 def stop_servers(processes: list[subprocess.Popen]) -> None:
@@ -506,27 +527,30 @@ def stop_servers(processes: list[subprocess.Popen]) -> None:
 
 
 def profile_start(pid: int, seconds: float, label: str) -> subprocess.Popen | None:
-    """py-spy on the first daphne for the step: collapsed stacks of the thread holding the GIL."""
+    """py-spy on one server process for the step: collapsed stacks of the thread holding the GIL."""
     out = ROOT / "var" / f"bench-live-profile-{label}.txt"
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
         print("  (py-spy is not installed: no profile)")
         return None
-    print(f"  profiling daphne {pid} into {out}", flush=True)
+    print(f"  profiling process {pid} into {out}", flush=True)
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
                              "--format", "raw", "--gil", "--nonblocking", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Namespace,
-             pid: int | None = None) -> dict:
+             pids: list[int] | None = None) -> dict:
     meeting_ids = make_meetings(ctx, n, label)
-    spy = profile_start(pid, args.seconds, label) if args.profile and pid else None
+    # The first daphne, and each live worker (the processes after the daphnes).
+    pids = pids if args.profile else []
+    spies = [profile_start(pid, args.seconds, f"{label}-{i}") for i, pid in enumerate(pids or [])]
     stats, clients, elapsed = asyncio.run(stream(hosts, ctx, meeting_ids, seconds=args.seconds, drop=args.drop,
                                                  linger=3, audio_share=args.audio_share,
                                                  honour_status=not args.ignore_status))
-    if spy is not None:
-        spy.wait(timeout=60)
+    for spy in spies:
+        if spy is not None:
+            spy.wait(timeout=60)
     wait_for_quiet(ctx, meeting_ids, limit=30)
     check = db_check(ctx, clients)
     ack95, sugg95 = p(stats.ack_final, 0.95), p(stats.analysis["suggestion"], 0.95)
@@ -563,18 +587,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=25.0, help="streaming time per step")
     parser.add_argument("--daphnes", default="1,2", help="server processes per search, e.g. 1,2")
     parser.add_argument("--mode", default=os.environ.get("LIVE_ANALYSIS_MODE", "thread"),
-                        choices=["thread", "worker"], help="analysis in the web processes, or in one live_worker")
+                        choices=["thread", "worker"], help="analysis in the web processes, or in live_worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="live_worker processes with --mode worker")
+    parser.add_argument("--setups", default="",
+                        help="searches as DAPHNES[+WORKERS], e.g. 1,2,1+1,1+2 (a +WORKERS setup runs analysis "
+                             "in that many live_worker processes); overrides --daphnes and --mode")
     parser.add_argument("--audio-share", type=float, default=0.1, help="share of meetings also streaming audio")
     parser.add_argument("--all-steps", action="store_true", help="do not stop after the first step past saturation")
     parser.add_argument("--drop", action="store_true", help="drop every client mid-step and resume")
     parser.add_argument("--ignore-status", action="store_true", help="clients keep sending interims when told not to")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark company and its data afterwards")
-    parser.add_argument("--profile", action="store_true", help="py-spy the first daphne during each step (var/)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the first daphne and each live worker during each step (var/)")
     args = parser.parse_args()
-    os.environ["LIVE_ANALYSIS_MODE"] = args.mode
+    setups = parse_setups(args)
 
     print(f"database {os.environ['EMBEDDED_DB_NAME']}, redis {os.environ.get('REDIS_URL') or '(none: in-memory)'}, "
-          f"{os.cpu_count()} cores, analysis mode {args.mode}", flush=True)
+          f"{os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, setups "
+          f"{', '.join(setup_title(d, w) for d, w in setups)}", flush=True)
     django_setup()
     from django.conf import settings
 
@@ -582,9 +612,11 @@ def main() -> None:
     searches = []
     failed = []
     try:
-        for count in [int(c) for c in args.daphnes.split(",")]:
-            title = f"{count} daphne" + ("s" if count > 1 else "") + " behind one Redis" * (count > 1)
-            processes, hosts = start_servers(count, args.mode)
+        for count, workers in setups:
+            title = setup_title(count, workers)
+            # The servers read the mode from the environment they start with.
+            os.environ["LIVE_ANALYSIS_MODE"] = "worker" if workers else "thread"
+            processes, hosts = start_servers(count, workers)
             steps = []
             try:
                 print(f"{title}: warming up (models load on first use)...", flush=True)
@@ -592,7 +624,8 @@ def main() -> None:
                                    linger=2))
                 for n in [int(x) for x in args.steps.split(",")]:
                     print(f"{title}: {n} meetings, {args.seconds:.0f} s ...", flush=True)
-                    step = run_step(ctx, hosts, n, f"{count}x{n}", args, pid=processes[0].pid)
+                    step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args,
+                                    pids=[processes[0].pid] + [p.pid for p in processes[count:]])
                     steps.append(step)
                     stats = step["stats"]
                     print(f"  ack p95 {p(stats.ack_final, 0.95) or 0:.0f} ms, suggestion p95 "
@@ -615,8 +648,9 @@ def main() -> None:
 
     print()
     print(f"pace: 1 final caption every 2-3 s per meeting, 2 interims before each; {args.audio_share:.0%} of meetings "
-          f"stream audio; {args.seconds:.0f} s per step; analysis {args.mode} ({settings.LIVE_ANALYSIS_WORKERS} "
-          f"threads); the clients run on the same machine")
+          f"stream audio; {args.seconds:.0f} s per step; {settings.LIVE_ANALYSIS_WORKERS} analysis threads per "
+          f"process; the clients run on the same machine; load average after the run "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for title, steps in searches:
         print_table(title, steps)
     if failed:

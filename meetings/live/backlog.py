@@ -90,13 +90,18 @@ def work_done(*, work: LiveAnalysisWork) -> bool:
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
     """Hold the meeting's lease for ``seconds`` unless another live process holds it."""
     holder, now = holder_id(), timezone.now()
-    if not LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).exists():
-        LiveAnalysisCursor.objects.bulk_create([LiveAnalysisCursor(company_id=company_id, meeting_id=meeting_id)],
-                                               ignore_conflicts=True)
-    with _held_lock:
-        taken = LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).filter(
+
+    def take() -> bool:
+        return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).filter(
             Q(holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
         ).update(holder=holder, lease_until=now + timedelta(seconds=seconds)) == 1
+
+    with _held_lock:
+        taken = take()  # the cursor row exists after the meeting's first drain: one statement from then on
+        if not taken and not LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).exists():
+            LiveAnalysisCursor.objects.bulk_create(
+                [LiveAnalysisCursor(company_id=company_id, meeting_id=meeting_id)], ignore_conflicts=True)
+            taken = take()
         if taken:
             _held[meeting_id] = _held.get(meeting_id, 0) + 1
     return taken

@@ -55,18 +55,6 @@ def lock_meeting(meeting_id: int) -> tuple[str, int]:
     return row[0], row[1]
 
 
-def _next_event_id(meeting_id: int) -> int:
-    # GREATEST(...) keeps ids unique even if some code saved a stale Meeting without update_fields.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Meeting._meta.db_table} SET last_event_id = GREATEST(last_event_id, "
-            f"COALESCE((SELECT MAX(event_id) FROM {MeetingEvent._meta.db_table} WHERE meeting_id = %s), 0)) + 1 "
-            "WHERE id = %s RETURNING last_event_id",
-            [meeting_id, meeting_id],
-        )
-        return cursor.fetchone()[0]
-
-
 def event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:
     """Log one event and publish it to the meeting's clients once the transaction commits."""
     assert type in EVENT_TYPES, type
@@ -74,12 +62,35 @@ def event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> Meeti
         return _event_emit(meeting=meeting, type=type, payload=payload)
 
 
+def _event_insert(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:
+    """Take the meeting's next event id and insert the event row, in one statement (one round trip).
+
+    GREATEST(...) keeps ids unique even if some code saved a stale Meeting without update_fields."""
+    meetings, events = Meeting._meta.db_table, MeetingEvent._meta.db_table
+    event = MeetingEvent(company_id=meeting.company_id, meeting_id=meeting.pk, type=type, payload=payload,
+                         created_at=timezone.now())
+    payload_db = MeetingEvent._meta.get_field("payload").get_db_prep_save(payload, connection)
+    created_db = MeetingEvent._meta.get_field("created_at").get_db_prep_save(event.created_at, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH next AS (UPDATE {meetings} SET last_event_id = GREATEST(last_event_id, "
+            f"COALESCE((SELECT MAX(event_id) FROM {events} WHERE meeting_id = %s), 0)) + 1 "
+            f"WHERE id = %s RETURNING last_event_id) "
+            f"INSERT INTO {events} (company_id, meeting_id, event_id, type, payload, created_at) "
+            f"SELECT %s, %s, next.last_event_id, %s, %s, %s FROM next RETURNING id, event_id",
+            [meeting.pk, meeting.pk, meeting.company_id, meeting.pk, type, payload_db, created_db],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Meeting.DoesNotExist(meeting.pk)
+    event.pk, event.event_id = row
+    event._state.adding, event._state.db = False, connection.alias
+    return event
+
+
 def _event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:
-    event_id = _next_event_id(meeting.pk)
-    event = MeetingEvent(company_id=meeting.company_id, meeting_id=meeting.pk, event_id=event_id, type=type,
-                         payload=payload, created_at=timezone.now())
-    event.save(force_insert=True)
-    meeting.last_event_id = event_id
+    event = _event_insert(meeting=meeting, type=type, payload=payload)
+    meeting.last_event_id = event.event_id
     frame = event_frame(event)
     targets = [meeting_group(meeting.pk)]
     if type == "status":  # company-wide dashboards follow meetings starting and ending

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Generic, Literal, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save
 from pydantic import BaseModel, ConfigDict
 
 from accounts.models import Company
-from ai.models import PromptType
+from ai.models import AIProviderSettings, PromptType, PromptVersion
 from ai.prompts import wrap_data
 from ai.routing import Route, route_for
 from integrations.llm.providers import ProviderError, complete_structured, failure_reason
@@ -85,8 +89,39 @@ def budget_seconds() -> float:
     return float(getattr(settings, "LIVE_LLM_BUDGET_SECONDS", 3.0))
 
 
+_routes: dict[tuple[int, str], tuple[float, Route]] = {}
+_routes_lock = threading.Lock()
+
+
 def _route(company: Company, prompt_type: str) -> Route:
-    return route_for(company=company, prompt_type=prompt_type)
+    """The company's route for ``prompt_type``, remembered for LIVE_ROUTE_CACHE_SECONDS: each final caption asks
+    for two or three routes, two queries each, and they change rarely (a change made in this process clears
+    them at once; other processes follow within the cache time)."""
+    ttl = float(getattr(settings, "LIVE_ROUTE_CACHE_SECONDS", 0.0))
+    key, now = (company.pk, prompt_type), time.monotonic()
+    with _routes_lock:
+        hit = _routes.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    route = route_for(company=company, prompt_type=prompt_type)
+    if ttl > 0:
+        with _routes_lock:
+            if len(_routes) > 4096:
+                _routes.clear()
+            _routes[key] = (now, route)
+    return route
+
+
+def routes_forget(**kwargs: object) -> None:
+    """Drop the remembered routes (a prompt or the provider settings changed, or a setting did)."""
+    with _routes_lock:
+        _routes.clear()
+
+
+for _model in (PromptVersion, AIProviderSettings):
+    post_save.connect(routes_forget, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-save")
+    post_delete.connect(routes_forget, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-delete")
+setting_changed.connect(routes_forget, dispatch_uid="live-routes-settings")
 
 
 def _ask(route: Route, *, task: str, data: str, output: type[BaseModel]) -> BaseModel:

@@ -33,6 +33,7 @@ the runner enters the company's scope for them, nothing here does.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Count, Window
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
@@ -153,10 +155,11 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
     lease = settings.LIVE_ANALYSIS_LEASE_SECONDS
     if not backlog.lease_take(company_id=company_id, meeting_id=meeting_id, seconds=lease):
         return 0
-    done = 0
+    done, renewed = 0, time.monotonic()
     try:
         while True:
-            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=settings.LIVE_ANALYSIS_BATCH)
+            limit = settings.LIVE_ANALYSIS_BATCH
+            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=limit)
             if not batch:
                 return done
             for work in batch:
@@ -164,8 +167,15 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
                     if not _work_run(work):
                         return done  # its row stays; the sweep tries again later, still in order
                 done += 1
-                if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
-                    return done  # lapsed and taken over: the other process goes on from here
+                # Renewed once a third of the lease has passed, not after every segment (a write each).
+                if time.monotonic() - renewed >= lease / 3:
+                    if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
+                        return done  # lapsed and taken over: the other process goes on from here
+                    renewed = time.monotonic()
+            if len(batch) < limit:
+                # All that was owed when read: what is owed since was committed after, and its commit kicks
+                # a drain of its own (or the next poll of a live worker finds it). No empty read to stop on.
+                return done
     finally:
         backlog.lease_release(meeting_id=meeting_id)
 
@@ -216,9 +226,22 @@ def _sweep_forever(interval: float) -> None:
                 conn.close_if_unusable_or_obsolete()
 
 
+def worker_priority_lower() -> int:
+    """Lower this process's CPU priority by LIVE_WORKER_NICE (a live_worker does, once); returns the niceness."""
+    if settings.LIVE_WORKER_NICE > 0 and hasattr(os, "nice"):
+        return os.nice(settings.LIVE_WORKER_NICE)
+    return os.nice(0) if hasattr(os, "nice") else 0
+
+
 def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
     """A ``live_worker`` process: analyse whatever the meetings owe, as soon as it is owed (every ``poll``
-    seconds), on this process's pools, meeting by meeting under their leases."""
+    seconds), on this process's pools, meeting by meeting under their leases.
+
+    Run for good (``rounds`` None), the process first lowers its CPU priority by LIVE_WORKER_NICE: on a
+    machine it shares with web processes the sockets come first and the durable backlog waits (as the
+    web process's own analysis does while busy); on a machine of its own it changes nothing."""
+    if rounds is None:
+        worker_priority_lower()
     done = 0
     while rounds is None or done < rounds:
         try:
@@ -282,15 +305,28 @@ def _participants(meeting: Meeting) -> dict[str, Participant]:
     return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
 
 
-def _roles_update(*, company: Company, meeting: Meeting) -> dict[str, str]:
-    """Re-learn who is the customer and who the consultant; announce changes."""
+def _roles_due(*, participants: dict[str, Participant], history: list[analysis.Utterance]) -> bool:
+    """Re-learn roles while a recent speaker's is still unknown, then on every LIVE_ROLE_EVERY-th final line only:
+    once the speakers have one, a single line rarely changes them, and re-learning reads LIVE_ROLE_WINDOW lines."""
+    if not history or len(history) % max(1, settings.LIVE_ROLE_EVERY) == 0:
+        return True
+    unknown = Participant.Role.UNKNOWN
+    return any(participants.get(u.speaker) is None or participants[u.speaker].role == unknown
+               for u in history[-_HISTORY_TAIL:] if u.speaker)
+
+
+def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str, Participant],
+                  history: list[analysis.Utterance] | None = None) -> dict[str, str]:
+    """Re-learn who is the customer and who the consultant when due (``history``: the meeting so far, as
+    ``_history`` gives it; None: now); announce changes."""
+    if history is not None and not _roles_due(participants=participants, history=history):
+        return {name: p.role for name, p in participants.items()}
     window = settings.LIVE_ROLE_WINDOW
     recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
                   .order_by("-sequence").values_list("speaker_label", "text", "start_time", "end_time", "pk")[:window])
     recent.reverse()
     utterances = [analysis.Utterance(speaker=s, text=t, start=a, end=b, segment_id=pk)
                   for s, t, a, b, pk in recent if s]
-    participants = _participants(meeting)
     if not utterances:
         return {name: p.role for name, p in participants.items()}
     emails = {name: p.email for name, p in participants.items() if p.email}
@@ -331,8 +367,10 @@ def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utte
     are not loaded: the list repeats the first line in their places, which keeps a caption's cost flat through
     a long meeting."""
     said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
-    total = said.count()
-    tail = [_utterance(s) for s in reversed(list(said.order_by("-sequence")[:_HISTORY_TAIL]))]
+    # The tail and how many lines there are, in one query.
+    rows = list(said.annotate(said_total=Window(Count("pk"))).order_by("-sequence")[:_HISTORY_TAIL])
+    total = rows[0].said_total if rows else 0
+    tail = [_utterance(s) for s in reversed(rows)]
     if total <= len(tail):
         return tail
     opening = said.order_by("sequence").first()
@@ -403,9 +441,8 @@ def _decisions(*, company: Company, meeting: Meeting, segment: TranscriptSegment
 
 
 def _findings(*, company: Company, meeting: Meeting, segment: TranscriptSegment,
-              history: list[analysis.Utterance]) -> list[Write]:
+              history: list[analysis.Utterance], participants: dict[str, Participant]) -> list[Write]:
     """Action items and decisions: local detections first (the company's model, when routed, replaces them)."""
-    participants = _participants(meeting)
     meeting_date = _meeting_date(meeting)
     items, decisions = _detections(history=history, meeting_date=meeting_date, participants=list(participants))
     window = history[-(LLM_CONTEXT + 1):]
@@ -596,10 +633,12 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
     history = _history(meeting, segment)  # ends with this segment
     roles: dict[str, str] = {}
     writes: list[Write] = []
+    participants = _participants(meeting)  # read once: roles update them in place, findings name them
     steps = [
-        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting))),
-        ("findings", lambda: writes.extend(_findings(company=company, meeting=meeting, segment=segment,
+        ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, participants=participants,
                                                       history=history))),
+        ("findings", lambda: writes.extend(_findings(company=company, meeting=meeting, segment=segment,
+                                                      history=history, participants=participants))),
         ("question", lambda: writes.extend(_question(meeting=meeting, segment=segment, utterance=history[-1],
                                                       roles=roles))),
         ("fact_checks", lambda: writes.extend(_fact_checks(company=company, meeting=meeting, segment=segment,

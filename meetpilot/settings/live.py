@@ -30,9 +30,16 @@ LIVE_ANALYSIS_MAX_PENDING = env.int("LIVE_ANALYSIS_MAX_PENDING", default=500)
 # ``manage.py live_worker`` processes analyse) or "inline" (run after commit in the caller; tests, scripts).
 LIVE_ANALYSIS_MODE = env.str("LIVE_ANALYSIS_MODE", default="thread")
 LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  # how often a live_worker looks
+# A live_worker lowers its CPU priority by this much (nice), so that web processes on the same machine come first.
+LIVE_WORKER_NICE = env.int("LIVE_WORKER_NICE", default=10)
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
+# How long a process remembers a company's model routes for live analysis (each final caption needs two
+# or three); a change saved in the same process applies at once.
+LIVE_ROUTE_CACHE_SECONDS = env.float("LIVE_ROUTE_CACHE_SECONDS", default=5.0)
 LIVE_ROLE_WINDOW = env.int("LIVE_ROLE_WINDOW", default=200)  # utterances considered when inferring roles
+# Roles are re-learnt on every final line while someone's is unknown, then on every this many lines.
+LIVE_ROLE_EVERY = env.int("LIVE_ROLE_EVERY", default=5)
 # Live audio (binary frames or audio_chunk): audio frames per second per connection (apart from the
 # frame bucket above), and the most audio in seconds waiting for transcription on one connection
 # before further chunks are refused with rate_limited (not acked: the client resends them).

@@ -1,0 +1,49 @@
+"""``LIVE_ANALYSIS_MODE=worker``: the web side only stores and owes; a live worker's round analyses what is owed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accounts.tenancy import tenant_scope
+from meetings.live.pipeline import live_worker_run, runners_wait_idle
+from meetings.live.session import caption_submit
+from meetings.models import LiveAnalysisWork, Meeting
+from tests.meetings.factories import meeting_make
+from tests.meetings.live_helpers import caption
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_side_owes_and_a_worker_round_analyses(company, settings):
+    settings.LIVE_ANALYSIS_MODE = "worker"
+    with tenant_scope(company):
+        meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+        for sequence, text in enumerate(["Good morning everyone", "I will send the pricing sheet by Friday"], 1):
+            caption_submit(company=company, meeting=meeting, client_id="ext", caption=caption(sequence, text))
+        assert runners_wait_idle(5)
+        assert LiveAnalysisWork.objects.filter(meeting=meeting).count() == 2  # owed, not analysed here
+    niceness = os.nice(0)
+    live_worker_run(poll=0, rounds=1)
+    assert runners_wait_idle(30)
+    with tenant_scope(company):
+        assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()
+    assert os.nice(0) == niceness  # a round run in some other process leaves its priority alone
+
+
+def test_a_live_worker_process_yields_the_cpu_by_live_worker_nice():
+    code = (
+        "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'meetpilot.settings.base'); "
+        "django.setup(); from meetings.live.pipeline import worker_priority_lower; "
+        "before = os.nice(0); print(before, worker_priority_lower())"
+    )
+    env = {**os.environ, "LIVE_WORKER_NICE": "7"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after = (int(x) for x in out.stdout.split()[-2:])
+    assert after == min(19, before + 7)
