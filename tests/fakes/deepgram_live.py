@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 BYTES_PER_SECOND = 32000
+DROP_GRACE_SECONDS = 1.0
 BLOCK_SAMPLES = 160  # 10 ms
 
 
@@ -113,6 +115,9 @@ class FakeDeepgramLive:
                     log.offset = int.from_bytes(message[:2], "little", signed=True) * BLOCK_SAMPLES / 16000
                 log.audio_bytes += len(message)
                 if drop and log.audio_bytes / BYTES_PER_SECOND >= self.drop_after_seconds:
+                    # Let the client take in the results already sent before the line goes dead: the test
+                    # is about replaying from the last final, not about a final lost in flight.
+                    time.sleep(DROP_GRACE_SECONDS)
                     connection.socket.shutdown(socket.SHUT_RDWR)  # the network drops: no close frame
                     return
                 self._progress(connection, log, state, closing=False)
