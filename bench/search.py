@@ -165,27 +165,13 @@ def ms(times: list[float]) -> str:
 
 def imported_again(company_name: str, meetings) -> tuple[object, dict, int]:
     """The company a ``--keep`` run left (``--reuse``): its meetings, by QMSum name, and how many."""
-    from accounts.models import Company
     from accounts.tenancy import tenant_scope
-    from eval.real.search import Imported
-    from meetings.models import Meeting, TranscriptSegment
+    from eval.real.search import imported_again as meetings_imported
+    from meetings.models import Meeting
 
-    company = Company.objects.get(name=company_name)
-    out = {}
+    company, out = meetings_imported(meetings, company_name=company_name)
     with tenant_scope(company):
-        by_title = dict(Meeting.objects.values_list("title", "pk"))
-        for m in meetings:
-            ids = list(
-                TranscriptSegment.objects.filter(meeting_id=by_title[m.meeting])
-                .order_by("sequence")
-                .values_list("pk", flat=True)
-            )
-            out[m.meeting] = Imported(
-                meeting_id=by_title[m.meeting],
-                index_seconds=float("nan"),
-                turn_of_segment={pk: i for i, pk in enumerate(ids)},
-            )
-    return company, out, len(by_title)
+        return company, out, Meeting.objects.count()
 
 
 def main() -> None:

@@ -175,13 +175,15 @@ def database_existing() -> str:
     return settings.DATABASES["default"]["NAME"]
 
 
-def imported_again(meetings: list[QmsumMeeting]) -> tuple[object, dict[str, Imported]]:
+def imported_again(
+    meetings: list[QmsumMeeting], *, company_name: str = "QMSum dev"
+) -> tuple[object, dict[str, Imported]]:
     """The company and meetings a ``--keep`` run left (``--reuse``: no second import)."""
     from accounts.models import Company
     from accounts.tenancy import tenant_scope
     from meetings.models import Meeting, TranscriptSegment
 
-    company = Company.objects.get(name="QMSum dev")
+    company = Company.objects.get(name=company_name)
     out = {}
     with tenant_scope(company):
         by_title = {m.title: m.pk for m in Meeting.objects.all()}
