@@ -131,3 +131,24 @@ class Chunk(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.source_type}:{self.source_id}#{self.position}"
+
+
+class LexemeCount(TenantModel):
+    """How many of a company's chunks hold a word (its stemmed full-text lexeme): BM25's document frequency.
+
+    Written only by the database: statement triggers on ``knowledge_chunk`` (migration 0004) add the
+    lexemes of inserted chunks, take away those of deleted ones (cascades included) and drop a word
+    when no chunk holds it any more. Reading a count is then one index lookup, where counting the
+    word's chunks through the full-text index took tens of milliseconds per common word.
+    """
+
+    lexeme = models.TextField()
+    chunks = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "lexeme"], name="lexeme_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.chunks}"

@@ -139,7 +139,6 @@ def counts_forget() -> None:
     with _counts_lock:
         _counts.clear()
         _stats.clear()
-        _document_counts.clear()
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -300,6 +299,19 @@ def _tsquery_plan(cursor, *, query: str, company_id: int) -> tuple[str, dict[str
     return None
 
 
+def _text_match(cursor, *, company_id: int, tsquery: str, selective: bool = False) -> str:
+    """The SQL condition "chunk ``c`` matches ``tsquery``" (an SQL expression of type tsquery).
+
+    Row-level security keeps PostgreSQL from using the GIN index for ``@@`` (not a leakproof operator:
+    it may not run before the policy), so a big company's matches are looked up through
+    ``meetpilot_chunk_text_matches`` (migration knowledge/0005), which uses the index for the connection's
+    own company only. A small company or a selective filter finds its rows through the company index.
+    """
+    if selective or _company_chunks(cursor, company_id) <= settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS:
+        return f"c.search_vector @@ {tsquery}"
+    return f"c.id IN (SELECT meetpilot_chunk_text_matches({tsquery}))"
+
+
 def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str | None,
               company_id: int) -> list[tuple]:
     plan = _tsquery_plan(cursor, query=query, company_id=company_id)
@@ -312,7 +324,7 @@ def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str
         hits AS (
             SELECT c.id, ts_rank(c.search_vector, q.query, 1) AS rank
             FROM knowledge_chunk c, q
-            WHERE {where} AND c.search_vector @@ q.query
+            WHERE {where} AND {_text_match(cursor, company_id=company_id, tsquery=tsquery_sql)}
             ORDER BY rank DESC, c.id
             LIMIT %(n)s
         )
@@ -484,9 +496,6 @@ def chunks_search(
 BM25_K1 = 1.2
 BM25_B = 0.75
 BM25_CANDIDATE_BUDGET = 1500  # expected rows matched by the OR-query before words are left out (latency)
-_DF_TTL = 600.0
-_DF_MAX_ENTRIES = 200_000
-_document_counts: dict[tuple[int, int, str], tuple[float, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -504,36 +513,13 @@ def query_lexemes(cursor, query: str) -> list[str]:
 
 
 def lexeme_document_counts(cursor, *, company_id: int, lexemes: list[str]) -> dict[str, int]:
-    """How many of the company's chunks hold each lexeme (GIN index).
-
-    Cached per company generation (bumped whenever a source's chunks are replaced), so a meeting
-    indexed a moment ago counts at once; ten minutes at most otherwise.
-    """
-    from knowledge import cache as knowledge_cache
-
-    now = time.monotonic()
-    generation = knowledge_cache.generation(company_id)
-    out: dict[str, int] = {}
-    with _counts_lock:
-        for lexeme in lexemes:
-            hit = _document_counts.get((company_id, generation, lexeme))
-            if hit is not None and now - hit[0] < _DF_TTL:
-                out[lexeme] = hit[1]
-    missing = [lex for lex in lexemes if lex not in out]
-    if missing:
-        cursor.execute(
-            "SELECT l, (SELECT count(*) FROM knowledge_chunk c WHERE c.company_id = %s "
-            "AND c.search_vector @@ quote_literal(l)::tsquery) FROM unnest(%s::text[]) AS l",
-            [company_id, missing],
-        )
-        rows = cursor.fetchall()
-        with _counts_lock:
-            if len(_document_counts) > _DF_MAX_ENTRIES:
-                _document_counts.clear()
-            for lexeme, count in rows:
-                out[lexeme] = int(count)
-                _document_counts[(company_id, generation, lexeme)] = (now, int(count))
-    return out
+    """How many of the company's chunks hold each lexeme (``LexemeCount``, kept by triggers: exact at once)."""
+    cursor.execute(
+        "SELECT lexeme, chunks FROM knowledge_lexemecount WHERE company_id = %s AND lexeme = ANY(%s)",
+        [company_id, lexemes],
+    )
+    counts = dict(cursor.fetchall())
+    return {lexeme: int(counts.get(lexeme, 0)) for lexeme in lexemes}
 
 
 def _company_mean_chars(cursor, company_id: int) -> int:
@@ -569,6 +555,7 @@ def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: i
             fetch.append(lexeme)
             expected += df[lexeme]
     similarity = "1 - (c.embedding <=> %(qvec)s::vector)" if qvec else "NULL::float8"
+    matches = _text_match(cursor, company_id=company_id, tsquery="%(tsq)s::tsquery", selective=selective)
     sql = f"""
         WITH w AS (SELECT * FROM unnest(%(lex)s::text[], %(idf)s::float8[]) AS w(lexeme, idf)),
         hits AS (
@@ -576,10 +563,12 @@ def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: i
                 SELECT coalesce(sum(w.idf * cardinality(t.positions) * %(k1_1)s
                                     / (cardinality(t.positions)
                                        + %(k1)s * (1 - %(b)s + %(b)s * length(c.text) / %(mean)s::float8))), 0)
-                FROM unnest(c.search_vector) AS t JOIN w ON w.lexeme = t.lexeme
+                -- only the query's lexemes are unnested: marked with weight D (the vector has A and B) and kept
+                FROM unnest(ts_filter(setweight(c.search_vector, 'D', %(lex)s::text[]), '{{d}}')) AS t
+                JOIN w ON w.lexeme = t.lexeme
             ) AS rank
             FROM knowledge_chunk c
-            WHERE {where} AND c.search_vector @@ %(tsq)s::tsquery
+            WHERE {where} AND {matches}
             ORDER BY rank DESC, c.id
             LIMIT %(n)s
         )

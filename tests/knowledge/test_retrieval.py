@@ -215,10 +215,13 @@ def test_big_companies_rank_only_their_rarest_words(settings, company):
         # Operators keep websearch semantics whatever the size.
         assert "websearch_to_tsquery" in retrieval._tsquery_plan(cursor, query='"project team"',
                                                                  company_id=company.pk)[0]
-    hits = chunks_search(company=company, query="project budget for Zebracorn", k=2, mode="fulltext")
-    assert {h.text for h in hits} == {texts[17], texts[18]}
-    assert chunks_search(company=company, query="the project team", k=5, mode="fulltext") == []
-    assert len(chunks_search(company=company, query="the project team", k=5, mode="hybrid")) == 5
+    with tenant_scope(company):  # as every search runs: the index lookup answers for the scope's company only
+        hits = chunks_search(company=company, query="project budget for Zebracorn", k=2, mode="fulltext")
+        assert {h.text for h in hits} == {texts[17], texts[18]}
+        assert chunks_search(company=company, query="the project team", k=5, mode="fulltext") == []
+        assert len(chunks_search(company=company, query="the project team", k=5, mode="hybrid")) == 5
+    # Outside any scope the lookup finds nothing: it never answers for a company the connection is not in.
+    assert chunks_search(company=company, query="project budget for Zebracorn", k=2, mode="fulltext") == []
 
 
 def test_bm25_weighs_rare_words_where_a_naive_rank_does_not(company):
@@ -251,6 +254,43 @@ def test_bm25_weighs_rare_words_where_a_naive_rank_does_not(company):
     assert len(bm25.vector) == 3 and bm25.vector[0].text == texts[0]
     assert retrieval.chunks_candidates(company=company, query=question, n=3, query_embedding=vectors[0],
                                        filters={"source_ids": [2]}).text == []
+
+
+def _lexeme_counts(company, *lexemes):
+    with connection.cursor() as cursor:
+        counts = retrieval.lexeme_document_counts(cursor, company_id=company.pk, lexemes=list(lexemes))
+    return {lexeme: n for lexeme, n in counts.items() if n}
+
+
+def test_lexeme_counts_follow_every_write_of_the_chunks(company, other_company):
+    """BM25's document frequencies are kept by the database: replace, update, cascade and delete."""
+    from knowledge.models import LexemeCount
+    from knowledge.services import chunks_delete
+
+    def replace(owner, source_id, texts):
+        with tenant_scope(owner):
+            chunks_replace(company=owner, source_type="summary", source_id=source_id,
+                           embeddings=np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384),
+                           chunks=[ChunkInput(text=t, position=i) for i, t in enumerate(texts)])
+
+    replace(company, 1, ["The Zebracorn budget.", "Budget plan, budget review.", "Nothing else."])
+    replace(other_company, 1, ["A budget of their own."])
+    assert _lexeme_counts(company, "zebracorn", "budget", "plan") == {"zebracorn": 1, "budget": 2, "plan": 1}
+    replace(company, 2, ["Plan the launch."])
+    replace(company, 1, ["Budget only."])  # replacing a source takes its old words away
+    assert _lexeme_counts(company, "zebracorn", "budget", "plan", "launch") == {"budget": 1, "plan": 1, "launch": 1}
+    with tenant_scope(company):
+        Chunk.objects.for_company(company).filter(source_id=2).update(text="Launch the rocket.")
+    assert _lexeme_counts(company, "plan", "launch", "rocket") == {"launch": 1, "rocket": 1}
+    document = document_ingested(company=company, title="Okapi notes", text="Okapi weighs rare words. " * 20)
+    assert _lexeme_counts(company, "okapi")["okapi"] >= 1
+    with tenant_scope(company):
+        document.delete()  # the chunks go by cascade
+        chunks_delete(company=company, source_type="summary", source_id=1)
+        chunks_delete(company=company, source_type="summary", source_id=2)
+        # No word of a deleted source is left behind; the other company's counts are its own.
+        assert LexemeCount.objects.count() == 0
+    assert _lexeme_counts(other_company, "budget") == {"budget": 1}
 
 
 def test_vector_plan_uses_hnsw_for_a_company_owning_most_of_the_table(settings, monkeypatch):

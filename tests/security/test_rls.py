@@ -212,6 +212,36 @@ def test_narrowed_lookups_admit_only_their_own_rows(both, admin, member, outside
 
 
 @pytest.mark.django_db
+def test_the_full_text_index_lookup_answers_for_the_settings_company_only(admin, outsider):
+    """``meetpilot_chunk_text_matches`` runs as the owner (row security would keep the index out of reach)."""
+    import numpy as np
+
+    from knowledge.models import Chunk
+    from knowledge.services import ChunkInput, chunks_replace
+
+    for company in (admin.company, outsider.company):
+        with tenant_scope(company):
+            chunks_replace(company=company, source_type="summary", source_id=1,
+                           embeddings=np.full((2, 384), 384 ** -0.5, dtype=np.float32),
+                           chunks=[ChunkInput(text="The Zebracorn budget.", position=0),
+                                   ChunkInput(text="Nothing to see.", position=1)])
+    with scopes_disabled():
+        owners = dict(Chunk.objects.filter(text__contains="Zebracorn").values_list("id", "company_id"))
+    assert sorted(owners.values()) == sorted([admin.company.pk, outsider.company.pk])
+
+    def matches() -> set[int]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT meetpilot_chunk_text_matches(to_tsquery('english', 'zebracorn'))")
+            return {chunk_id for (chunk_id,) in cur.fetchall()}
+
+    with tenant_scope(None):
+        assert matches() == set()
+    for company in (admin.company, outsider.company):
+        with tenant_scope(company):
+            assert matches() == {cid for cid, owner in owners.items() if owner == company.pk}
+
+
+@pytest.mark.django_db
 def test_a_setting_undone_by_a_rollback_is_sent_again(admin, outsider):
     """PostgreSQL reverts a setting made inside a savepoint that rolls back; the next query must not miss it."""
     a, b = str(admin.company.pk), str(outsider.company.pk)
