@@ -138,7 +138,6 @@ def counts_forget() -> None:
     """Drop the cached sizes (tests and the benchmark change the table under our feet)."""
     with _counts_lock:
         _counts.clear()
-        _stats.clear()
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -222,43 +221,6 @@ _OPERATORS = re.compile(r"\"|(^|\s)-\w|\s(or|OR|Or)\s")
 _ANY_OF_WORDS = "replace(websearch_to_tsquery('english', %(q)s)::text, ' & ', ' | ')::tsquery"
 
 
-@dataclass(frozen=True)
-class _LexemeStats:
-    freq: dict[str, float]  # share of all chunks containing the lexeme, for the most common ones
-    floor: float  # an upper bound for every lexeme not in ``freq``
-    rows: int
-
-
-_stats: dict[tuple[str, ...], tuple[float, _LexemeStats]] = {}
-
-
-def lexeme_stats(cursor, lexemes: list[str]) -> _LexemeStats:
-    """How common each of ``lexemes`` is in the chunk table, from ANALYZE's statistics (cached ten minutes).
-
-    Read through ``meetpilot_chunk_lexeme_freqs`` (migration knowledge/0003): row-level security hides
-    the table's ``pg_stats`` from the app role, and the function answers for the words asked about only.
-    """
-    now = time.monotonic()
-    key = tuple(sorted(set(lexemes)))
-    hit = _stats.get(key)
-    if hit is not None and now - hit[0] < 600:
-        return hit[1]
-    cursor.execute("SELECT lexeme, freq, floor_freq FROM meetpilot_chunk_lexeme_freqs(%s)", [list(key)])
-    freq: dict[str, float] = {}
-    floor = 0.0
-    for lexeme, share, floor_share in cursor.fetchall():
-        if lexeme is not None:
-            freq[lexeme] = float(share)
-        # The number after the per-lexeme frequencies: the minimum of them, an upper bound for the rest.
-        floor = float(floor_share) if floor_share is not None else floor
-    stats = _LexemeStats(freq=freq, floor=floor, rows=_table_chunks(cursor))
-    with _counts_lock:
-        if len(_stats) > 4096:
-            _stats.clear()
-        _stats[key] = (now, stats)
-    return stats
-
-
 def _quote_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
@@ -277,23 +239,22 @@ def _tsquery_plan(cursor, *, query: str, company_id: int) -> tuple[str, dict[str
         return "websearch_to_tsquery('english', %(q)s)", {}
     if _company_chunks(cursor, company_id) <= settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS:
         return _ANY_OF_WORDS, {}
-    cursor.execute("SELECT tsvector_to_array(to_tsvector('english', %s))", [query])
-    lexemes = list(cursor.fetchone()[0] or [])
+    lexemes = query_lexemes(cursor, query)
     if not lexemes:
         return None
-    stats = lexeme_stats(cursor, lexemes)
+    counts = lexeme_document_counts(cursor, company_id=company_id, lexemes=lexemes)
+    rows = max(_company_chunks(cursor, company_id), 1)
     budget = settings.KNOWLEDGE_FULLTEXT_MAX_RANKED
-    expected = {lex: stats.freq.get(lex, stats.floor) * stats.rows for lex in lexemes}
     chosen: list[str] = []
-    total = 0.0
-    for lexeme in sorted(lexemes, key=lambda lex: (expected[lex], lex)):
-        if chosen and total + expected[lexeme] > budget:
+    total = 0
+    for lexeme in sorted(lexemes, key=lambda lex: (counts[lex], lex)):
+        if chosen and total + counts[lexeme] > budget:
             break
         chosen.append(lexeme)
-        total += expected[lexeme]
+        total += counts[lexeme]
     if total <= budget:
         return "%(tsq)s::tsquery", {"tsq": " | ".join(_quote_lexeme(lex) for lex in chosen)}
-    together = stats.rows * math.prod(stats.freq.get(lex, stats.floor) for lex in lexemes)
+    together = rows * math.prod(counts[lex] / rows for lex in lexemes)  # expected, if the words were independent
     if together <= budget:
         return "%(tsq)s::tsquery", {"tsq": " & ".join(_quote_lexeme(lex) for lex in lexemes)}
     return None

@@ -8,6 +8,8 @@ company (the same ``app.company_id`` the policies read): no setting, no rows. Th
 back to ``knowledge_chunk``, where the policy applies as before.
 """
 
+import importlib
+
 from django.db import migrations
 
 FORWARD = """
@@ -22,8 +24,14 @@ $$;
 
 BACKWARD = "DROP FUNCTION IF EXISTS meetpilot_chunk_text_matches(tsquery)"
 
+# The word frequencies now come from ``LexemeCount`` (0004); the pg_stats reader of 0003 is unused.
+_STATISTICS = importlib.import_module("knowledge.migrations.0003_chunk_statistics")
+
 
 class Migration(migrations.Migration):
     dependencies = [("knowledge", "0004_lexeme_count")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    operations = [
+        migrations.RunSQL(FORWARD, BACKWARD),
+        migrations.RunSQL("DROP FUNCTION IF EXISTS meetpilot_chunk_lexeme_freqs(text[])", _STATISTICS.FUNCTIONS),
+    ]
