@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.real.search import (  # noqa: E402
+from eval.real.meetings_db import (  # noqa: E402
     database_create,
     database_drop,
     django_setup,
@@ -166,7 +166,7 @@ def ms(times: list[float]) -> str:
 def imported_again(company_name: str, meetings) -> tuple[object, dict, int]:
     """The company a ``--keep`` run left (``--reuse``): its meetings, by QMSum name, and how many."""
     from accounts.tenancy import tenant_scope
-    from eval.real.search import imported_again as meetings_imported
+    from eval.real.meetings_db import imported_again as meetings_imported
     from meetings.models import Meeting
 
     company, out = meetings_imported(meetings, company_name=company_name)

@@ -161,8 +161,14 @@ def fixture_write(pools: dict[str, dict[int, Pool]], queries: list[QmsumQuery], 
 
 
 def run(args: argparse.Namespace | None = None) -> str:
-    from eval.real.search import database_create, database_drop, database_existing, django_setup, imported_again
-    from eval.real.search import meeting_import as import_one
+    from eval.real.meetings_db import (
+        database_create,
+        database_drop,
+        database_existing,
+        django_setup,
+        imported_again,
+    )
+    from eval.real.meetings_db import meeting_import as import_one
 
     meetings, queries = qmsum()
     django_setup("meetpilot_eval_search")
