@@ -38,7 +38,7 @@ def _broker_folders(sender, **kwargs):
     """The single-machine fallback broker (filesystem transport) writes into folders kombu does not create."""
     if str(sender.conf.broker_url or "").startswith("filesystem"):
         options = sender.conf.broker_transport_options or {}
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
 
