@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from accounts import selectors, services
@@ -76,7 +76,7 @@ def token_list(request):
 def token_create(request, payload: TokenIn):
     require(request.auth, Perm.TOKENS_OWN)
     created = services.api_token_create(company=request.auth.company, user=request.auth.user, name=payload.name)
-    return 201, {**TokenOut.from_orm(created.token).dict(), "token": created.raw_token}
+    return Status(201, {**TokenOut.from_orm(created.token).dict(), "token": created.raw_token})
 
 
 @router.delete("/tokens/current", response={200: TokenOut, **ERRORS})
@@ -123,7 +123,7 @@ def member_remove(request, membership_id: int):
         services.membership_remove(company=request.auth.company, membership=membership)
     except ValueError as exc:
         raise ApiError(409, "last_admin", str(exc))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/invitations", response={200: list[InvitationOut], **ERRORS})
@@ -139,7 +139,7 @@ def invitation_create(request, payload: InvitationIn):
     created = services.invitation_create(company=request.auth.company, email=payload.email, role=payload.role,
                                          invited_by=request.auth.user)
     url = settings.SITE_URL.rstrip("/") + reverse("accounts:invitation_accept", args=[created.raw_token])
-    return 201, {**InvitationOut.from_orm(created.invitation).dict(), "invite_url": url}
+    return Status(201, {**InvitationOut.from_orm(created.invitation).dict(), "invite_url": url})
 
 
 @router.delete("/invitations/{int:invitation_id}", response={204: None, **ERRORS})
@@ -147,7 +147,7 @@ def invitation_revoke(request, invitation_id: int):
     require(request.auth, Perm.MEMBERS_MANAGE)
     invitation = selectors.invitation_get(company=request.auth.company, invitation_id=invitation_id)
     services.invitation_revoke(company=request.auth.company, invitation=invitation)
-    return 204, None
+    return Status(204, None)
 
 
 # --- a person's data, retention and the audit log -----------------------------------------------------

@@ -4,7 +4,7 @@
 from datetime import date
 
 from django.conf import settings
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -107,7 +107,7 @@ def document_update(request, document_id: int, payload: DocumentPatchIn):
 def document_delete(request, document_id: int):
     require(request.auth, Perm.DOCUMENT_EDIT)
     services.document_delete(company=request.auth.company, document=_document(request, document_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/documents/{int:document_id}/status", response={200: DocumentStatusOut, **ERRORS})
@@ -120,7 +120,7 @@ def document_status(request, document_id: int):
 def document_reindex(request, document_id: int):
     require(request.auth, Perm.DOCUMENT_EDIT)
     document = services.document_reindex(company=request.auth.company, document=_document(request, document_id))
-    return 202, document
+    return Status(202, document)
 
 
 @router.get("/documents/{int:document_id}/chunks", response={200: list[ChunkOut], **ERRORS})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from accounts.permissions import Perm, require
@@ -32,7 +32,7 @@ def webhook_create(request, payload: WebhookEndpointIn):
     created = services.webhook_endpoint_create(company=request.auth.company, by_user=request.auth.user,
                                                url=payload.url, events=payload.events,
                                                description=payload.description)
-    return 201, {**WebhookEndpointOut.from_orm(created.endpoint).dict(), "secret": created.secret}
+    return Status(201, {**WebhookEndpointOut.from_orm(created.endpoint).dict(), "secret": created.secret})
 
 
 @router.delete("/webhooks/{int:endpoint_id}", response={204: None, **ERRORS})
@@ -40,7 +40,7 @@ def webhook_delete(request, endpoint_id: int):
     require(request.auth, Perm.INTEGRATIONS_MANAGE)
     endpoint = selectors.webhook_endpoint_get(company=request.auth.company, endpoint_id=endpoint_id)
     services.webhook_endpoint_delete(company=request.auth.company, endpoint=endpoint, by_user=request.auth.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/webhooks/{int:endpoint_id}/deliveries", response={200: list[WebhookDeliveryOut], **ERRORS})
@@ -55,4 +55,5 @@ def webhook_delivery_list(request, endpoint_id: int):
 def webhook_redeliver(request, delivery_id: int):
     require(request.auth, Perm.INTEGRATIONS_MANAGE)
     delivery = selectors.webhook_delivery_get(company=request.auth.company, delivery_id=delivery_id)
-    return 202, services.webhook_redeliver(company=request.auth.company, delivery=delivery, by_user=request.auth.user)
+    redelivered = services.webhook_redeliver(company=request.auth.company, delivery=delivery, by_user=request.auth.user)
+    return Status(202, redelivered)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from accounts.permissions import Perm, require
@@ -34,8 +34,8 @@ def recording_upload(request, file: File[UploadedFile], title: str = Form(""), l
                                         title=title, language=language,
                                         speaker_count_hint=int(speakers) if speakers.strip() else None)
     job = selectors.processing_get(company=request.auth.company, meeting_id=meeting.pk)
-    return 202, {"meeting_id": meeting.pk, "title": meeting.title, "processing": _processing_out(job),
-                 "processing_url": reverse("api:processing_get", kwargs={"meeting_id": meeting.pk})}
+    return Status(202, {"meeting_id": meeting.pk, "title": meeting.title, "processing": _processing_out(job),
+                 "processing_url": reverse("api:processing_get", kwargs={"meeting_id": meeting.pk})})
 
 
 @router.post("/meetings/import", response={201: ImportOut, **ERRORS})
@@ -47,10 +47,10 @@ def transcript_import(request, file: File[UploadedFile], title: str = Form(""), 
                                          title=title, language=language)
     job = selectors.processing_get(company=request.auth.company, meeting_id=meeting.pk)
     speakers = selectors.speaker_names(company=request.auth.company, meeting=meeting)
-    return 201, {"meeting_id": meeting.pk, "title": meeting.title, "format": meeting.import_format,
+    return Status(201, {"meeting_id": meeting.pk, "title": meeting.title, "format": meeting.import_format,
                  "platform": meeting.platform, "segments": selectors.segment_count(company=request.auth.company,
                                                                                    meeting=meeting),
-                 "speakers": speakers, "duration_seconds": job.duration_seconds or 0.0}
+                 "speakers": speakers, "duration_seconds": job.duration_seconds or 0.0})
 
 
 @router.get("/meetings/{int:meeting_id}/processing", response={200: ProcessingOut, **ERRORS},
@@ -67,4 +67,4 @@ def processing_retry(request, meeting_id: int):
     require(request.auth, Perm.MEETING_EDIT)
     job = selectors.processing_get(company=request.auth.company, meeting_id=meeting_id)
     job = services.processing_retry(company=request.auth.company, meeting=job.meeting)
-    return 202, _processing_out(job)
+    return Status(202, _processing_out(job))
