@@ -69,11 +69,16 @@ def _embedding_input(chunk: ChunkInput) -> str:
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
 
-def _source_lock(*, company_id: int, source_type: str, source_id: int) -> None:
-    # Serialises replace-alls of one source: a second run waits and then sees the first one's rows.
+def chunks_lock(company_id: int) -> None:
+    """Chunk writes of one company take turns, for the rest of the transaction.
+
+    A second replace-all of a source waits and then sees the first one's rows, and the word-count
+    triggers on the chunk table (migration knowledge/0004) take the same lock: every transaction that
+    writes chunks takes it before any row lock of its own (a document's, for instance), so two of them
+    can never wait on each other.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                       [f"knowledge.chunk:{company_id}:{source_type}:{source_id}"])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"knowledge.chunks:{company_id}"])
 
 
 def chunks_replace(
@@ -122,7 +127,7 @@ def chunks_replace(
         for i, c in enumerate(chunks)
     ]
     with transaction.atomic():
-        _source_lock(company_id=company.pk, source_type=source_type, source_id=source_id)
+        chunks_lock(company.pk)
         if document is not None:
             locked = Document.objects.for_company(company).select_for_update().filter(pk=document.pk).first()
             if locked is None:
@@ -139,7 +144,7 @@ def chunks_replace(
 
 def chunks_delete(*, company: Company, source_type: str, source_id: int) -> int:
     with transaction.atomic():
-        _source_lock(company_id=company.pk, source_type=source_type, source_id=source_id)
+        chunks_lock(company.pk)
         deleted, _ = Chunk.objects.for_company(company).filter(source_type=source_type, source_id=source_id).delete()
         transaction.on_commit(lambda: knowledge_cache.generation_bump(company.pk))
     return deleted
@@ -375,6 +380,7 @@ def document_update(
     tags: list[str] | str | None = None,
 ) -> Document:
     assert document.company_id == company.pk
+    chunks_lock(company.pk)  # before the document's row: a new title changes its chunks' words
     fields = ["updated_at"]
     if title is not None and title.strip():
         document.title = title.strip()[:300]
@@ -402,7 +408,7 @@ def document_delete(*, company: Company, document: Document) -> None:
     assert document.company_id == company.pk
     key = document.storage_key
     with transaction.atomic():
-        _source_lock(company_id=company.pk, source_type=SourceType.DOCUMENT, source_id=document.pk)
+        chunks_lock(company.pk)
         Chunk.objects.for_company(company).filter(document=document).delete()
         document.delete()
 

@@ -51,7 +51,7 @@ from accounts.selectors import companies_with_retention
 from accounts.services import audit_record
 from ai.models import ChatMessage, ChatThread
 from knowledge.models import Chunk, Document
-from knowledge.services import chunks_delete, document_uploader_forget
+from knowledge.services import chunks_delete, chunks_lock, document_uploader_forget
 from meetings.intelligence.chat import chat_thread_delete
 from meetings.intelligence.indexing import SOURCE_TYPES as MEETING_SOURCE_TYPES
 from meetings.models import (
@@ -374,6 +374,7 @@ def _chunk_scrub(company: Company, meeting_ids: set[int], names: set[str]) -> in
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     speaker = re.compile(rf"^(?:{alternatives}): ", re.MULTILINE)  # "Name: what they said" in transcripts
     owner = re.compile(rf"\(owner: (?:{alternatives})([,)])")  # "Action item: ... (owner: Name, due ...)"
+    chunks_lock(company.pk)  # before the first chunk row is locked (knowledge.services.chunks_lock)
     changed = 0
     for chunk in Chunk.objects.for_company(company).filter(source_type__in=MEETING_SOURCE_TYPES,
                                                            source_id__in=meeting_ids):

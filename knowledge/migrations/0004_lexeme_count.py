@@ -4,8 +4,9 @@ Statement-level triggers with transition tables see every insert, delete and upd
 ``knowledge_chunk`` whoever issues it (``chunks_replace``, a document's or meeting's cascade, retention,
 erasure), so the counts cannot drift from the chunks. The functions are SECURITY DEFINER (the tables'
 owner) because a cascade may run in a scope whose ``app.company_id`` is not the chunks' company.
-Concurrent writers of one company take turns on an advisory lock for the rest of their transaction:
-their upserts touch the same common words, and without an order two of them could deadlock.
+Concurrent writers of one company take turns on an advisory lock for the rest of their transaction
+(``knowledge.services.chunks_lock``, which the services take first): their upserts touch the same
+common words, and without an order two of them could deadlock.
 """
 
 import django.db.models.deletion
@@ -33,7 +34,7 @@ _TAKE = """
     WHERE c.company_id = gone.company_id AND c.lexeme = gone.lexeme AND c.chunks > gone.n;
 """
 _LOCK = """
-    PERFORM pg_advisory_xact_lock(hashtextextended('knowledge.lexeme_count:' || company_id, 0))
+    PERFORM pg_advisory_xact_lock(hashtextextended('knowledge.chunks:' || company_id, 0))
     FROM (SELECT DISTINCT company_id FROM {rows} ORDER BY company_id) AS companies;
 """
 

@@ -117,6 +117,55 @@ def test_concurrent_replaces_never_duplicate(company):
     assert len(rows) == 6 and len({r.split(" ")[0] for r in rows}) == 1  # one writer's complete set
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_chunk_writes_keep_the_word_counts_exact(company):
+    """Replaces of many sources, a document's new title and its deletion, all at once: no deadlock, exact counts."""
+    from knowledge.models import LexemeCount
+
+    document = document_ingested(company=company, title="Roadmap", text=corpus.Q3_REPORT)
+    errors = []
+    barrier = threading.Barrier(6)
+
+    def run(work):
+        try:
+            with tenant_scope(company):
+                barrier.wait()
+                for round_ in range(3):
+                    work(round_)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def replace(source_id):
+        return lambda round_: chunks_replace(company=company, source_type="summary", source_id=source_id,
+                                             chunks=inputs(4, f"Budget{round_} review{source_id}"))
+
+    def retitle(round_):
+        services.document_update(company=company, document=Document.objects.get(pk=document.pk),
+                                 title=f"Quarterly budget roadmap {round_}")
+
+    def reingest(round_):
+        services.document_ingest(company=company, document_id=document.pk)
+
+    works = [replace(1), replace(2), replace(3), replace(1), retitle, reingest]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with tenant_scope(company), connection.cursor() as cursor:
+        cursor.execute("SELECT lexeme, count(*) FROM knowledge_chunk, unnest(tsvector_to_array(search_vector)) AS "
+                       "lexeme WHERE company_id = %s GROUP BY lexeme", [company.pk])
+        truth = dict(cursor.fetchall())
+        assert truth and dict(LexemeCount.objects.values_list("lexeme", "chunks")) == truth
+        services.document_delete(company=company, document=Document.objects.get(pk=document.pk))
+        cursor.execute("SELECT lexeme, count(*) FROM knowledge_chunk, unnest(tsvector_to_array(search_vector)) AS "
+                       "lexeme WHERE company_id = %s GROUP BY lexeme", [company.pk])
+        assert dict(LexemeCount.objects.values_list("lexeme", "chunks")) == dict(cursor.fetchall())
+
+
 def test_the_ingestion_task_is_found_by_the_name_the_service_enqueues():
     from celery import current_app
 
