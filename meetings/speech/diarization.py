@@ -40,8 +40,8 @@ MIN_NEIGHBOURS = 10  # ...and at least this many
 # Two groups are two voices when their embedding distance and pitch difference add up to enough:
 # centroids under SAME_VOICE cosine are apart whatever their pitch, PITCH_APART semitones are apart
 # whatever their timbre, and in between each makes up for the other (a straight boundary between
-# the two measures, chosen on the tuning set: halves of one voice measured 0.98 cosine and 1.9
-# semitones apart, two voices 0.96 cosine and 3.2 semitones).
+# the two measures, chosen on the tuning set, whose closest cases were the halves of one voice at
+# 0.98 cosine and 1.9 semitones and two voices at 0.96 cosine and 3.2 semitones).
 SAME_VOICE = 0.875
 PITCH_APART = 2.5
 PITCH_WEIGHT = 2.0  # one octave of pitch difference weighs like a cosine distance of ~2 between embeddings
