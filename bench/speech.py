@@ -22,6 +22,7 @@ then measures on this machine:
     .venv/bin/python bench/speech.py --live-meetings 2     # shorter live run
     .venv/bin/python bench/speech.py --separation-only      # speaker separation only (about 3 minutes)
     .venv/bin/python bench/speech.py --separation-only --tuning
+    .venv/bin/python bench/speech.py --separation-only --tuning --meetings t2h,t4f   # a few meetings
 """
 
 from __future__ import annotations
@@ -249,12 +250,14 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true", help="skip the file benchmark")
     parser.add_argument("--separation-only", action="store_true", help="only the speaker separation benchmark")
     parser.add_argument("--tuning", action="store_true", help="separation: the tuning set, not the held-back one")
+    parser.add_argument("--meetings", help="separation: only these meetings (comma-separated names, e.g. t2a,t3b)")
     parser.add_argument("--cache", default=str(Path(settings.VAR_DIR) / "cache" / "bench-speech"))
     args = parser.parse_args()
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
     if args.separation_only:
-        print_separation(bench_separation(folder, args.tuning), args.tuning)
+        only = set(args.meetings.split(",")) if args.meetings else None
+        print_separation(bench_separation(folder, args.tuning, only), args.tuning)
         return
     load = time.perf_counter()
     whisper.get_model()
