@@ -22,6 +22,7 @@ then measures on this machine:
     .venv/bin/python bench/speech.py --live-meetings 2     # shorter live run
     .venv/bin/python bench/speech.py --separation-only      # speaker separation only (about 3 minutes)
     .venv/bin/python bench/speech.py --separation-only --tuning
+    .venv/bin/python bench/speech.py --separation-only --tuning --meetings t2h,t4f   # a few meetings
 """
 
 from __future__ import annotations
@@ -69,11 +70,27 @@ HELD_BACK_VOICES = [Voice("en-gb-x-rp+Andy", 45, 158), Voice("en-us+Linda", 65, 
                     Voice("en-gb-x-gbclan+m2", 28, 140), Voice("en-us+Annie", 78, 180),
                     Voice("en-gb-x-gbcwmd+Michael", 62, 168), Voice("en-029+f4", 45, 142),
                     Voice("en-us+klatt3", 28, 168), Voice("en-gb+Steph", 62, 140)]
-# (name, voices, seconds of speech, seed): the voices are drawn from the pool with the seed.
+# (name, voices, seconds of speech, seed[, variant]): the voices are drawn from the pool with the seed.
+# Variants make harder meetings from the same voices (``VARIANTS``). The tuning set is large enough
+# to choose constants on: 1-4 voices, 40-300 s, fast talkers, voices pushed to nearly one pitch.
 TUNING_MEETINGS = [("t2a", 2, 90, 101), ("t2b", 2, 150, 102), ("t3a", 3, 120, 103), ("t3b", 3, 200, 104),
-                   ("t4a", 4, 160, 105), ("t4b", 4, 240, 106), ("t1a", 1, 60, 107), ("t2c", 2, 300, 108)]
+                   ("t4a", 4, 160, 105), ("t4b", 4, 240, 106), ("t1a", 1, 60, 107), ("t2c", 2, 300, 108),
+                   ("t1b", 1, 120, 109, "fast"), ("t1c", 1, 90, 110, "slow"), ("t2d", 2, 60, 111, "fast"),
+                   ("t2e", 2, 100, 112, "fast"), ("t2f", 2, 140, 113, "close"), ("t2g", 2, 200, 114, "close"),
+                   ("t2h", 2, 80, 115, "slow"), ("t2i", 2, 250, 116, "fast"), ("t3c", 3, 90, 117, "close"),
+                   ("t3d", 3, 150, 118, "fast"), ("t3e", 3, 240, 119, "close"), ("t3f", 3, 60, 120),
+                   ("t3g", 3, 180, 121, "slow"), ("t4c", 4, 120, 122, "close"), ("t4d", 4, 200, 123, "fast"),
+                   ("t4e", 4, 280, 124, "close"), ("t4f", 4, 100, 125), ("t1d", 1, 200, 126, "close"),
+                   ("t2j", 2, 120, 127, "close"), ("t3h", 3, 300, 128, "fast")]
 BENCH_MEETINGS = [("b2a", 2, 100, 201), ("b2b", 2, 240, 202), ("b2c", 2, 475, 203), ("b3a", 3, 150, 204),
                   ("b3b", 3, 320, 205), ("b3c", 3, 400, 206), ("b4a", 4, 200, 207), ("b4b", 4, 360, 208)]
+# "fast": the first voice talks 45 words a minute faster; "slow": 35 slower; "close": every voice is
+# moved to within a few steps of espeak-ng pitch 57, so pitch no longer tells them apart.
+VARIANTS = {
+    "fast": lambda i, v: Voice(v.name, v.pitch, v.speed + 45) if i == 0 else v,
+    "slow": lambda i, v: Voice(v.name, v.pitch, v.speed - 35) if i == 0 else v,
+    "close": lambda i, v: Voice(v.name, 56 + i, v.speed),
+}
 
 EXTRA_TWO = [
     ("carol", "Did the customer sign the renewal contract yesterday?"),
@@ -127,20 +144,25 @@ def bench_files(folder: Path) -> dict:
     return {"rows": rows}
 
 
-def separation_meeting(folder: Path, name: str, count: int, seconds: float, seed: int,
-                       pool: list[Voice]) -> tuple[dict[str, Path], list[synth.Turn], dict[str, Voice]]:
+def separation_meeting(folder: Path, name: str, count: int, seconds: float, seed: int, pool: list[Voice],
+                       variant: str = "") -> tuple[dict[str, Path], list[synth.Turn], dict[str, Voice]]:
     rng = random.Random(seed)
-    voices = dict(zip([f"speaker{i + 1}" for i in range(count)], rng.sample(pool, count), strict=True))
+    drawn = rng.sample(pool, count)
+    if variant:
+        drawn = [VARIANTS[variant](i, v) for i, v in enumerate(drawn)]
+    voices = dict(zip([f"speaker{i + 1}" for i in range(count)], drawn, strict=True))
     script = synth.conversation(list(voices), seconds, seed=seed)
     files, turns = synth.meeting_files(folder, name, script, voices=voices)
     return files, turns, voices
 
 
-def bench_separation(folder: Path, tuning: bool) -> list[dict]:
+def bench_separation(folder: Path, tuning: bool, only: set[str] | None = None) -> list[dict]:
     meetings, pool = (TUNING_MEETINGS, TUNING_VOICES) if tuning else (BENCH_MEETINGS, HELD_BACK_VOICES)
     rows = []
-    for name, count, seconds, seed in meetings:
-        files, turns, voices = separation_meeting(folder, name, count, seconds, seed, pool)
+    for name, count, seconds, seed, *variant in meetings:
+        if only and name not in only:
+            continue
+        files, turns, voices = separation_meeting(folder, name, count, seconds, seed, pool, *variant)
         samples = audio_io.decode(files["wav"])
         duration = samples.size / SAMPLE_RATE
         regions = vad.speech_regions(samples)  # shared by both separations, not timed
@@ -228,12 +250,14 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true", help="skip the file benchmark")
     parser.add_argument("--separation-only", action="store_true", help="only the speaker separation benchmark")
     parser.add_argument("--tuning", action="store_true", help="separation: the tuning set, not the held-back one")
+    parser.add_argument("--meetings", help="separation: only these meetings (comma-separated names, e.g. t2a,t3b)")
     parser.add_argument("--cache", default=str(Path(settings.VAR_DIR) / "cache" / "bench-speech"))
     args = parser.parse_args()
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
     if args.separation_only:
-        print_separation(bench_separation(folder, args.tuning), args.tuning)
+        only = set(args.meetings.split(",")) if args.meetings else None
+        print_separation(bench_separation(folder, args.tuning, only), args.tuning)
         return
     load = time.perf_counter()
     whisper.get_model()

@@ -120,6 +120,43 @@ def test_the_number_of_voices_is_found(speech_dir, names, seconds, seed):
     assert der <= 0.12, der
 
 
+def _groups(similarity: float, semitones: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two groups of five windows whose centroids have this cosine and typical pitches this far apart."""
+    angle = np.arccos(similarity)
+    a, b = np.zeros(256), np.zeros(256)
+    a[0], b[0], b[1] = 1.0, np.cos(angle), np.sin(angle)
+    emb = np.stack([a] * 5 + [b] * 5)
+    log_f0 = np.log(120.0) + np.array([0.0] * 5 + [semitones * np.log(2) / 12] * 5)
+    return emb, log_f0, np.array([0] * 5 + [1] * 5)
+
+
+@pytest.mark.parametrize("similarity,semitones,distinct", [
+    (0.80, 0.0, True),  # timbre alone
+    (0.99, 3.0, True),  # pitch alone
+    (0.96, 3.2, True),  # some of each: two tuning voices the old 0.95 bar merged
+    (0.98, 1.9, False),  # the halves of one voice
+    (0.94, 0.5, False),
+])
+def test_two_groups_are_two_voices_when_timbre_and_pitch_add_up(similarity, semitones, distinct):
+    assert diarization._distinct(*_groups(similarity, semitones)) is distinct
+
+
+@pytest.mark.parametrize("voices,seconds,seed", [
+    # Similar timbres (embedding centroids ~0.96) three semitones apart, one a slow talker.
+    ({"low": synth.Voice("en-gb-scotland", 35, 135), "high": synth.Voice("en-gb+m1", 55, 150)}, 80, 115),
+    # One fast talker stays one voice.
+    ({"fast": synth.Voice("en-gb-scotland", 35, 215)}, 80, 109),
+])
+def test_the_count_holds_for_similar_timbres_and_fast_talkers(speech_dir, voices, seconds, seed):
+    script = synth.conversation(list(voices), seconds, seed=seed)
+    files, turns = synth.meeting_files(speech_dir, f"count-{seed}", script, voices=voices)
+    found = diarization.diarize(audio_io.decode(files["wav"]))
+    assert len({t.speaker for t in found}) == len(voices)
+    der = metrics.diarization_error_rate([(t.start, t.end, t.speaker) for t in turns],
+                                         [(t.start, t.end, str(t.speaker)) for t in found])
+    assert der <= 0.05, der
+
+
 def test_no_speech_regions_means_no_turns():
     silence = np.zeros(16000 * 3, dtype=np.float32)
     assert diarization.diarize(silence, regions=[]) == []
