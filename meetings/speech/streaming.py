@@ -72,7 +72,8 @@ class LiveSpeakers:
     every voice heard so far; it joins the most similar one when the cosine is at least
     ``SAME`` (or ``LIKELY`` with a typical pitch within ``MAX_SEMITONES``), and otherwise starts
     "Speaker N+1". One utterance (2-5 s) is a noisier sample than the file separation's groups, so
-    the bar is lower than ``diarization.SAME_VOICE``: espeak-ng utterances of one voice measured
+    these bars are set on utterances, not taken from ``diarization.SAME_VOICE`` (which compares whole
+    groups): espeak-ng utterances of one voice measured
     0.83-0.92 against each other, a man's and a woman's voice 0.50-0.59; two similar male voices
     (0.85-0.93 in the file benchmark's sets) can share a live label. Utterances shorter than
     ``MIN_SECONDS`` take the most recent speaker (too little voice to tell).
