@@ -50,6 +50,7 @@ from meetings.live.audio import (
     pcm_check,
 )
 from meetings.live.events import bind_server_loop, company_group, meeting_group
+from meetings.live.handshake import lazy_connect_log
 from meetings.live.ingest import IngestResult, default_client_id
 from meetings.live.load import LOAD, InterimCoalescer, load_frame, monitor_loop
 from meetings.live.payloads import ack_frame, error_frame, hello_frame, pong_frame
@@ -89,6 +90,7 @@ from meetpilot.errors import DomainError, RateLimited
 from meetpilot.metrics import LIVE_CAPTION_ACK_SECONDS, LIVE_CAPTIONS, LIVE_OPEN_SOCKETS
 
 logger = logging.getLogger("meetpilot.live")
+lazy_connect_log()  # every socket's handshake, before this module sees it (meetings.live.handshake)
 
 # Database work of live connections runs here, not in the server's single thread-sensitive
 # thread, so one slow query does not hold up every other socket.
