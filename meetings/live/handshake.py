@@ -10,6 +10,8 @@ from __future__ import annotations
 import pprint
 from typing import Any
 
+from autobahn.websocket import protocol  # daphne's WebSocket layer
+
 
 class _LazyPformat:
     __slots__ = ("value",)
@@ -25,12 +27,8 @@ class _LazyPformat:
 
 
 def lazy_connect_log() -> bool:
-    """Swap autobahn's module-level ``pformat`` for the lazy one (idempotent); False when autobahn is absent
-    or no longer has it (a later release may have fixed it)."""
-    try:
-        from autobahn.websocket import protocol
-    except ImportError:
-        return False
+    """Swap autobahn's module-level ``pformat`` for the lazy one (idempotent); False when autobahn no longer
+    has it (a later release may have fixed it)."""
     current = getattr(protocol, "pformat", None)
     if current is None:
         return False

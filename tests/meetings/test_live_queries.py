@@ -217,7 +217,9 @@ def test_live_analysis_of_a_line_costs_about_five_statements(company, meeting):
     assert not backlog.work_pending(meeting_id=meeting.pk)
     assert len(analysis) <= 5.5 * lines, analysis
     questions = 4 * 3
-    assert len(answers) <= 4.5 * questions, answers
+    # The live side of a suggested answer (the knowledge base's search and routing vary with its caches).
+    live_side = [q for q in answers if "meetings_" in q]
+    assert len(live_side) <= 4 * questions, live_side
     # A line that finds nothing is consumed by one statement, without the meeting's lock: fewer locks than lines.
     locks = [q for q in analysis if "FOR NO KEY UPDATE" in q]
     assert len(locks) < lines - 3, len(locks)
