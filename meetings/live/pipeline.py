@@ -512,8 +512,10 @@ def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, r
         if suggest:  # owed durably too; answered on the answers pool, which may wait on an LLM
             backlog.work_add(meeting=meeting, segment=segment, kind=backlog.SUGGESTION,
                              data={"question": found.text})
+            # By this process, which analysed the line (with LIVE_ANALYSIS_MODE=worker a live worker: its next
+            # poll would find it too, a poll interval later).
             transaction.on_commit(lambda: meeting_kick(company_id=meeting.company_id, meeting_id=meeting.pk,
-                                                       kind=backlog.SUGGESTION))
+                                                       kind=backlog.SUGGESTION, here=True))
 
     return [write]
 
