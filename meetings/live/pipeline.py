@@ -647,7 +647,7 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
     # Read once per drain batch (and again for a speaker it lacks): roles update them in place, findings name them.
     if participants is None:
         participants = {}
-    if not participants or segment.speaker_label not in participants:
+    if not participants or (segment.speaker_label and segment.speaker_label not in participants):
         participants.clear()
         participants.update(_participants(meeting))
     steps = [
