@@ -16,8 +16,8 @@ Printed per step: ack (final, interim, audio) and caption-to-event latency (tran
 suggestion, action item, fact check) p50/p95, status frames and coalesced interims, lost and
 duplicated captions counted from the database, and the CPU time per final caption of the server
 processes (daphnes, live workers) and of the embedded PostgreSQL server, from the step's first
-frame until its analysis has drained: on a machine shared with other work, latencies move with
-that work; the CPU a caption costs moves much less.
+frame until its analysis has drained: what the machine paid per caption, a second view beside
+latencies (on a shared machine both move with the other work).
 
     make bench-live                                         # 1 and 2 daphnes, 25 s per step (~10 min)
     make bench-live BENCH_LIVE_ARGS="--setups 1,2,1+1,1+2"  # and 1 daphne with 1 or 2 live_worker processes
@@ -578,8 +578,7 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Namespace,
              pids: list[int] | None = None, servers: list[int] | None = None) -> dict:
     """``servers``: the daphne and live_worker processes whose CPU per final caption is reported (with the
-    database's), from the first frame until the analysis has drained: what the machine paid per caption,
-    a figure that other work on a shared machine moves less than latencies."""
+    database's), from the first frame until the analysis has drained: what the machine paid per caption."""
     meeting_ids = make_meetings(ctx, n, label)
     servers_before, db_before = cpu_seconds(servers or []), cpu_seconds(database_pids())
     # The first daphne, and each live worker (the processes after the daphnes).

@@ -635,7 +635,8 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
 
     The steps search and detect first, outside any transaction; what they found is written in one
     transaction under the meeting lock, which also consumes ``work`` (the segment's backlog row):
-    a segment's findings are stored exactly once, and none when another process got there first.
+    a segment's findings are stored exactly once, and none when another process got there first. A segment
+    that found nothing is consumed by one statement, without the lock.
     ``participants``: the meeting's participants by name as a drain shares them between its lines."""
     segment = _work_segment(work, segment_id=segment_id, meeting_id=meeting_id)
     if segment is None or not segment.is_final:
