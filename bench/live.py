@@ -13,8 +13,11 @@ after the first step that misses a target: that step shows what the server sheds
 The servers run against their own database (EMBEDDED_DB_NAME, default meetpilot_bench) and Redis
 prefix. Clients honour ``send_interims: false`` (as the extension does) unless --ignore-status.
 Printed per step: ack (final, interim, audio) and caption-to-event latency (transcript,
-suggestion, action item, fact check) p50/p95, status frames and coalesced interims, and lost and
-duplicated captions counted from the database.
+suggestion, action item, fact check) p50/p95, status frames and coalesced interims, lost and
+duplicated captions counted from the database, and the CPU time per final caption of the server
+processes (daphnes, live workers) and of the embedded PostgreSQL server, from the step's first
+frame until its analysis has drained: what the machine paid per caption, a second view beside
+latencies (on a shared machine both move with the other work).
 
     make bench-live                                         # 1 and 2 daphnes, 25 s per step (~10 min)
     make bench-live BENCH_LIVE_ARGS="--setups 1,2,1+1,1+2"  # and 1 daphne with 1 or 2 live_worker processes
@@ -539,9 +542,45 @@ def profile_start(pid: int, seconds: float, label: str) -> subprocess.Popen | No
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def database_pids() -> list[int]:
+    """The embedded PostgreSQL server's processes (postmaster and backends), when the benchmark runs on it."""
+    from django.conf import settings
+
+    pid_file = Path(settings.DATABASES["default"]["HOST"]) / "postmaster.pid"
+    try:
+        import psutil
+
+        postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+        return [postmaster.pid] + [child.pid for child in postmaster.children(recursive=True)]
+    except Exception:  # another server (DATABASE_URL), or no psutil: no database column
+        return []
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds per process so far (processes that are gone are left out)."""
+    import psutil
+
+    out = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[pid] = times.user + times.system
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two samples; a process that started meanwhile counts from zero."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Namespace,
-             pids: list[int] | None = None) -> dict:
+             pids: list[int] | None = None, servers: list[int] | None = None) -> dict:
+    """``servers``: the daphne and live_worker processes whose CPU per final caption is reported (with the
+    database's), from the first frame until the analysis has drained: what the machine paid per caption."""
     meeting_ids = make_meetings(ctx, n, label)
+    servers_before, db_before = cpu_seconds(servers or []), cpu_seconds(database_pids())
     # The first daphne, and each live worker (the processes after the daphnes).
     pids = pids if args.profile else []
     spies = [profile_start(pid, args.seconds, f"{label}-{i}") for i, pid in enumerate(pids or [])]
@@ -552,11 +591,12 @@ def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Nam
         if spy is not None:
             spy.wait(timeout=60)
     wait_for_quiet(ctx, meeting_ids, limit=30)
+    cpu = (cpu_used(servers_before, cpu_seconds(servers or [])), cpu_used(db_before, cpu_seconds(database_pids())))
     check = db_check(ctx, clients)
     ack95, sugg95 = p(stats.ack_final, 0.95), p(stats.analysis["suggestion"], 0.95)
     ok = (ack95 is not None and ack95 <= ACK_P95_MS and sugg95 is not None and sugg95 <= SUGGESTION_P95_MS
           and not check["lost"] and not check["duplicated"] and not check["mismatched"])
-    return {"n": n, "stats": stats, "elapsed": elapsed, "check": check, "ok": ok}
+    return {"n": n, "stats": stats, "elapsed": elapsed, "check": check, "ok": ok, "cpu": cpu}
 
 
 def print_table(title: str, steps: list[dict]) -> None:
@@ -564,7 +604,7 @@ def print_table(title: str, steps: list[dict]) -> None:
           f"{SUGGESTION_P95_MS:.0f}")
     header = ["meetings", "finals", "interims (skipped)", "ack final", "ack interim", "ack audio", "transcript",
               "suggestion", "action item", "fact check", "busy/ok frames", "coalesced", "events/s", "lost/dup/gaps",
-              "target met"]
+              "CPU ms/final (servers/db)", "target met"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for step in steps:
@@ -575,6 +615,7 @@ def print_table(title: str, steps: list[dict]) -> None:
                fmt2(stats.analysis["fact_check"]), f"{stats.busy_frames}/{stats.ok_frames}", str(stats.coalesced),
                f"{stats.events_received / step['elapsed']:.1f}",
                f"{check['lost']}/{check['duplicated'] + check['mismatched']}/{stats.event_gaps}",
+               "/".join(f"{1000 * c / max(1, stats.finals):.0f}" for c in step["cpu"]),
                "yes" if step["ok"] else "NO"]
         print("| " + " | ".join(row) + " |")
     passing = [step["n"] for step in steps if step["ok"]]
@@ -625,11 +666,14 @@ def main() -> None:
                 for n in [int(x) for x in args.steps.split(",")]:
                     print(f"{title}: {n} meetings, {args.seconds:.0f} s ...", flush=True)
                     step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args,
-                                    pids=[processes[0].pid] + [p.pid for p in processes[count:]])
+                                    pids=[processes[0].pid] + [p.pid for p in processes[count:]],
+                                    servers=[p.pid for p in processes])
                     steps.append(step)
                     stats = step["stats"]
                     print(f"  ack p95 {p(stats.ack_final, 0.95) or 0:.0f} ms, suggestion p95 "
-                          f"{p(stats.analysis['suggestion'], 0.95) or 0:.0f} ms, busy frames {stats.busy_frames}"
+                          f"{p(stats.analysis['suggestion'], 0.95) or 0:.0f} ms, busy frames {stats.busy_frames}, "
+                          f"CPU ms per final {1000 * step['cpu'][0] / max(1, stats.finals):.0f} servers + "
+                          f"{1000 * step['cpu'][1] / max(1, stats.finals):.0f} database"
                           f" -> {'ok' if step['ok'] else 'past saturation'}", flush=True)
                     if step["check"]["lost"] or step["check"]["duplicated"] or step["check"]["mismatched"]:
                         failed.append(f"{title} at {n}")

@@ -33,7 +33,6 @@ from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import connections
 from django.http import Http404
 
 from accounts.auth import websocket_subprotocol
@@ -51,6 +50,7 @@ from meetings.live.audio import (
     pcm_check,
 )
 from meetings.live.events import bind_server_loop, company_group, meeting_group
+from meetings.live.handshake import lazy_connect_log
 from meetings.live.ingest import IngestResult, default_client_id
 from meetings.live.load import LOAD, InterimCoalescer, load_frame, monitor_loop
 from meetings.live.payloads import ack_frame, error_frame, hello_frame, pong_frame
@@ -75,6 +75,7 @@ from meetings.live.protocol import (
     parse_client_frame,
 )
 from meetings.live.render import RENDERERS, JsonRenderer, dumps
+from meetings.live.runner import connections_tidy
 from meetings.live.session import (
     ask_submit,
     caption_submit,
@@ -89,25 +90,13 @@ from meetpilot.errors import DomainError, RateLimited
 from meetpilot.metrics import LIVE_CAPTION_ACK_SECONDS, LIVE_CAPTIONS, LIVE_OPEN_SOCKETS
 
 logger = logging.getLogger("meetpilot.live")
+lazy_connect_log()  # every socket's handshake, before this module sees it (meetings.live.handshake)
 
 # Database work of live connections runs here, not in the server's single thread-sensitive
 # thread, so one slow query does not hold up every other socket.
 _db_executor = ThreadPoolExecutor(max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
 MAX_EPOCHS = 20  # how many fresh client ids a default-id client may be moved to (see _ingest)
 ACKED_MEMORY = 2048  # final sequences remembered per connection to spot a repeat on one connection
-
-
-def _connections_tidy() -> None:
-    """Close this thread's connections that errored, outlived CONN_MAX_AGE or were left mid-transaction.
-
-    ``close_old_connections`` would also mark every kept connection for a health check, one more round
-    trip before the next caption's first query; a live-db thread only pays it after an error."""
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is None:
-            continue
-        obsolete = conn.close_at is not None and time.monotonic() >= conn.close_at
-        if obsolete or conn.errors_occurred or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
-            conn.close_if_unusable_or_obsolete()
 
 
 def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -119,7 +108,7 @@ def _in_thread(company_id: int, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             with tenant_scope(company_id):
                 return fn(*args, **kwargs)
         finally:
-            _connections_tidy()
+            connections_tidy()
 
     # In a copy of the caller's context, as asgiref did: log fields (request, company, user) follow the work.
     return asyncio.get_running_loop().run_in_executor(_db_executor, contextvars.copy_context().run, run)

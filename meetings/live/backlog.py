@@ -27,8 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tenancy import scopes_disabled
@@ -61,9 +60,11 @@ def work_add(*, meeting: Meeting, segment: TranscriptSegment, kind: str = ANALYS
 
 
 def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
-    """The oldest work of the meeting, in transcript order."""
+    """The oldest work of the meeting, in transcript order, each with its segment, the segment's participant
+    and its meeting and company: what analysing it starts from, read once for the batch."""
     return list(LiveAnalysisWork.objects.filter(meeting_id=meeting_id, kind=kind)
-                .select_related("segment").order_by("segment__sequence", "pk")[:limit])
+                .select_related("segment", "segment__participant", "segment__meeting", "segment__meeting__company")
+                .order_by("segment__sequence", "pk")[:limit])
 
 
 def work_pending(*, meeting_id: int, kind: str | None = None) -> int:
@@ -73,18 +74,26 @@ def work_pending(*, meeting_id: int, kind: str | None = None) -> int:
     return queryset.count()
 
 
-def work_done(*, work: LiveAnalysisWork) -> bool:
+def work_done(*, work: LiveAnalysisWork, alone: bool = False) -> bool:
     """Consume ``work`` in the caller's transaction (which holds the meeting lock and writes the results).
+    ``alone``: the analysis found nothing to write, so the consuming statement is the whole transaction.
 
-    False when it was already consumed: another process analysed the segment; write nothing."""
-    assert transaction.get_connection().in_atomic_block, "work_done belongs in the results' transaction"
-    deleted, _ = LiveAnalysisWork.objects.filter(pk=work.pk).delete()
-    if not deleted:
-        return False
+    False when it was already consumed: another process analysed the segment; write nothing. One statement:
+    the row's delete and, for analysis, the meeting's progress on its cursor."""
+    assert alone or transaction.get_connection().in_atomic_block, "work_done belongs in the results' transaction"
+    works, cursors = LiveAnalysisWork._meta.db_table, LiveAnalysisCursor._meta.db_table
+    # The company filter repeats the ORM's scope in this raw statement (row-level security applies too).
+    sql = f"WITH gone AS (DELETE FROM {works} WHERE id = %s AND company_id = %s RETURNING id)"
+    params: list[Any] = [work.pk, work.company_id]
     if work.kind == ANALYSIS:
-        LiveAnalysisCursor.objects.filter(meeting_id=work.meeting_id).update(
-            analysed=F("analysed") + 1, last_sequence=Greatest(F("last_sequence"), work.segment.sequence))
-    return True
+        segments = TranscriptSegment._meta.db_table
+        sql += (f", progress AS (UPDATE {cursors} SET analysed = analysed + 1, last_sequence = "
+                f"GREATEST(last_sequence, (SELECT sequence FROM {segments} WHERE id = %s AND company_id = %s)) "
+                f"WHERE meeting_id = %s AND company_id = %s AND EXISTS (SELECT 1 FROM gone) RETURNING 1)")
+        params += [work.segment_id, work.company_id, work.meeting_id, work.company_id]
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql + " SELECT COUNT(*) FROM gone", params)
+        return cursor.fetchone()[0] == 1
 
 
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:

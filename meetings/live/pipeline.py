@@ -42,8 +42,9 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
-from django.db.models import Count, Window
+from django.db import transaction
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
@@ -66,7 +67,7 @@ from meetings.live.payloads import (
     suggestion_payload,
 )
 from meetings.live.presence import presence_list
-from meetings.live.runner import LaneRunner, company_job
+from meetings.live.runner import LaneRunner, company_job, connections_tidy
 from meetings.models import (
     ActionItem,
     AnalyticsEvent,
@@ -162,9 +163,10 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
             batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=limit)
             if not batch:
                 return done
+            participants: dict[str, Participant] = {}  # shared by the batch's lines (segment_analyze)
             for work in batch:
                 with LOAD.analysis_slot():  # fewer at once while the process is busy: the backlog waits
-                    if not _work_run(work):
+                    if not _work_run(work, participants):
                         return done  # its row stays; the sweep tries again later, still in order
                 done += 1
                 # Renewed once a third of the lease has passed, not after every segment (a write each).
@@ -180,11 +182,11 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
         backlog.lease_release(meeting_id=meeting_id)
 
 
-def _work_run(work: Any) -> bool:
+def _work_run(work: Any, participants: dict[str, Participant]) -> bool:
     try:
         if work.kind == backlog.ANALYSIS:
             segment_analyze(company_id=work.company_id, meeting_id=work.meeting_id, segment_id=work.segment_id,
-                            work=work)
+                            work=work, participants=participants)
         else:
             suggestion_answer(company_id=work.company_id, meeting_id=work.meeting_id, segment_id=work.segment_id,
                               question=str(work.data.get("question") or ""), work=work)
@@ -192,6 +194,15 @@ def _work_run(work: Any) -> bool:
         logger.exception("live %s of segment %s failed", work.kind, work.segment_id)
         return False
     return True
+
+
+def _work_segment(work: Any, *, segment_id: int, meeting_id: int) -> TranscriptSegment | None:
+    """The segment a job analyses, with its participant, meeting and company: as ``backlog.work_next`` read it
+    for the whole batch, or read now for a job without a backlog row."""
+    if work is not None and work.segment_id == segment_id and work.meeting_id == meeting_id:
+        return work.segment
+    return (TranscriptSegment.objects.select_related("participant", "meeting", "meeting__company")
+            .filter(pk=segment_id, meeting_id=meeting_id).first())
 
 
 def backlog_sweep(*, inline: bool = False, older_than: float | None = None) -> int:
@@ -222,8 +233,7 @@ def _sweep_forever(interval: float) -> None:
         except Exception:
             logger.exception("live analysis sweep failed")
         finally:
-            for conn in connections.all(initialized_only=True):
-                conn.close_if_unusable_or_obsolete()
+            connections_tidy()
 
 
 def worker_priority_lower() -> int:
@@ -249,8 +259,7 @@ def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
         except Exception:
             logger.exception("live worker round failed")
         finally:
-            for conn in connections.all(initialized_only=True):
-                conn.close_if_unusable_or_obsolete()
+            connections_tidy()
         done += 1
         time.sleep(poll)
 
@@ -367,16 +376,16 @@ def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utte
     are not loaded: the list repeats the first line in their places, which keeps a caption's cost flat through
     a long meeting."""
     said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
-    # The tail and how many lines there are, in one query.
-    rows = list(said.annotate(said_total=Window(Count("pk"))).order_by("-sequence")[:_HISTORY_TAIL])
+    # The tail, the first line and how many lines there are, in one query.
+    rows = list(said.annotate(said_total=Window(Count("pk")),
+                              from_end=Window(RowNumber(), order_by=F("sequence").desc()),
+                              from_start=Window(RowNumber(), order_by=F("sequence").asc()))
+                .filter(Q(from_end__lte=_HISTORY_TAIL) | Q(from_start=1)).order_by("-sequence"))
     total = rows[0].said_total if rows else 0
-    tail = [_utterance(s) for s in reversed(rows)]
+    tail = [_utterance(s) for s in reversed(rows) if s.from_end <= _HISTORY_TAIL]
     if total <= len(tail):
         return tail
-    opening = said.order_by("sequence").first()
-    if opening is None:  # the meeting's segments went away meanwhile (the meeting was deleted)
-        return tail
-    first = _utterance(opening)
+    first = _utterance(rows[-1])  # the opening line, outside the tail
     return [first, *([first] * (total - len(tail) - 1)), *tail]
 
 
@@ -503,8 +512,10 @@ def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, r
         if suggest:  # owed durably too; answered on the answers pool, which may wait on an LLM
             backlog.work_add(meeting=meeting, segment=segment, kind=backlog.SUGGESTION,
                              data={"question": found.text})
+            # By this process, which analysed the line (with LIVE_ANALYSIS_MODE=worker a live worker: its next
+            # poll would find it too, a poll interval later).
             transaction.on_commit(lambda: meeting_kick(company_id=meeting.company_id, meeting_id=meeting.pk,
-                                                       kind=backlog.SUGGESTION))
+                                                       kind=backlog.SUGGESTION, here=True))
 
     return [write]
 
@@ -515,8 +526,7 @@ def suggestion_answer(*, company_id: int, meeting_id: int, segment_id: int, ques
     """A suggested answer to a customer's question, from the knowledge base, with its sources.
 
     With ``work`` (its backlog row), stored exactly once: the row is consumed with the write."""
-    segment = (TranscriptSegment.objects.select_related("meeting", "meeting__company")
-               .filter(pk=segment_id, meeting_id=meeting_id).first())
+    segment = _work_segment(work, segment_id=segment_id, meeting_id=meeting_id)
     if segment is None:
         return None
     meeting = segment.meeting
@@ -619,21 +629,28 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
 
 
 @company_job
-def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: Any = None) -> bool:
+def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: Any = None,
+                    participants: dict[str, Participant] | None = None) -> bool:
     """Everything the live pipeline learns from one final segment. Each step fails on its own.
 
     The steps search and detect first, outside any transaction; what they found is written in one
     transaction under the meeting lock, which also consumes ``work`` (the segment's backlog row):
-    a segment's findings are stored exactly once, and none when another process got there first."""
-    segment = (TranscriptSegment.objects.select_related("participant", "meeting", "meeting__company")
-               .filter(pk=segment_id, meeting_id=meeting_id).first())
+    a segment's findings are stored exactly once, and none when another process got there first. A segment
+    that found nothing is consumed by one statement, without the lock.
+    ``participants``: the meeting's participants by name as a drain shares them between its lines."""
+    segment = _work_segment(work, segment_id=segment_id, meeting_id=meeting_id)
     if segment is None or not segment.is_final:
         return False
     meeting, company = segment.meeting, segment.meeting.company
     history = _history(meeting, segment)  # ends with this segment
     roles: dict[str, str] = {}
     writes: list[Write] = []
-    participants = _participants(meeting)  # read once: roles update them in place, findings name them
+    # Read once per drain batch (and again for a speaker it lacks): roles update them in place, findings name them.
+    if participants is None:
+        participants = {}
+    if not participants or (segment.speaker_label and segment.speaker_label not in participants):
+        participants.clear()
+        participants.update(_participants(meeting))
     steps = [
         ("roles", lambda: roles.update(_roles_update(company=company, meeting=meeting, participants=participants,
                                                       history=history))),
@@ -651,6 +668,12 @@ def segment_analyze(*, company_id: int, meeting_id: int, segment_id: int, work: 
             logger.exception("live %s step failed for segment %s", name, segment_id)
     if settings.LIVE_ANALYSIS_DELAY_SECONDS:
         time.sleep(settings.LIVE_ANALYSIS_DELAY_SECONDS)
+    if not writes and work is not None:
+        # Nothing found: consuming the row is the whole transaction, with no meeting lock (no event to order).
+        if not backlog.work_done(work=work, alone=True):
+            return False
+        LIVE_ANALYSIS_SECONDS.labels(step="segment").observe((timezone.now() - segment.updated_at).total_seconds())
+        return True
     with transaction.atomic():
         lock_meeting(meeting.pk)
         if work is not None and not backlog.work_done(work=work):

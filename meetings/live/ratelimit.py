@@ -3,6 +3,13 @@
 The company bucket lives in Redis (an atomic Lua script on the cache's Redis, using Redis's
 own clock so processes on different machines agree). Without Redis (single-process
 development) it falls back to a bucket in this process.
+
+A process that takes from the company's bucket takes up to RESERVE_TOKENS more while there are
+plenty, and spends them on its next captions for up to RESERVE_SECONDS: one Redis round trip per
+few captions instead of one per caption. It never lets more through than the bucket holds (what
+it keeps was taken from it); what it does not spend in time is dropped, so a company may get a
+little less than its rate, never more. Buckets refilled slower than RESERVE_TOKENS per
+RESERVE_SECONDS (small rates, tests) are taken from one token at a time, as before.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 logger = logging.getLogger("meetpilot.live")
 
@@ -45,6 +52,7 @@ local key = KEYS[1]
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local extra = tonumber(ARGV[4] or "0")
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', key, 'tokens', 'updated')
@@ -54,25 +62,49 @@ if tokens == nil then tokens = burst; updated = now end
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
 local allowed = 0
 local wait = 0
+local granted = 0
 if tokens >= cost then
-  tokens = tokens - cost
+  granted = math.max(0, math.min(extra, math.floor(tokens - cost)))
+  tokens = tokens - cost - granted
   allowed = 1
 else
   wait = (cost - tokens) / rate
 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'updated', tostring(now))
 redis.call('EXPIRE', key, math.ceil(burst / rate) + 10)
-return {allowed, tostring(wait)}
+return {allowed, tostring(wait), granted}
 """
+
+RESERVE_TOKENS = 4  # taken ahead from the company's bucket ...
+RESERVE_SECONDS = 0.5  # ... and spent within this long, or dropped
 
 _local_buckets: dict[str, TokenBucket] = {}
 _local_lock = threading.Lock()
+_reserves: dict[str, tuple[float, float]] = {}  # key -> (tokens this process took ahead, spend before)
 _script = None
 
 
+def _reserve_spend(key: str, cost: float) -> bool:
+    with _local_lock:
+        tokens, until = _reserves.get(key, (0.0, 0.0))
+        if tokens >= cost and time.monotonic() < until:
+            _reserves[key] = (tokens - cost, until)
+            return True
+        return False
+
+
+def _reserve_keep(key: str, tokens: float) -> None:
+    with _local_lock:
+        if tokens > 0:
+            _reserves[key] = (tokens, time.monotonic() + RESERVE_SECONDS)
+        else:
+            _reserves.pop(key, None)
+
+
 def _redis_client():
-    client_factory = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if client_factory is None or "redis" not in type(cache).__module__:
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, whose type never says "redis"
+    client_factory = getattr(getattr(backend, "_cache", None), "get_client", None)
+    if client_factory is None or "redis" not in type(backend).__module__:
         return None
     return client_factory(write=True)
 
@@ -84,12 +116,16 @@ def company_take(company_id: int, *, cost: float = 1.0, rate: float | None = Non
     rate = settings.LIVE_COMPANY_RATE if rate is None else rate
     burst = settings.LIVE_COMPANY_BURST if burst is None else burst
     key = cache.make_key(f"live:rate:company:{company_id}")
+    if _reserve_spend(key, cost):  # taken from Redis ahead, moments ago
+        return True, 0.0
     client = _redis_client()
     if client is not None:
         try:
             if _script is None:
                 _script = client.register_script(_TOKEN_BUCKET_LUA)
-            allowed, wait = _script(keys=[key], args=[rate, burst, cost], client=client)
+            extra = min(RESERVE_TOKENS, int(rate * RESERVE_SECONDS))
+            allowed, wait, granted = _script(keys=[key], args=[rate, burst, cost, extra], client=client)
+            _reserve_keep(key, float(granted))
             return bool(int(allowed)), round(float(wait), 3)
         except Exception:  # Redis trouble must not stop meetings: fall back to this process's bucket
             logger.exception("company rate limit via Redis failed; using the local bucket")

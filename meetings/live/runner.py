@@ -31,6 +31,21 @@ logger = logging.getLogger("meetpilot.live")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def connections_tidy() -> None:
+    """Close this thread's connections that errored, outlived CONN_MAX_AGE or were left mid-transaction.
+
+    Every live thread (socket work, analysis pools, the sweep, a live worker's rounds) tidies through here.
+    ``close_if_unusable_or_obsolete`` would also mark each kept connection for a health check (with
+    CONN_HEALTH_CHECKS), one more round trip (``SELECT 1``) before the next job's first query; a kept
+    connection is only checked after an error."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        obsolete = conn.close_at is not None and time.monotonic() >= conn.close_at
+        if obsolete or conn.errors_occurred or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+            conn.close_if_unusable_or_obsolete()
+
+
 def company_job(fn: F) -> F:
     """Run ``fn(company_id=..., ...)`` in the tenant scope of its ``company_id``."""
 
@@ -88,8 +103,7 @@ class LaneRunner:
                     logger.exception("live analysis job failed (lane %s)", lane)
         finally:
             # Keep or close this thread's connection as CONN_MAX_AGE says (closed at once by default).
-            for conn in connections.all(initialized_only=True):
-                conn.close_if_unusable_or_obsolete()
+            connections_tidy()
 
     def pending(self) -> int:
         with self._lock:

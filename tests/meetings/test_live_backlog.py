@@ -80,6 +80,36 @@ def test_a_segment_analysed_by_two_processes_is_written_once(company, worker_mod
         assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()
 
 
+def test_a_line_that_finds_nothing_is_consumed_once_without_the_meeting_lock(company, worker_mode):
+    meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+    _ingest(company, meeting, 1, "Sounds good.")
+    with tenant_scope(company):
+        work = LiveAnalysisWork.objects.get(meeting=meeting)
+        twin = LiveAnalysisWork.objects.get(meeting=meeting)
+        events = MeetingEvent.objects.filter(meeting=meeting).count()
+    first = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=work.segment_id,
+                                     work=work)
+    second = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=twin.segment_id,
+                                      work=twin)
+    assert (first, second) == (True, False)
+    with tenant_scope(company):
+        assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()
+        assert MeetingEvent.objects.filter(meeting=meeting).count() == events  # nothing announced
+
+
+def test_consuming_work_of_another_company_does_nothing(company, other_company, worker_mode):
+    meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+    _ingest(company, meeting, 1, "Sounds good.")
+    with tenant_scope(company):
+        work = LiveAnalysisWork.objects.get(meeting=meeting)
+    with tenant_scope(other_company):  # row-level security and the statement's own company filter
+        assert not backlog.work_done(work=work, alone=True)
+    with tenant_scope(company):
+        assert LiveAnalysisWork.objects.filter(pk=work.pk).exists()
+        assert backlog.work_done(work=work, alone=True)
+        assert not LiveAnalysisWork.objects.filter(pk=work.pk).exists()
+
+
 def test_the_lease_keeps_another_process_out_until_it_lapses(company, monkeypatch):
     meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
     with tenant_scope(company):

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ai.models import PromptType, PromptVersion
+from meetings.live import backlog, pipeline
 from meetings.live import llm as live_llm
 from meetings.live.session import caption_submit
 from meetings.models import AnalyticsEvent, Meeting, MeetingEvent, TranscriptSegment
@@ -181,3 +182,62 @@ def test_roles_are_relearnt_while_a_speaker_is_unknown_then_every_few_lines(sett
     assert not _roles_due(participants={"Dana": dana, "Priya": priya}, history=lines[:3])
     assert _roles_due(participants={"Dana": dana, "Priya": priya}, history=lines[:5])  # the fifth line
     assert _roles_due(participants={"Dana": dana}, history=lines[:3])  # Priya has no row yet
+
+
+SALES_CALL = [  # the benchmark's sales call (bench/live.py): questions, figures, a commitment, a decision, chatter
+    ("Priya Buyer", "Does your platform support single sign-on with Okta?"),
+    ("Dana Seller", "Yes. Our Q3 revenue was eighteen point seven million dollars, so we are growing."),
+    ("Priya Buyer", "How much does the Enterprise plan cost per seat?"),
+    ("Dana Seller", "I will send you the pricing sheet by Friday."),
+    ("Priya Buyer", "Is customer data encrypted at rest?"),
+    ("Dana Seller", "Let me share my screen and show you the dashboard."),
+    ("Priya Buyer", "Okay. We decided to start with a pilot team."),
+    ("Dana Seller", "Our gross margin was sixty eight percent in the third quarter."),
+    ("Priya Buyer", "Is there a free trial?"),
+    ("Dana Seller", "That sounds good to me, thanks."),
+]
+
+
+def _drain_statements(company, meeting, kind: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        pipeline.meeting_drain(company_id=company.pk, meeting_id=meeting.pk, kind=kind)
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
+
+
+def test_live_analysis_of_a_line_costs_about_five_statements(company, meeting):
+    """Before: 9.2 a line and 5.25 a suggested answer (without BEGIN/COMMIT), every line under the meeting lock."""
+    meeting.kind = Meeting.Kind.SALES
+    meeting.save(update_fields=["kind"])
+    for i, (speaker, text) in enumerate(SALES_CALL * 3, start=1):
+        caption_submit(company=company, meeting=meeting, client_id="ext-a",
+                       caption=caption(i, text, speaker=speaker, start=i * 3.0))
+    lines = len(SALES_CALL) * 3
+    analysis = _drain_statements(company, meeting, backlog.ANALYSIS)
+    answers = _drain_statements(company, meeting, backlog.SUGGESTION)
+    assert not backlog.work_pending(meeting_id=meeting.pk)
+    assert len(analysis) <= 5.5 * lines, analysis
+    questions = 4 * 3
+    # The live side of a suggested answer (the knowledge base's search and routing vary with its caches).
+    live_side = [q for q in answers if "meetings_" in q]
+    assert len(live_side) <= 4 * questions, live_side
+    # A line that finds nothing is consumed by one statement, without the meeting's lock: fewer locks than lines.
+    locks = [q for q in analysis if "FOR NO KEY UPDATE" in q]
+    assert len(locks) < lines - 3, len(locks)
+
+
+def test_the_history_holds_the_tail_and_the_opening_line_in_one_query(company, meeting):
+    for i in range(1, 13):
+        caption_submit(company=company, meeting=meeting, client_id="ext-a",
+                       caption=caption(i, f"line {i}", speaker="Dana" if i % 2 else "Lee", start=i * 3.0))
+    caption_submit(company=company, meeting=meeting, client_id="ext-a",
+                   caption=caption(13, "still typing", is_final=False, start=40.0))
+    segment = TranscriptSegment.objects.get(meeting=meeting, client_sequence=12)
+    with CaptureQueriesContext(connection) as captured:
+        history = pipeline._history(meeting, segment)
+    assert len(captured.captured_queries) == 1
+    tail = pipeline._HISTORY_TAIL
+    assert len(history) == 12  # the interim is no line yet
+    assert [u.text for u in history[-tail:]] == [f"line {i}" for i in range(13 - tail, 13)]
+    assert {u.text for u in history[:-tail]} == {"line 1"}  # the opening line stands for the lines not read
+    short = pipeline._history(meeting, TranscriptSegment.objects.get(meeting=meeting, client_sequence=3))
+    assert [u.text for u in short] == ["line 1", "line 2", "line 3"]

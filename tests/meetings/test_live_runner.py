@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from meetings.live.ratelimit import TokenBucket, company_take
 from meetings.live.runner import LaneRunner
 
@@ -66,14 +68,34 @@ def test_token_bucket_refills_over_time():
 
 
 def test_company_bucket_is_shared_through_redis():
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     company_id = int(time.time() * 1000) % 10_000_000 + 10_000_000  # a fresh key every run
     allowed = [company_take(company_id, rate=0.001, burst=3)[0] for _ in range(4)]
     assert allowed == [True, True, True, False]
-    if "redis" in type(cache).__module__:  # the state lives in Redis, not in this process
+    if "redis" in type(caches["default"]).__module__:  # the state lives in Redis, not in this process
         from meetings.live import ratelimit
 
         assert not ratelimit._local_buckets
         client = ratelimit._redis_client()
         assert client.exists(cache.make_key(f"live:rate:company:{company_id}"))
+
+
+def test_a_process_takes_a_few_tokens_ahead_and_never_more_than_the_bucket_holds(monkeypatch):
+    from django.core.cache import cache
+
+    from meetings.live import ratelimit
+
+    if ratelimit._redis_client() is None:
+        pytest.skip("the company bucket is in this process without Redis")
+    trips = []
+    real = ratelimit._redis_client
+    monkeypatch.setattr(ratelimit, "_redis_client", lambda: trips.append(1) or real())
+    monkeypatch.setattr(ratelimit, "RESERVE_SECONDS", 5.0)  # a slow machine must not drop what was kept
+    company_id = int(time.time() * 1000) % 10_000_000 + 20_000_000
+    # 0.8 tokens a second, 7 in the bucket: the first take keeps 4 more ahead, the next one the last 1.
+    allowed = [company_take(company_id, rate=0.8, burst=7)[0] for _ in range(9)]
+    assert allowed == [True] * 7 + [False] * 2  # never more than the bucket held
+    assert len(trips) == 4  # 7 captions let through with 2 trips to Redis; each refusal asks again
+    left = float(real().hget(cache.make_key(f"live:rate:company:{company_id}"), "tokens"))
+    assert left < 1  # what this process kept ahead was taken from the shared bucket, not added to it

@@ -36,6 +36,19 @@ def test_the_web_side_owes_and_a_worker_round_analyses(company, settings):
     assert os.nice(0) == niceness  # a round run in some other process leaves its priority alone
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_question_found_by_a_worker_is_answered_in_the_same_round(company, settings):
+    settings.LIVE_ANALYSIS_MODE = "worker"
+    with tenant_scope(company):
+        meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE, kind=Meeting.Kind.SALES)
+        caption_submit(company=company, meeting=meeting, client_id="ext",
+                       caption=caption(1, "Does your platform support single sign-on with Okta?", speaker="Priya"))
+    live_worker_run(poll=0, rounds=1)  # finds the line only: its question is owed once the line is analysed
+    assert runners_wait_idle(30)
+    with tenant_scope(company):
+        assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()  # the question's answer too
+
+
 def test_a_live_worker_process_yields_the_cpu_by_live_worker_nice():
     code = (
         "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'meetpilot.settings.base'); "
