@@ -1,6 +1,6 @@
 """Company events that leave the product: webhooks, Slack, email and ticket syncs listen to them.
 
-Lower layers publish (``event_publish`` in meetings and knowledge services); the listeners live in
+Lower layers publish (``company_event_publish`` in meetings and knowledge services); the listeners live in
 the apps that deliver them and connect to ``company_event`` in their AppConfig.ready, so no publisher
 imports a delivery channel. Receivers run after the publisher's transaction commits and must only
 enqueue work (a Celery task), never call a remote service inline.
@@ -31,7 +31,7 @@ EVENT_TYPES = (
 company_event = Signal()
 
 
-def event_publish(*, company_id: int, type: str, data: dict[str, Any]) -> dict[str, Any]:
+def company_event_publish(*, company_id: int, type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Announce ``type`` for the company once the current transaction commits; returns the event.
 
     ``data`` holds ids and the fields a receiver needs, JSON-serialisable, never secrets.

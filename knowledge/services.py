@@ -20,7 +20,7 @@ from django.utils.text import get_valid_filename
 
 from accounts.models import Company, User
 from accounts.tenancy import scopes_disabled
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from knowledge import cache as knowledge_cache
 from knowledge.chunking import chunk_text
 from knowledge.embeddings import embed_texts, embedding_model_name
@@ -357,7 +357,7 @@ def document_ingest(*, company: Company, document_id: int) -> Document | None:
         return None  # deleted meanwhile
     for name, value in done.items():
         setattr(document, name, value)
-    event_publish(company_id=company.pk, type="document.ready",
+    company_event_publish(company_id=company.pk, type="document.ready",
                   data={"document_id": document.pk, "title": document.title, "chunk_count": stored})
     return document
 

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Company, User
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from meetings import selectors
 from meetings.analysis.text import normalize_key
 from meetings.intelligence.matching import FUZZY_THRESHOLD, similarity
@@ -168,7 +168,7 @@ def meeting_end(*, company: Company, meeting: Meeting) -> Meeting:
         transaction.on_commit(
             lambda: transcript_completed.send(sender=Meeting, company_id=company.pk, meeting_id=meeting.pk)
         )
-        event_publish(company_id=company.pk, type="meeting.ended", data=_meeting_event_data(meeting))
+        company_event_publish(company_id=company.pk, type="meeting.ended", data=_meeting_event_data(meeting))
     return meeting
 
 
@@ -456,7 +456,7 @@ def _action_item_save(*, company: Company, meeting: Meeting, values: dict[str, A
     item.dedupe_key = dedupe_key(item.description)
     item.full_clean(exclude=_RESOLVED_FKS)
     item.save(force_insert=True)
-    event_publish(company_id=company.pk, type="action_item.created", data=action_item_event_data(item))
+    company_event_publish(company_id=company.pk, type="action_item.created", data=action_item_event_data(item))
     return item
 
 
@@ -704,7 +704,7 @@ def action_item_review(*, company: Company, action_item: ActionItem, review: str
     action_item.review = review
     action_item.edited_fields = sorted({*(action_item.edited_fields or []), "review"})
     action_item.save(update_fields=["review", "edited_fields", "updated_at"])
-    event_publish(company_id=company.pk, type="action_item.updated",
+    company_event_publish(company_id=company.pk, type="action_item.updated",
                   data={**action_item_event_data(action_item), "changed": ["review"], "by_person": True})
     if review == ActionItem.Review.DISMISSED:
         _reindex_after_commit(company=company, meeting_id=action_item.meeting_id)
@@ -776,7 +776,7 @@ def action_item_update(
         update_fields.append("edited_fields")
     action_item.full_clean()
     action_item.save(update_fields=update_fields)
-    event_publish(company_id=company.pk, type="action_item.updated",
+    company_event_publish(company_id=company.pk, type="action_item.updated",
                   data={**action_item_event_data(action_item), "changed": changed, "by_person": by_person})
     return action_item
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from knowledge import embeddings
 from meetings import analysis as local_analysis
 from meetings import capture, services
@@ -262,7 +262,7 @@ def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -
         raise
     _index(company=company, meeting=meeting)
     report = report_mark(meeting=meeting, status="done")
-    event_publish(company_id=company.pk, type="report.ready",
+    company_event_publish(company_id=company.pk, type="report.ready",
                   data={"meeting_id": meeting.pk, "title": meeting.title, "report_id": report.pk})
     return report
 

@@ -48,7 +48,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from knowledge import answers as knowledge_answers
 from knowledge import retrieval
 from meetings import analysis, services
@@ -617,7 +617,7 @@ def _fact_checks(*, company: Company, meeting: Meeting, segment: TranscriptSegme
             row.save(force_insert=True)
             event_emit(meeting=meeting, type="fact_check", payload=fact_check_payload(row, segment.speaker_label))
             if row.verdict == FactCheck.Verdict.INCORRECT:
-                event_publish(company_id=meeting.company_id, type="fact_check.alert", data={
+                company_event_publish(company_id=meeting.company_id, type="fact_check.alert", data={
                     "meeting_id": meeting.pk, "fact_check_id": row.pk, "claim": row.claim,
                     "claimed_value": row.claimed_value, "document_value": row.corrected_value,
                     "document_id": p.document_id, "document_title": p.title})

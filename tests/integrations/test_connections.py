@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection as db
 
 from integrations import selectors, services
-from integrations.events import company_event, event_publish
+from integrations.events import company_event, company_event_publish
 from integrations.models import Connection
 
 
@@ -76,11 +76,11 @@ def test_events_reach_receivers_only_after_commit(company) -> None:
     company_event.connect(receiver)
     try:
         with transaction.atomic():
-            event_publish(company_id=company.pk, type="document.ready", data={"document_id": 1})
+            company_event_publish(company_id=company.pk, type="document.ready", data={"document_id": 1})
             assert seen == []
         assert [(e["type"], e["company_id"], e["data"]) for e in seen] == [
             ("document.ready", company.pk, {"document_id": 1})]
         with pytest.raises(ValueError):
-            event_publish(company_id=company.pk, type="made.up", data={})
+            company_event_publish(company_id=company.pk, type="made.up", data={})
     finally:
         company_event.disconnect(receiver)

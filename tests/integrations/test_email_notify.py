@@ -13,7 +13,7 @@ from django.db import transaction
 from accounts.tenancy import tenant_scope
 from integrations import services as connections
 from integrations.email import SPEC
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from meetings.models import Meeting
 from tests.meetings.factories import action_item_make, meeting_make, participant_make, report_make
 
@@ -54,7 +54,7 @@ def test_each_member_gets_their_own_action_items_once(celery_worker, settings, c
     action_item_make(meeting=meeting, description="Charlie's secret task", assignee_user=outsider.user)
     for _ in range(2):  # the report generated twice: emailed once
         with transaction.atomic():
-            event_publish(company_id=company.pk, type="report.ready", data={"meeting_id": meeting.pk})
+            company_event_publish(company_id=company.pk, type="report.ready", data={"meeting_id": meeting.pk})
     [sent] = _wait_outbox(1, settle=1.5)
     assert sent.to == [member.user.email] and sent.from_email == "notes@acme.test"
     assert sent.subject == "Your action items from Roadmap review"
@@ -75,7 +75,7 @@ def test_no_action_item_emails_when_the_company_switched_email_off(celery_worker
     participant_make(meeting=meeting, name="Bob", user=member.user)
     action_item_make(meeting=meeting, description="Anything", assignee_user=member.user)
     with transaction.atomic():
-        event_publish(company_id=company.pk, type="report.ready", data={"meeting_id": meeting.pk})
+        company_event_publish(company_id=company.pk, type="report.ready", data={"meeting_id": meeting.pk})
     assert _wait_outbox(1, timeout=3) == []
 
 

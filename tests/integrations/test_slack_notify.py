@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.tenancy import tenant_scope
 from integrations import services as connections
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from integrations.models import Connection, Notification
 from meetings.models import ActionItem, Meeting
 from tests.fakes.slack_server import BOT_TOKEN, FakeSlack
@@ -48,7 +48,7 @@ def _meeting_with_report(company, member_user):
 
 def _publish_report_ready(company_id, meeting_id):
     with transaction.atomic():
-        event_publish(company_id=company_id, type="report.ready", data={"meeting_id": meeting_id, "title": "x",
+        company_event_publish(company_id=company_id, type="report.ready", data={"meeting_id": meeting_id, "title": "x",
                                                                        "report_id": 1})
 
 

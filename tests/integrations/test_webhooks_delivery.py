@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from accounts.tenancy import tenant_scope
-from integrations.events import event_publish
+from integrations.events import company_event_publish
 from integrations.models import WebhookDelivery
 from tests.fakes.webhook_receiver_server import WebhookReceiver
 from tests.meetings.factories import meeting_make
@@ -66,7 +66,7 @@ def test_500s_are_retried_on_the_schedule_until_success(celery_worker, fast_retr
         receiver.secret = created["secret"]
         receiver.fail_next(2, status=500)
         with transaction.atomic():
-            event = event_publish(company_id=company.pk, type="report.ready",
+            event = company_event_publish(company_id=company.pk, type="report.ready",
                                   data={"meeting_id": 1, "title": "Weekly", "report_id": 2})
         requests = receiver.wait_for(3)
         assert [r.answered for r in requests] == [500, 500, 200]
@@ -84,7 +84,7 @@ def test_a_delivery_that_keeps_failing_ends_failed_and_can_be_redelivered(celery
         receiver.secret = created["secret"]
         receiver.fail_next(100, status=503)
         with transaction.atomic():
-            event_publish(company_id=company.pk, type="document.ready", data={"document_id": 5})
+            company_event_publish(company_id=company.pk, type="document.ready", data={"document_id": 5})
         [row] = _wait_status(company, "failed")
         assert row.attempts >= 2 and row.next_attempt_at is None and "503" in row.last_error
         receiver._failures.clear()
@@ -97,9 +97,9 @@ def test_events_of_another_company_or_type_are_not_sent(celery_worker, fast_retr
     with WebhookReceiver() as receiver:
         _endpoint(admin, receiver.url, ["meeting.ended"])
         with transaction.atomic():
-            event_publish(company_id=other_company.pk, type="meeting.ended", data={"meeting_id": 9})
-            event_publish(company_id=company.pk, type="document.ready", data={"document_id": 9})
-            event_publish(company_id=company.pk, type="meeting.ended", data={"meeting_id": 10})
+            company_event_publish(company_id=other_company.pk, type="meeting.ended", data={"meeting_id": 9})
+            company_event_publish(company_id=company.pk, type="document.ready", data={"document_id": 9})
+            company_event_publish(company_id=company.pk, type="meeting.ended", data={"meeting_id": 10})
         [request] = receiver.wait_for(1)
         time.sleep(0.5)
         assert len(receiver.requests) == 1 and request.json["data"] == {"meeting_id": 10}
