@@ -22,8 +22,10 @@
 
   function forward(updates) {
     if (!updates.length) return;
+    // Each caption is stamped with when its utterance began: an outbox keeps only a caption's newest
+    // version, so a final sent after a reconnect must still say when it was spoken.
     const at = Date.now();
-    send({ type: "captions", updates: updates.map((u) => ({ ...u, timestamp: at })) });
+    send({ type: "captions", updates: updates.map(({ startedAt, ...u }) => ({ ...u, timestamp: startedAt ?? at })) });
   }
 
   function pageState() {

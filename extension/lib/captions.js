@@ -3,7 +3,7 @@
 // A page shows caption blocks (one per speaker turn) whose text grows and is revised while the person
 // speaks. `observe(blocks)` gets the blocks visible now, each with a `key` that stays the same for the
 // same block (the DOM element itself in the content script), and returns the updates to send:
-// `{block, speaker, text, isFinal}`. A block gets an interim update when its text changes (at most every
+// `{block, speaker, text, isFinal, startedAt}`. A block gets an interim update when its text changes (at most every
 // `interimEveryMs`) and one final update when it is done: unchanged for `finalAfterMs`, gone from the
 // page, or flushed (the meeting is left). A finished block that is revised later is not sent again: the
 // server keeps the final text it acknowledged.
@@ -44,7 +44,7 @@
         let state = this.open.get(key);
         if (!state) {
           state = { block: `${this.idPrefix}${++this.counter}`, speaker: clean(speaker), text: body, changedAt: t,
-                    sentText: "", sentAt: -Infinity };
+                    startedAt: t, sentText: "", sentAt: -Infinity };
           this.open.set(key, state);
         } else if (state.text !== body || (speaker && clean(speaker) !== state.speaker)) {
           state.text = body;
@@ -83,7 +83,8 @@
     _emit(state, isFinal, t) {
       state.sentText = state.text;
       state.sentAt = t;
-      return { block: state.block, speaker: state.speaker, text: state.text, isFinal };
+      // startedAt: when the block appeared, i.e. when the utterance began (its final comes seconds later).
+      return { block: state.block, speaker: state.speaker, text: state.text, isFinal, startedAt: state.startedAt };
     }
 
     _finish(key, t) {

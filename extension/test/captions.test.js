@@ -11,14 +11,16 @@ test("a growing block sends interims, then one final when it stops changing", ()
   const c = clock();
   const tracker = new CaptionTracker({ now: c.now, finalAfterMs: 2000, interimEveryMs: 0 });
   assert.deepEqual(tracker.observe([{ key: "a", speaker: "Priya", text: "Does it" }]),
-    [{ block: "b1", speaker: "Priya", text: "Does it", isFinal: false }]);
+    [{ block: "b1", speaker: "Priya", text: "Does it", isFinal: false, startedAt: 0 }]);
   c.t = 500;
   assert.deepEqual(tracker.observe([{ key: "a", speaker: "Priya", text: "Does it support  Okta?" }]),
-    [{ block: "b1", speaker: "Priya", text: "Does it support Okta?", isFinal: false }]);
+    [{ block: "b1", speaker: "Priya", text: "Does it support Okta?", isFinal: false, startedAt: 0 }]);
   c.t = 1000;
   assert.deepEqual(tracker.observe([{ key: "a", speaker: "Priya", text: "Does it support Okta?" }]), []);
   c.t = 2600;
-  assert.deepEqual(tracker.tick(), [{ block: "b1", speaker: "Priya", text: "Does it support Okta?", isFinal: true }]);
+  // the final, 2.6 s in, still says when the utterance began
+  assert.deepEqual(tracker.tick(),
+    [{ block: "b1", speaker: "Priya", text: "Does it support Okta?", isFinal: true, startedAt: 0 }]);
   c.t = 4000; // a late revision of a finished block is not sent again
   assert.deepEqual(tracker.observe([{ key: "a", speaker: "Priya", text: "Does it support Okta SSO?" }]), []);
 });
@@ -30,10 +32,10 @@ test("interims are throttled but the final carries the newest text", () => {
   c.t = 100;
   assert.deepEqual(tracker.observe([{ key: "a", speaker: "Sam", text: "We will" }]), []);
   c.t = 450;
-  assert.deepEqual(tracker.tick(), [{ block: "b1", speaker: "Sam", text: "We will", isFinal: false }]);
+  assert.deepEqual(tracker.tick(), [{ block: "b1", speaker: "Sam", text: "We will", isFinal: false, startedAt: 0 }]);
   c.t = 500;
   tracker.observe([{ key: "a", speaker: "Sam", text: "We will ship Friday" }]);
-  assert.deepEqual(tracker.flush(), [{ block: "b1", speaker: "Sam", text: "We will ship Friday", isFinal: true }]);
+  assert.deepEqual(tracker.flush(), [{ block: "b1", speaker: "Sam", text: "We will ship Friday", isFinal: true, startedAt: 0 }]);
   assert.deepEqual(tracker.flush(), []);
 });
 
@@ -44,8 +46,8 @@ test("a block that leaves the page is final; blocks keep their own ids and speak
   c.t = 300;
   const updates = tracker.observe([{ key: "b", speaker: "Ben", text: "Hi there" }]);
   assert.deepEqual(updates, [
-    { block: "x-2", speaker: "Ben", text: "Hi there", isFinal: false },
-    { block: "x-1", speaker: "Ana", text: "Hello", isFinal: true },
+    { block: "x-2", speaker: "Ben", text: "Hi there", isFinal: false, startedAt: 0 },
+    { block: "x-1", speaker: "Ana", text: "Hello", isFinal: true, startedAt: 0 },
   ]);
 });
 
