@@ -83,7 +83,7 @@ def document_upload(request, files: File[list[UploadedFile]], title: Form[str] =
             created.append(result.document)
     if rejected and not created and not duplicates:
         raise ApiError(statuses[0], rejected[0]["code"], rejected)
-    return (201 if created else 200), {"created": created, "duplicates": duplicates, "rejected": rejected}
+    return Status(201 if created else 200, {"created": created, "duplicates": duplicates, "rejected": rejected})
 
 
 @router.get("/documents/{int:document_id}", response={200: DocumentOut, **ERRORS})
