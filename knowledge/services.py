@@ -78,7 +78,7 @@ def chunks_lock(company_id: int) -> None:
     can never wait on each other.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"knowledge.chunks:{company_id}"])
+        cursor.execute("SELECT meetpilot_chunks_lock(%s)", [company_id])  # migration knowledge/0004
 
 
 def chunks_replace(
@@ -358,7 +358,7 @@ def document_ingest(*, company: Company, document_id: int) -> Document | None:
     for name, value in done.items():
         setattr(document, name, value)
     company_event_publish(company_id=company.pk, type="document.ready",
-                  data={"document_id": document.pk, "title": document.title, "chunk_count": stored})
+                          data={"document_id": document.pk, "title": document.title, "chunk_count": stored})
     return document
 
 

@@ -33,9 +33,13 @@ _TAKE = """
     UPDATE knowledge_lexemecount c SET chunks = c.chunks - gone.n FROM gone
     WHERE c.company_id = gone.company_id AND c.lexeme = gone.lexeme AND c.chunks > gone.n;
 """
+# The one definition of the company's chunk-write lock: the triggers and ``knowledge.services.chunks_lock`` call it.
+_LOCK_FUNCTION = """
+CREATE OR REPLACE FUNCTION meetpilot_chunks_lock(company bigint) RETURNS void
+LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(hashtextextended('knowledge.chunks:' || company, 0)) $$;
+"""
 _LOCK = """
-    PERFORM pg_advisory_xact_lock(hashtextextended('knowledge.chunks:' || company_id, 0))
-    FROM (SELECT DISTINCT company_id FROM {rows} ORDER BY company_id) AS companies;
+    PERFORM meetpilot_chunks_lock(company_id) FROM (SELECT DISTINCT company_id FROM {rows} ORDER BY company_id) AS c;
 """
 
 
@@ -55,6 +59,7 @@ _CHANGED = "(SELECT o.company_id, {side}.search_vector FROM old_rows o JOIN new_
     "WHERE o.search_vector IS DISTINCT FROM n.search_vector) AS {side}_changed"
 
 FORWARD = [
+    _LOCK_FUNCTION,
     _function("meetpilot_lexeme_counts_insert", _LOCK.format(rows="new_rows") + _ADD.format(rows="new_rows")),
     _function("meetpilot_lexeme_counts_delete", _LOCK.format(rows="old_rows") + _TAKE.format(rows="old_rows")),
     _function(
@@ -83,6 +88,7 @@ BACKWARD = [
     "DROP FUNCTION IF EXISTS meetpilot_lexeme_counts_insert()",
     "DROP FUNCTION IF EXISTS meetpilot_lexeme_counts_delete()",
     "DROP FUNCTION IF EXISTS meetpilot_lexeme_counts_update()",
+    "DROP FUNCTION IF EXISTS meetpilot_chunks_lock(bigint)",
 ]
 
 
