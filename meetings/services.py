@@ -705,7 +705,7 @@ def action_item_review(*, company: Company, action_item: ActionItem, review: str
     action_item.edited_fields = sorted({*(action_item.edited_fields or []), "review"})
     action_item.save(update_fields=["review", "edited_fields", "updated_at"])
     company_event_publish(company_id=company.pk, type="action_item.updated",
-                  data={**action_item_event_data(action_item), "changed": ["review"], "by_person": True})
+                          data={**action_item_event_data(action_item), "changed": ["review"], "by_person": True})
     if review == ActionItem.Review.DISMISSED:
         _reindex_after_commit(company=company, meeting_id=action_item.meeting_id)
     return action_item
@@ -777,7 +777,7 @@ def action_item_update(
     action_item.full_clean()
     action_item.save(update_fields=update_fields)
     company_event_publish(company_id=company.pk, type="action_item.updated",
-                  data={**action_item_event_data(action_item), "changed": changed, "by_person": by_person})
+                          data={**action_item_event_data(action_item), "changed": changed, "by_person": by_person})
     return action_item
 
 

@@ -263,7 +263,7 @@ def report_generate(*, company: Company, meeting: Meeting, provider: str = "") -
     _index(company=company, meeting=meeting)
     report = report_mark(meeting=meeting, status="done")
     company_event_publish(company_id=company.pk, type="report.ready",
-                  data={"meeting_id": meeting.pk, "title": meeting.title, "report_id": report.pk})
+                          data={"meeting_id": meeting.pk, "title": meeting.title, "report_id": report.pk})
     return report
 
 

@@ -49,7 +49,7 @@ def _meeting_with_report(company, member_user):
 def _publish_report_ready(company_id, meeting_id):
     with transaction.atomic():
         company_event_publish(company_id=company_id, type="report.ready", data={"meeting_id": meeting_id, "title": "x",
-                                                                       "report_id": 1})
+                                                                               "report_id": 1})
 
 
 def _text(blocks):

@@ -67,7 +67,7 @@ def test_500s_are_retried_on_the_schedule_until_success(celery_worker, fast_retr
         receiver.fail_next(2, status=500)
         with transaction.atomic():
             event = company_event_publish(company_id=company.pk, type="report.ready",
-                                  data={"meeting_id": 1, "title": "Weekly", "report_id": 2})
+                                          data={"meeting_id": 1, "title": "Weekly", "report_id": 2})
         requests = receiver.wait_for(3)
         assert [r.answered for r in requests] == [500, 500, 200]
         assert {r.json["id"] for r in requests} == {event["id"]}  # the same event, the same body
