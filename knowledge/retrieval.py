@@ -75,6 +75,7 @@ class ChunkHit:
     similarity: float | None = None
     text_rank: float | None = None
     access_level: str = AccessLevel.TEAM
+    position: int | None = None  # its place among its source's chunks
 
 
 def access_levels_for(principal_or_role: Any) -> set[str]:
@@ -214,7 +215,8 @@ def _where(
 # --- the two candidate lists ----------------------------------------------------------------
 
 _COLUMNS = ("c.id, c.source_type, c.source_id, c.document_id, c.title, c.page, c.text, c.start_char, "
-            "c.end_char, c.metadata, c.access_level")
+            "c.end_char, c.metadata, c.access_level, c.position")
+_RANK, _SIMILARITY = 12, 13  # a candidate row: the columns above, then its full-text rank and its cosine
 _OPERATORS = re.compile(r"\"|(^|\s)-\w|\s(or|OR|Or)\s")
 
 
@@ -362,13 +364,13 @@ def _vector(cursor, *, company_id: int, where: str, params: dict, qvec: str, n: 
 
 def _hit(row: tuple, *, score: float, text_rank: float | None, similarity: float | None) -> ChunkHit:
     (chunk_id, source_type, source_id, document_id, title, page, text, start_char, end_char, metadata,
-     access_level) = row[:11]
+     access_level, position) = row[:_RANK]
     if isinstance(metadata, str | bytes):  # Django's psycopg setup hands jsonb over as text
         metadata = json.loads(metadata)
     return ChunkHit(chunk_id=chunk_id, source_type=source_type, source_id=source_id, document_id=document_id,
                     title=title, page=page, text=text, score=float(score), start_char=start_char,
                     end_char=end_char, metadata=dict(metadata or {}), similarity=similarity,
-                    text_rank=text_rank, access_level=access_level)
+                    text_rank=text_rank, access_level=access_level, position=position)
 
 
 def chunks_search(
@@ -416,11 +418,11 @@ def chunks_search(
     with connection.cursor() as cursor:
         if mode == "vector":
             rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=k)
-            return [_hit(r, score=r[12], text_rank=None, similarity=r[12]) for r in rows[:k]]
+            return [_hit(r, score=r[_SIMILARITY], text_rank=None, similarity=r[_SIMILARITY]) for r in rows[:k]]
         text_rows = _fulltext(cursor, where=where, params=params, query=query, n=k if mode == "fulltext" else n,
                               qvec=qvec, company_id=company.pk)
         if mode == "fulltext":
-            return [_hit(r, score=r[11], text_rank=r[11], similarity=r[12]) for r in text_rows[:k]]
+            return [_hit(r, score=r[_RANK], text_rank=r[_RANK], similarity=r[_SIMILARITY]) for r in text_rows[:k]]
         vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
 
     text_weight = settings.KNOWLEDGE_HYBRID_TEXT_WEIGHT
@@ -431,13 +433,13 @@ def chunks_search(
     for rank, row in enumerate(text_rows, start=1):
         fused[row[0]] = fused.get(row[0], 0.0) + text_weight / (RRF_K + rank)
         by_id[row[0]] = row
-        text_rank[row[0]] = row[11]
-        if row[12] is not None:
-            similarity[row[0]] = row[12]
+        text_rank[row[0]] = row[_RANK]
+        if row[_SIMILARITY] is not None:
+            similarity[row[0]] = row[_SIMILARITY]
     for rank, row in enumerate(vector_rows, start=1):
         fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank)
         by_id.setdefault(row[0], row)
-        similarity[row[0]] = row[12]
+        similarity[row[0]] = row[_SIMILARITY]
     best = (1.0 + text_weight) / (RRF_K + 1)
     order = sorted(fused, key=lambda cid: (-fused[cid], -similarity.get(cid, 0.0), cid))[:k]
     return [_hit(by_id[cid], score=fused[cid] / best, text_rank=text_rank.get(cid), similarity=similarity.get(cid))
@@ -582,6 +584,59 @@ def chunks_candidates(
         else:
             vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
     return Candidates(
-        text=[_hit(r, score=r[11], text_rank=r[11], similarity=r[12]) for r in text_rows],
-        vector=[_hit(r, score=r[12], text_rank=None, similarity=r[12]) for r in vector_rows],
+        text=[_hit(r, score=r[_RANK], text_rank=r[_RANK], similarity=r[_SIMILARITY]) for r in text_rows],
+        vector=[_hit(r, score=r[_SIMILARITY], text_rank=None, similarity=r[_SIMILARITY]) for r in vector_rows],
     )
+
+
+# --- word counts of whole meetings (meeting search's wider evidence) ---------------------------
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """How often a question's words occur in the transcript windows of some meetings.
+
+    Meeting search reads more than the candidate window: the meeting as a whole and the windows
+    around it (``meetings.intelligence.search_model``). Counts come from the stored tsvectors;
+    windows overlap by half, so every word is counted about twice, in every meeting alike.
+    """
+
+    idf: dict[str, float]  # per lexeme, as BM25 weighs it over the company's chunks
+    windows: dict[int, dict[int, dict[str, int]]]  # meeting -> position -> tf per lexeme (windows with a word)
+    meeting_chars: dict[int, int]  # meeting -> characters of all its windows
+
+
+def transcript_term_counts(
+    *, company: Company, query: str, meeting_ids: list[int], access_levels: set[str] | None = None
+) -> TermCounts:
+    """The question's word counts in the transcript windows of ``meeting_ids`` (found through the source index)."""
+    levels = (set(access_levels) if access_levels is not None else set(MEMBER_ACCESS_LEVELS)) & ALL_ACCESS_LEVELS
+    empty = TermCounts(idf={}, windows={}, meeting_chars={})
+    query = (query or "").strip()[:2000]
+    if not meeting_ids or not levels or not query:
+        return empty
+    where, params = _where(company_id=company.pk, access_levels=levels, source_types=["transcript"],
+                           filters={"source_ids": meeting_ids})
+    with connection.cursor() as cursor:
+        lexemes = query_lexemes(cursor, query)
+        df = lexeme_document_counts(cursor, company_id=company.pk, lexemes=lexemes)
+        present = [lex for lex in lexemes if df[lex] > 0]
+        if not present:
+            return empty
+        total = max(_company_chunks(cursor, company.pk), max(df.values()), 1)
+        cursor.execute(
+            f"""
+            SELECT c.source_id, c.position, t.lexeme, cardinality(t.positions)
+            FROM knowledge_chunk c,
+                 unnest(ts_filter(setweight(c.search_vector, 'D', %(lex)s::text[]), '{{d}}')) AS t
+            WHERE {where} AND c.search_vector @@ %(tsq)s::tsquery
+            """,
+            {**params, "lex": present, "tsq": " | ".join(_quote_lexeme(lex) for lex in present)},
+        )
+        windows: dict[int, dict[int, dict[str, int]]] = {}
+        for source_id, position, lexeme, tf in cursor.fetchall():
+            windows.setdefault(source_id, {}).setdefault(position, {})[lexeme] = tf
+        cursor.execute(f"SELECT c.source_id, sum(length(c.text)) FROM knowledge_chunk c WHERE {where} "
+                       "GROUP BY c.source_id", params)
+        chars = {source_id: int(n) for source_id, n in cursor.fetchall()}
+    return TermCounts(idf={lex: bm25_idf(df[lex], total) for lex in present}, windows=windows, meeting_chars=chars)

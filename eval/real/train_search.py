@@ -48,6 +48,7 @@ class Pool:
     chunks: list
     features: np.ndarray
     labels: np.ndarray
+    counts: object = None  # knowledge.retrieval.TermCounts (across meetings)
 
 
 def gold(chunk, query: QmsumQuery, meeting_id: int, turn_of_segment: dict[int, int]) -> bool:
@@ -65,7 +66,7 @@ def gold(chunk, query: QmsumQuery, meeting_id: int, turn_of_segment: dict[int, i
 def pools_build(*, company, queries: list[QmsumQuery], imported: dict, k: int = 10) -> dict[str, dict[int, Pool]]:
     """Per setting ("across" all meetings, "within" the query's meeting) and query: its candidate pool."""
     from accounts.tenancy import tenant_scope
-    from meetings.intelligence.search import SearchFilters, ranking_features, search_candidates
+    from meetings.intelligence.search import SearchFilters, meeting_counts, ranking_features, search_candidates
 
     out: dict[str, dict[int, Pool]] = {s: {} for s in SETTINGS}
     with tenant_scope(company):
@@ -74,9 +75,16 @@ def pools_build(*, company, queries: list[QmsumQuery], imported: dict, k: int = 
             for setting in SETTINGS:
                 filters = SearchFilters(meeting_id=imp.meeting_id) if setting == "within" else None
                 candidates = search_candidates(company=company, query=query.query, filters=filters, k=k)
-                chunks, features = ranking_features(candidates, query=query.query)
+                counts = (
+                    meeting_counts(company=company, query=query.query, candidates=candidates)
+                    if setting == "across"
+                    else None
+                )
+                chunks, features = ranking_features(candidates, query=query.query, counts=counts)
                 labels = np.array([gold(c, query, imp.meeting_id, imp.turn_of_segment) for c in chunks], dtype=bool)
-                out[setting][qi] = Pool(candidates=candidates, chunks=chunks, features=features, labels=labels)
+                out[setting][qi] = Pool(
+                    candidates=candidates, chunks=chunks, features=features, labels=labels, counts=counts
+                )
     return out
 
 
@@ -147,6 +155,8 @@ def fixture_write(pools: dict[str, dict[int, Pool]], queries: list[QmsumQuery], 
                         }
                         for c in pool.chunks
                     ],
+                    # The question's words in the leading meetings (the wider evidence), JSON keys as strings.
+                    "counts": asdict(pool.counts) if pool.counts is not None else None,
                     "text": [c.chunk_id for c in pool.candidates.text],
                     "vector": [c.chunk_id for c in pool.candidates.vector],
                     "positives": [c.chunk_id for c, gold_ in zip(pool.chunks, pool.labels, strict=True) if gold_],

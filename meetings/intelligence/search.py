@@ -38,10 +38,11 @@ from django.utils.html import escape
 
 from accounts.models import Company
 from knowledge.embeddings import embed_query
-from knowledge.retrieval import Candidates, ChunkHit, chunks_candidates
+from knowledge.retrieval import Candidates, ChunkHit, TermCounts, chunks_candidates, transcript_term_counts
 from meetings.intelligence.search_model import (
     SearchModel,
     candidate_features,
+    leading_meetings,
     meeting_of,
     model_load,
     probabilities,
@@ -282,16 +283,22 @@ def speaker_share(chunk: ChunkHit, mentioned: set[str]) -> float:
 
 
 def fuse(
-    candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING, one_meeting: bool = False
+    candidates: Candidates,
+    *,
+    query: str,
+    ranking: Ranking = DEFAULT_RANKING,
+    one_meeting: bool = False,
+    counts: TermCounts | None = None,
 ) -> list[tuple[ChunkHit, float]]:
     """The candidates in one list, best first, with a score each.
 
     With a learned model the score is the probability that the candidate is the moment asked about
-    (``one_meeting``: the search is within one meeting, which has weights of its own); without one,
-    weighted reciprocal rank fusion where 1.0 means "first in both lists".
+    (``one_meeting``: the search is within one meeting, which has weights of its own; ``counts``: the
+    question's words in the leading meetings, from ``meeting_counts``); without one, weighted
+    reciprocal rank fusion where 1.0 means "first in both lists".
     """
     if ranking.model is not None:
-        return _learned(candidates, query=query, ranking=ranking, one_meeting=one_meeting)
+        return _learned(candidates, query=query, ranking=ranking, one_meeting=one_meeting, counts=counts)
     fused: dict[int, float] = {}
     by_id: dict[int, ChunkHit] = {}
     for rank, chunk in enumerate(candidates.text, start=1):
@@ -327,20 +334,29 @@ def _speaker_shares(chunks, query: str) -> dict[int, float]:
 
 
 def ranking_features(
-    candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING
+    candidates: Candidates, *, query: str, ranking: Ranking = DEFAULT_RANKING, counts: TermCounts | None = None
 ) -> tuple[list[ChunkHit], np.ndarray]:
     """The candidates and their feature rows, as the learned ranking sees them (and is trained on)."""
     chunks = (*candidates.text, *candidates.vector)
     mentioned = _speakers_named(chunks, query)
     shares = {c.chunk_id: speaker_share(c, mentioned) for c in chunks} if mentioned and ranking.speaker_boost else {}
     names = {word.lower() for name in mentioned for word in _name_tokens(name)}
-    return candidate_features(candidates, query=query, speaker_share=shares, speaker_words=names)
+    return candidate_features(candidates, query=query, speaker_share=shares, speaker_words=names, counts=counts)
+
+
+def meeting_counts(
+    *, company: Company, query: str, candidates: Candidates, access_levels: set[str] | None = None
+) -> TermCounts:
+    """The question's word counts in the meetings of the best candidates (the learned ranking's wider evidence)."""
+    return transcript_term_counts(
+        company=company, query=query, meeting_ids=leading_meetings(candidates), access_levels=access_levels
+    )
 
 
 def _learned(
-    candidates: Candidates, *, query: str, ranking: Ranking, one_meeting: bool
+    candidates: Candidates, *, query: str, ranking: Ranking, one_meeting: bool, counts: TermCounts | None
 ) -> list[tuple[ChunkHit, float]]:
-    chunks, features = ranking_features(candidates, query=query, ranking=ranking)
+    chunks, features = ranking_features(candidates, query=query, ranking=ranking, counts=counts)
     if not chunks:
         return []
     logits = ranking.model.logits(features, one_meeting=one_meeting)
@@ -525,7 +541,11 @@ def search(
     terms = query_terms(query)
     hits: list[SearchHit] = []
     kept: dict[int, list[tuple[set[int], int]]] = {}
-    for chunk, score in fuse(plan.candidates, query=query, ranking=ranking, one_meeting=bool(filters.meeting_id)):
+    one_meeting = bool(filters.meeting_id)
+    counts = None
+    if ranking.model is not None and not one_meeting:  # within one meeting the wider evidence says nothing
+        counts = meeting_counts(company=company, query=query, candidates=plan.candidates, access_levels=access_levels)
+    for chunk, score in fuse(plan.candidates, query=query, ranking=ranking, one_meeting=one_meeting, counts=counts):
         if chunk.source_type not in wanted:
             continue
         hit = hit_from_chunk(chunk, terms)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.retrieval import Candidates, ChunkHit
+from knowledge.retrieval import BM25_B, BM25_K1, Candidates, ChunkHit, TermCounts
 
 WEIGHTS_PATH = Path(__file__).with_name("search_ranker.json")
 RRF_K = 10
@@ -37,8 +37,16 @@ FEATURES = (
     "log_speaker",  # log(1 + 2 * the share of the window's lines by a speaker the question names)
     "similarity",  # cosine to the question
     "coverage",  # share of the question's topic words in what the window says
+    # Across meetings only (within one meeting both stay 0, and so does their weight):
+    "log_meeting_text",  # log of the meeting's BM25 as one text, / the best counted meeting's
+    "context",  # BM25 of the window with CONTEXT_WINDOWS windows either side, / the best candidate's
 )
 MEETING_EVIDENCE_TOP = 3
+# A question often names the part of the meeting it is about ("... when discussing the budget"), which
+# the window itself may not say: the windows around it and the meeting as a whole are read too
+# (docs/analysis.md, "Meeting search").
+CONTEXT_WINDOWS = 2
+MEETINGS_READ = 20  # the meetings of the best candidates whose whole text is counted
 _EPSILON = 1e-3
 MEETING_SOURCE_TYPES = ("transcript", "summary", "decision", "action_item")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -148,11 +156,13 @@ def candidate_features(
     query: str,
     speaker_share: dict[int, float] | None = None,
     speaker_words: set[str] = frozenset(),
+    counts: TermCounts | None = None,
 ) -> tuple[list[ChunkHit], np.ndarray]:
     """The union of the two lists (BM25 order, then the vector list's new ones) and one feature row each.
 
     ``speaker_share``: per candidate, the share of its lines by a speaker the question names;
-    ``speaker_words``: the words of those names (who is asked about is not what is asked about).
+    ``speaker_words``: the words of those names (who is asked about is not what is asked about);
+    ``counts``: the question's words in the leading meetings (across meetings; None within one).
     """
     chunks: list[ChunkHit] = []
     seen: set[int] = set()
@@ -181,6 +191,7 @@ def candidate_features(
     top_evidence = max(evidence.values(), default=0.0)
     topic = topic_words(query, leave_out=speaker_words)
     speaker_share = speaker_share or {}
+    wider = wider_evidence(counts, chunks) if counts is not None else {}
     rows = np.zeros((len(chunks), len(FEATURES)))
     for i, chunk in enumerate(chunks):
         meeting = meeting_of(chunk)
@@ -192,8 +203,63 @@ def candidate_features(
             math.log(1.0 + 2.0 * speaker_share.get(chunk.chunk_id, 0.0)),
             float(chunk.similarity or 0.0),
             _coverage(_spoken(chunk), topic),
+            *wider.get(chunk.chunk_id, (0.0, 0.0)),
         )
     return chunks, rows
+
+
+def leading_meetings(candidates: Candidates, n: int = MEETINGS_READ) -> list[int]:
+    """The meetings of the best candidates, best first (each meeting by its best place in either list)."""
+    best: dict[int, int] = {}
+    for ranked in (candidates.text, candidates.vector):
+        for rank, chunk in enumerate(ranked):
+            meeting = meeting_of(chunk)
+            if meeting is not None and rank < best.get(meeting, rank + 1):
+                best[meeting] = rank
+    return sorted(best, key=lambda m: (best[m], m))[:n]
+
+
+def _bm25(tf: dict[str, int], idf: dict[str, float], length: float = 1.0) -> float:
+    """Okapi BM25; ``length``: the text's length / the mean length of its kind (1: not normalised)."""
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length)
+    return sum(idf[lex] * n * (BM25_K1 + 1) / (n + norm) for lex, n in tf.items())
+
+
+def _summed(tfs: Iterable[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for tf in tfs:
+        for lex, n in tf.items():
+            out[lex] = out.get(lex, 0) + n
+    return out
+
+
+def wider_evidence(counts: TermCounts, chunks: list[ChunkHit]) -> dict[int, tuple[float, float]]:
+    """Per candidate: (log of its meeting's BM25 as one text / the best counted meeting's, BM25 of the
+    windows from CONTEXT_WINDOWS before it to CONTEXT_WINDOWS after it, as one text without length
+    normalisation / the best candidate's).
+
+    A meeting not counted has the least evidence; a document has no meeting and counts as the best
+    one (as in ``log_meeting_evidence``); what is not a transcript window has nothing around it (0).
+    """
+    mean_chars = sum(counts.meeting_chars.values()) / max(1, len(counts.meeting_chars))
+    meeting_score = {
+        meeting: _bm25(_summed(counts.windows.get(meeting, {}).values()), counts.idf, chars / mean_chars)
+        for meeting, chars in counts.meeting_chars.items()
+    }
+    top_meeting = max(meeting_score.values(), default=0.0)
+    context: dict[int, float] = {}
+    for chunk in chunks:
+        windows = counts.windows.get(meeting_of(chunk) or -1, {})
+        if chunk.source_type == "transcript" and chunk.position is not None and windows:
+            around = range(chunk.position - CONTEXT_WINDOWS, chunk.position + CONTEXT_WINDOWS + 1)
+            context[chunk.chunk_id] = _bm25(_summed(windows[p] for p in around if p in windows), counts.idf)
+    top_context = max(context.values(), default=0.0)
+    out = {}
+    for chunk in chunks:
+        meeting = meeting_of(chunk)
+        ratio = 1.0 if meeting is None else _ratio(meeting_score.get(meeting, 0.0), top_meeting)
+        out[chunk.chunk_id] = (math.log(_EPSILON + ratio), _ratio(context.get(chunk.chunk_id, 0.0), top_context))
+    return out
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:

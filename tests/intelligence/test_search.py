@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from knowledge.models import Chunk
-from knowledge.retrieval import Candidates, ChunkHit
+from knowledge.retrieval import Candidates, ChunkHit, transcript_term_counts
 from meetings.intelligence.indexing import (
     WINDOW_MAX_CHARS,
     WINDOW_MIN_CHARS,
@@ -114,6 +114,30 @@ def test_meeting_chunks_have_windows_and_metadata(indexed, company):
     covered = Counter(i for w in windows for i in w)
     assert set(covered) == set(every) and max(covered.values()) <= 2
     assert transcript[0].created_at.date().isoformat() == "2025-05-22"
+
+
+def test_word_counts_of_whole_meetings_are_the_companys_own(indexed, company, other_company):
+    sales, hiring, theirs = indexed["sales"], indexed["hiring"], indexed["theirs"]
+    with tenant_scope(company):
+        counts = transcript_term_counts(
+            company=company, query="What about the pilot pricing?", meeting_ids=[sales.pk, hiring.pk, theirs.pk]
+        )
+        transcript = {
+            (c.source_id, c.position): c.text.lower()
+            for c in Chunk.objects.filter(source_type="transcript", source_id__in=[sales.pk, hiring.pk])
+        }
+    assert set(counts.idf) == {"pilot", "price"} and all(v > 0 for v in counts.idf.values())
+    # The other company's copy of the sales call is neither counted nor measured.
+    assert set(counts.windows) == {sales.pk} and set(counts.meeting_chars) == {sales.pk, hiring.pk}
+    assert counts.meeting_chars[sales.pk] == sum(len(t) for (m, _), t in transcript.items() if m == sales.pk)
+    for position, tf in counts.windows[sales.pk].items():
+        text = transcript[(sales.pk, position)]
+        assert tf.get("pilot", 0) == text.count("pilot")
+        assert set(tf) <= {"pilot", "price"}
+    with tenant_scope(other_company):
+        assert transcript_term_counts(
+            company=other_company, query="pilot pricing", meeting_ids=[sales.pk]
+        ).meeting_chars == {}
 
 
 def test_reindexing_replaces_chunks(indexed, company):

@@ -13,9 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.retrieval import Candidates, ChunkHit
+from knowledge.retrieval import Candidates, ChunkHit, TermCounts
 from meetings.intelligence.search import DEFAULT_RANKING, Ranking, fuse, ranking_features
-from meetings.intelligence.search_model import FEATURES, WEIGHTS_PATH, SearchModel, model_load
+from meetings.intelligence.search_model import (
+    CONTEXT_WINDOWS,
+    FEATURES,
+    WEIGHTS_PATH,
+    SearchModel,
+    leading_meetings,
+    model_load,
+    wider_evidence,
+)
 
 SUBSET = Path(__file__).parent / "data" / "search_ranker_subset.json.gz"
 
@@ -30,6 +38,21 @@ def _candidates(search: dict) -> Candidates:
     """The two lists in the order ``chunks_candidates`` returned them."""
     chunks = {row["chunk_id"]: ChunkHit(**row) for row in search["chunks"]}
     return Candidates(text=[chunks[i] for i in search["text"]], vector=[chunks[i] for i in search["vector"]])
+
+
+def _counts(search: dict) -> TermCounts | None:
+    """The word counts ``transcript_term_counts`` returned for the search (JSON keys back to numbers)."""
+    counts = search["counts"]
+    if counts is None:
+        return None
+    return TermCounts(
+        idf=counts["idf"],
+        windows={
+            int(meeting): {int(position): tf for position, tf in windows.items()}
+            for meeting, windows in counts["windows"].items()
+        },
+        meeting_chars={int(meeting): chars for meeting, chars in counts["meeting_chars"].items()},
+    )
 
 
 def test_the_committed_weights_load_and_ship():
@@ -49,6 +72,7 @@ def test_the_learned_ranking_reproduces_its_figure_on_the_subset(subset):
             query=search["query"],
             ranking=DEFAULT_RANKING,
             one_meeting=search["setting"] == "within",
+            counts=_counts(search),
         )
         top5 = [chunk.chunk_id for chunk, _ in ranked[:5]]
         hits += bool(set(top5) & set(search["positives"]))
@@ -108,3 +132,53 @@ def test_features_of_a_speaker_question():
         == 1
     )
     assert np.isclose(model.logits(rows, one_meeting=True), 0.0).all()  # within: its own (here zero) weights
+
+
+def _window(chunk_id: int, meeting: int, position: int, rank: float = 1.0, source_type: str = "transcript") -> ChunkHit:
+    return ChunkHit(
+        chunk_id=chunk_id,
+        source_type=source_type,
+        source_id=meeting,
+        document_id=None if source_type == "transcript" else 99,
+        title="",
+        page=None,
+        text="",
+        score=rank,
+        start_char=0,
+        end_char=0,
+        metadata={"meeting_id": meeting} if source_type == "transcript" else {},
+        position=position,
+    )
+
+
+def test_wider_evidence_reads_the_meeting_and_the_windows_around_a_candidate():
+    # Meeting 1 says "budget" often, around position 10; meeting 2 once; meeting 3 was not counted.
+    counts = TermCounts(
+        idf={"budget": 2.0, "remot": 0.5},
+        windows={
+            1: {9: {"budget": 1}, 10: {"remot": 1}, 11: {"budget": 2}, 30: {"budget": 1}},
+            2: {4: {"budget": 1}},
+        },
+        meeting_chars={1: 1000, 2: 1000},
+    )
+    near, far = _window(1, 1, 10), _window(2, 1, 10 + CONTEXT_WINDOWS + 2)
+    other, uncounted, document = _window(3, 2, 4), _window(4, 3, 0), _window(5, 0, 0, source_type="document")
+    evidence = wider_evidence(counts, [near, far, other, uncounted, document])
+    meeting, context = ({cid: value[i] for cid, value in evidence.items()} for i in (0, 1))
+    assert meeting[1] == meeting[2] == pytest.approx(np.log(1.001))  # the best meeting
+    assert meeting[4] < meeting[3] < meeting[1]  # not counted: the least evidence
+    assert meeting[5] == meeting[1]  # a document counts as the best meeting
+    # The stretch around position 10 holds the words of positions 9-11: the best context.
+    assert context[1] == 1.0
+    assert 0.0 < context[3] < context[1]  # one "budget" around meeting 2's position 4
+    assert context[2] == 0.0  # positions 12-16 say nothing (30 is further still)
+    assert context[4] == context[5] == 0.0  # meeting 3 not counted; a document has no windows around it
+
+
+def test_leading_meetings_follow_the_best_places_in_either_list():
+    lists = Candidates(
+        text=[_window(1, 7, 0), _window(2, 8, 0), _window(3, 7, 1)],
+        vector=[_window(4, 9, 0), _window(5, 8, 1)],
+    )
+    assert leading_meetings(lists) == [7, 9, 8]  # 7 and 9 first in a list (ties by id), 8 second
+    assert leading_meetings(lists, n=1) == [7]
