@@ -52,8 +52,8 @@ PITCH_APART = 2.5
 # two voices when distance + pitch (as above) reach COHERENT_APART plus their label changes per
 # window inside speech regions in units of SWITCH_RATE: 0.05 changes per window keeps the boundary
 # at 1, groups that never change inside a region need only 0.5, and groups that alternate need far
-# more (chosen on the tuning set, where the halves of one voice changed 0.08-0.42 times per window
-# and groups each holding one of two voices at most 0.04).
+# more (the middle of the tuning set's plateau; there the halves of one voice changed 0.077-0.42
+# times per window and groups each holding one of two voices at most 0.035).
 COHERENT_APART = 0.5
 SWITCH_RATE = 0.1
 PITCH_WEIGHT = 2.0  # one octave of pitch difference weighs like a cosine distance of ~2 between embeddings
