@@ -23,6 +23,7 @@ then measures on this machine:
     .venv/bin/python bench/speech.py --separation-only      # speaker separation only (about 3 minutes)
     .venv/bin/python bench/speech.py --separation-only --tuning
     .venv/bin/python bench/speech.py --separation-only --tuning --meetings t2h,t4f   # a few meetings
+    .venv/bin/python bench/speech.py --separation-only --tuning --coherence   # the count's measures per pair
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +214,55 @@ def print_separation(rows: list[dict], tuning: bool) -> None:
           f"{sum(r['old_cpu'] * r['seconds'] for r in rows) / total:.3f} | |")
 
 
+def bench_coherence(folder: Path, tuning: bool, only: set[str] | None = None) -> None:
+    """The count's two measures for every two groups found at the true count and at one more (which
+    splits one voice in two): distance + pitch (``pair_apart``) and changes per window inside speech
+    regions after re-segmentation (``coherence``), beside the boundary they must reach."""
+    import numpy as np
+
+    from meetings.speech import voice_encoder
+
+    meetings, pool = (TUNING_MEETINGS, TUNING_VOICES) if tuning else (BENCH_MEETINGS, HELD_BACK_VOICES)
+    print("\n| meeting | k | groups | voices | distance + pitch | changes per window | boundary | two voices |")
+    print("|---|---|---|---|---|---|---|---|")
+    spread: dict[str, list[float]] = {"one voice": [], "two voices": []}
+    for name, count, seconds, seed, *variant in meetings:
+        if only and name not in only:
+            continue
+        files, turns, _ = separation_meeting(folder, name, count, seconds, seed, pool, *variant)
+        samples = audio_io.decode(files["wav"])
+        regions = vad.speech_regions(samples)
+        windows = diarization.embedding_windows(regions, samples.size / SAMPLE_RATE)
+        emb = voice_encoder.embed_windows(samples, [(w.start, w.end) for w in windows])
+        log_f0 = diarization.window_pitch(samples, windows)
+        x = diarization.voice_vectors(emb, log_f0)
+        lengths = np.array([w.end - w.start for w in windows])
+        # The voice speaking most of each window.
+        truth = np.array([max(turns, key=lambda t, w=w: min(w.end, t.end) - max(w.start, t.start)).speaker
+                          for w in windows])
+        for k in sorted({max(count, 2), count + 1}):
+            labels = diarization.cluster_embeddings(emb, log_f0, lengths, num_speakers=k)
+            groups = np.unique(labels)
+            apart = diarization.pair_apart(emb, log_f0, labels)
+            switches = diarization.coherence(x, windows, regions, labels)
+            if switches is None:
+                continue
+            voice = [Counter(truth[labels == g]).most_common(1)[0][0] for g in groups]
+            for a in range(groups.size):
+                for b in range(a + 1, groups.size):
+                    kind = "one voice" if voice[a] == voice[b] else "two voices"
+                    if (kind == "one voice") == (k == count + 1):
+                        spread[kind].append(float(switches[a, b]))
+                    need = diarization.COHERENT_APART + switches[a, b] / diarization.SWITCH_RATE
+                    print(f"| {name} | {k} | {a}-{b} | {kind} | {apart[a, b]:.2f} | {switches[a, b]:.3f} | "
+                          f"{need:.2f} | {'yes' if apart[a, b] >= need else 'no'} |")
+    for kind, values in spread.items():
+        if values:
+            where = "k = true count + 1, the halves of one voice" if kind == "one voice" else "k = true count"
+            print(f"\n{kind} ({where}): changes per window {min(values):.3f}-{max(values):.3f}, "
+                  f"median {statistics.median(values):.3f}, {len(values)} pairs")
+
+
 def bench_live(folder: Path, meetings: int) -> dict:
     latencies: list[float] = []
     ratios: list[float] = []
@@ -251,12 +302,17 @@ def main() -> None:
     parser.add_argument("--separation-only", action="store_true", help="only the speaker separation benchmark")
     parser.add_argument("--tuning", action="store_true", help="separation: the tuning set, not the held-back one")
     parser.add_argument("--meetings", help="separation: only these meetings (comma-separated names, e.g. t2a,t3b)")
+    parser.add_argument("--coherence", action="store_true",
+                        help="separation: the count's measures at the true count and one more, per pair of groups")
     parser.add_argument("--cache", default=str(Path(settings.VAR_DIR) / "cache" / "bench-speech"))
     args = parser.parse_args()
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
     if args.separation_only:
         only = set(args.meetings.split(",")) if args.meetings else None
+        if args.coherence:
+            bench_coherence(folder, args.tuning, only)
+            return
         print_separation(bench_separation(folder, args.tuning, only), args.tuning)
         return
     load = time.perf_counter()

@@ -9,8 +9,11 @@
    reassignment to the nearest centroid. Without a hint the count is the largest k for which
    every group holds ``MIN_SPEAKER_SECONDS`` of speech and every two groups are distinct voices:
    their embedding distance (1 - centroid cosine, in units of ``1 - SAME_VOICE``) plus their
-   typical pitch difference (in units of ``PITCH_APART`` semitones) reaches 1. These constants and
-   ``PITCH_WEIGHT`` were tuned on generated meetings whose voices and pitches the benchmark never uses.
+   typical pitch difference (in units of ``PITCH_APART`` semitones) reaches a boundary set by turn
+   coherence: how often the two groups alternate inside one speech region, measured after a
+   re-segmentation pass (``coherence``). The halves of one voice alternate within continuous
+   speech; two people change at pauses. These constants and ``PITCH_WEIGHT`` were tuned on
+   generated meetings whose voices and pitches the benchmark never uses.
 4. Re-segmentation: every 0.1 s frame is scored against each voice centroid (from the windows
    covering it) and labelled by a Viterbi pass with a cost for switching speaker, so boundaries
    fall between windows and turns shorter than ~0.5 s do not appear.
@@ -44,6 +47,15 @@ MIN_NEIGHBOURS = 10  # ...and at least this many
 # 0.98 cosine and 1.9 semitones and two voices at 0.96 cosine and 3.2 semitones).
 SAME_VOICE = 0.875
 PITCH_APART = 2.5
+# Turn coherence moves that boundary. One voice wrongly split in two alternates inside continuous
+# speech (the split follows phonetic content), two people change mostly at pauses. Two groups are
+# two voices when distance + pitch (as above) reach COHERENT_APART plus their label changes per
+# window inside speech regions in units of SWITCH_RATE: 0.05 changes per window keeps the boundary
+# at 1, groups that never change inside a region need only 0.5, and groups that alternate need far
+# more (the middle of the tuning set's plateau; there the halves of one voice changed 0.077-0.42
+# times per window and groups each holding one of two voices at most 0.035).
+COHERENT_APART = 0.5
+SWITCH_RATE = 0.1
 PITCH_WEIGHT = 2.0  # one octave of pitch difference weighs like a cosine distance of ~2 between embeddings
 MIN_SPEAKER_SECONDS = 5.0  # a "speaker" heard for less than this in all joins another voice
 FRAME = 0.1  # re-segmentation resolution (seconds)
@@ -127,23 +139,69 @@ def _spectral(points: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     return _refine(KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(rows), x)
 
 
-def _distinct(emb: np.ndarray, log_f0: np.ndarray, labels: np.ndarray) -> bool:
-    """Is every pair of groups two voices? Their embedding distance, in units of ``1 - SAME_VOICE``,
-    plus their typical pitch difference, in units of ``PITCH_APART`` semitones, is at least 1."""
+def pair_apart(emb: np.ndarray, log_f0: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """[groups, groups]: embedding distance (1 - centroid cosine, in units of ``1 - SAME_VOICE``)
+    plus typical pitch difference (in units of ``PITCH_APART`` semitones) of every two groups."""
     groups = np.unique(labels)
     centroids = np.stack([_centroid(emb[labels == g]) for g in groups])
     distance = (1.0 - centroids @ centroids.T) / (1.0 - SAME_VOICE)
     pitch = np.array([np.median(log_f0[labels == g]) for g in groups]) * 12.0 / np.log(2.0)
-    apart = distance + np.abs(pitch[:, None] - pitch[None, :]) / PITCH_APART
-    return bool(apart[np.triu_indices(groups.size, 1)].min() >= 1.0)
+    return distance + np.abs(pitch[:, None] - pitch[None, :]) / PITCH_APART
+
+
+def _distinct(emb: np.ndarray, log_f0: np.ndarray, labels: np.ndarray, switches: np.ndarray | None = None) -> bool:
+    """Is every pair of groups two voices? ``pair_apart`` is at least 1 or, with ``switches``
+    (``coherence``), at least ``COHERENT_APART`` + switches / ``SWITCH_RATE``."""
+    apart = pair_apart(emb, log_f0, labels)
+    need = 1.0 if switches is None else COHERENT_APART + switches / SWITCH_RATE
+    return bool((apart - need)[np.triu_indices(apart.shape[0], 1)].min() >= 0.0)
+
+
+def switch_rates(labels: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """[groups, groups]: for each two groups, their label changes between consecutive windows of
+    the same speech region (``regions``: each window's region, windows in time order), per window.
+    Halves of one voice alternate within a stretch of speech; two people rarely do."""
+    groups = np.unique(labels)
+    rates = np.zeros((groups.size, groups.size))
+    for a in range(groups.size):
+        for b in range(a + 1, groups.size):
+            keep = (labels == groups[a]) | (labels == groups[b])
+            pair, region = labels[keep], regions[keep]
+            changes = np.count_nonzero((pair[1:] != pair[:-1]) & (region[1:] == region[:-1]))
+            rates[a, b] = rates[b, a] = changes / max(int(keep.sum()), 1)
+    return rates
+
+
+def coherence(x: np.ndarray, windows: list[Window], regions: list[Region], labels: np.ndarray) -> np.ndarray | None:
+    """``switch_rates`` of the groups after a re-segmentation pass: each window takes the Viterbi
+    label at its middle, each voice is re-fitted on those windows, and every window goes to the
+    nearest re-fitted voice. A few windows of one voice that clustering left in another's group
+    (which would count as changes between them) go back to their own voice; the halves of one
+    voice stay mixed. None when a group is then nearest to no window (it is no voice of its own)."""
+    turns = resegment(regions, windows, x, labels)
+    starts = np.array([t.start for t in turns])
+    smoothed = labels.copy()
+    for i, w in enumerate(windows):
+        middle = (w.start + w.end) / 2
+        j = int(np.searchsorted(starts, middle, side="right")) - 1
+        if j >= 0 and turns[j].end >= middle:
+            smoothed[i] = turns[j].speaker
+    groups = np.unique(labels)
+    centroids = np.stack([_centroid(x[smoothed == g] if (smoothed == g).any() else x[labels == g]) for g in groups])
+    refitted = groups[np.argmax(x @ centroids.T, axis=1)]
+    if np.unique(refitted).size < groups.size:
+        return None
+    return switch_rates(refitted, np.array([w.region for w in windows]))
 
 
 def cluster_embeddings(emb: np.ndarray, log_f0: np.ndarray, seconds: np.ndarray, *, num_speakers: int | None = None,
-                       max_speakers: int = 8) -> np.ndarray:
+                       max_speakers: int = 8, windows: list[Window] | None = None,
+                       regions: list[Region] | None = None) -> np.ndarray:
     """Speaker index per window: spectral clustering of the refined affinity of the voice vectors.
 
     With a hint, that many groups. Without, the largest count whose groups are all distinct
-    voices (``_distinct``) with ``MIN_SPEAKER_SECONDS`` of speech each.
+    voices (``_distinct``) with ``MIN_SPEAKER_SECONDS`` of speech each; given the windows (in time
+    order) and speech regions, how often two groups alternate inside a region counts too.
     """
     n = emb.shape[0]
     if n < 3 or num_speakers == 1:
@@ -159,7 +217,12 @@ def cluster_embeddings(emb: np.ndarray, log_f0: np.ndarray, seconds: np.ndarray,
         groups = np.unique(labels)
         if groups.size < k or min(float(seconds[labels == g].sum()) for g in groups) < MIN_SPEAKER_SECONDS:
             break
-        if not _distinct(emb, log_f0, labels):
+        switches = None
+        if windows is not None and regions is not None:
+            switches = coherence(x, windows, regions, labels)
+            if switches is None:
+                break
+        if not _distinct(emb, log_f0, labels, switches):
             break
         best = labels
     return best
@@ -274,7 +337,8 @@ def separate(audio: np.ndarray, *, regions: list[Region] | None = None, num_spea
         return Separation([SpeakerTurn(r.start, r.end, 0) for r in regions], {}, {})
     emb = voice_encoder.embed_windows(audio, [(w.start, w.end) for w in windows])
     log_f0 = window_pitch(audio, windows)
-    labels = cluster_windows(emb, log_f0, windows, num_speakers=num_speakers, max_speakers=max_speakers)
+    labels = cluster_windows(emb, log_f0, windows, num_speakers=num_speakers, max_speakers=max_speakers,
+                             regions=regions)
     labelled = _short_regions(regions, windows, resegment(regions, windows, voice_vectors(emb, log_f0), labels))
     turns = renumber(labelled)
     order: dict[int, int] = {}  # cluster -> speaker index, as ``renumber`` numbers them
@@ -295,14 +359,16 @@ def diarize(audio: np.ndarray, *, regions: list[Region] | None = None, num_speak
 
 
 def cluster_windows(emb: np.ndarray, log_f0: np.ndarray, windows: list[Window], *, num_speakers: int | None = None,
-                    max_speakers: int = 8) -> np.ndarray:
+                    max_speakers: int = 8, regions: list[Region] | None = None) -> np.ndarray:
     seconds = np.array([w.end - w.start for w in windows])
     if emb.shape[0] <= MAX_CLUSTER_POINTS:
-        return cluster_embeddings(emb, log_f0, seconds, num_speakers=num_speakers, max_speakers=max_speakers)
+        return cluster_embeddings(emb, log_f0, seconds, num_speakers=num_speakers, max_speakers=max_speakers,
+                                  windows=windows, regions=regions)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(emb.shape[0], MAX_CLUSTER_POINTS, replace=False))
     sample_labels = cluster_embeddings(emb[sample], log_f0[sample], seconds[sample], num_speakers=num_speakers,
-                                       max_speakers=max_speakers)
+                                       max_speakers=max_speakers, windows=[windows[i] for i in sample],
+                                       regions=regions)
     x = voice_vectors(emb, log_f0)
     groups = np.unique(sample_labels)
     centroids = np.stack([_centroid(x[sample][sample_labels == g]) for g in groups])

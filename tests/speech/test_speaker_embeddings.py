@@ -141,6 +141,65 @@ def test_two_groups_are_two_voices_when_timbre_and_pitch_add_up(similarity, semi
     assert diarization._distinct(*_groups(similarity, semitones)) is distinct
 
 
+@pytest.mark.parametrize("similarity,semitones,switches,distinct", [
+    (0.98, 1.9, 0.0, True),  # never alternating inside speech: half the usual distance is enough
+    (0.98, 1.9, 0.05, False),  # as often as clean groups of two voices at most: the usual boundary
+    (0.96, 3.2, 0.3, False),  # two voices by timbre and pitch, but alternating like the halves of one
+    (0.80, 0.0, 0.1, True),
+])
+def test_turn_coherence_moves_the_two_voices_boundary(similarity, semitones, switches, distinct):
+    emb, log_f0, labels = _groups(similarity, semitones)
+    assert diarization._distinct(emb, log_f0, labels, np.array([[0.0, switches], [switches, 0.0]])) is distinct
+
+
+def test_switch_rates_count_changes_inside_speech_regions_only():
+    labels = np.array([0, 1, 0, 1, 2, 2, 0, 0, 1, 1])
+    regions = np.array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3])
+    rates = diarization.switch_rates(labels, regions)
+    # Groups 0 and 1: windows 0 1 0 1 | 0 0 | 1 1, three changes inside region 0, none across regions.
+    assert rates[0, 1] == pytest.approx(3 / 8)
+    assert rates[0, 2] == rates[1, 2] == 0.0
+
+
+def _two_voices(similarity: float, interleaved: bool, *, regions: int = 12, per_region: int = 9):
+    """Windows of two voices (embedding centroids ``similarity`` apart, same pitch) in speech regions of
+    ``per_region`` windows: either each region is one voice (changes at pauses) or the voices take
+    turns of two windows inside every region (as the halves of one voice do)."""
+    rng = np.random.default_rng(5)
+    angle = np.arccos(similarity)
+    a, b = np.zeros(256), np.zeros(256)
+    a[0], b[0], b[1] = 1.0, np.cos(angle), np.sin(angle)
+    windows, spans, voice = [], [], []
+    for r in range(regions):
+        start = r * (per_region * 0.8 + 2.0)
+        spans.append(diarization.Region(start, start + per_region * 0.8 + 0.8))
+        for i in range(per_region):
+            windows.append(diarization.Window(r, start + i * 0.8, start + i * 0.8 + 1.6))
+            voice.append((i // 2) % 2 if interleaved else r % 2)
+    emb = np.stack([a if v == 0 else b for v in voice]) + rng.normal(0.0, 0.02, (len(voice), 256))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    log_f0 = np.full(len(voice), np.log(120.0))
+    seconds = np.array([w.end - w.start for w in windows])
+    return emb, log_f0, seconds, windows, spans
+
+
+def test_groups_that_alternate_inside_speech_are_one_voice():
+    # 0.85 cosine is two voices by timbre alone, but the groups alternate inside every region.
+    emb, log_f0, seconds, windows, spans = _two_voices(0.85, interleaved=True)
+    assert np.unique(diarization.cluster_embeddings(emb, log_f0, seconds)).size == 2
+    labels = diarization.cluster_embeddings(emb, log_f0, seconds, windows=windows, regions=spans)
+    assert np.unique(labels).size == 1
+
+
+def test_groups_that_change_only_at_pauses_stay_two_voices():
+    # 0.91 cosine at one pitch is one voice by timbre alone, but the groups never share a region.
+    emb, log_f0, seconds, windows, spans = _two_voices(0.91, interleaved=False)
+    assert np.unique(diarization.cluster_embeddings(emb, log_f0, seconds)).size == 1
+    labels = diarization.cluster_embeddings(emb, log_f0, seconds, windows=windows, regions=spans)
+    assert np.unique(labels).size == 2
+    assert all(np.unique(labels[[i for i, w in enumerate(windows) if w.region == r]]).size == 1 for r in range(12))
+
+
 @pytest.mark.parametrize("voices,seconds,seed", [
     # Similar timbres (embedding centroids ~0.96) three semitones apart, one a slow talker.
     ({"low": synth.Voice("en-gb-scotland", 35, 135), "high": synth.Voice("en-gb+m1", 55, 150)}, 80, 115),
