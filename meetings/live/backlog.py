@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tenancy import scopes_disabled
+from meetings.live.sql import Writes, insert_add
 from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, TranscriptSegment
 
 ANALYSIS = LiveAnalysisWork.Kind.ANALYSIS
@@ -51,12 +52,17 @@ def holder_id() -> str:
 
 
 def work_add(*, meeting: Meeting, segment: TranscriptSegment, kind: str = ANALYSIS,
-             data: dict[str, Any] | None = None) -> None:
-    """Owe ``segment`` its analysis (caller's transaction; a second call for the same kind is a no-op)."""
+             data: dict[str, Any] | None = None, writes: Writes | None = None) -> None:
+    """Owe ``segment`` its analysis (caller's transaction; a second call for the same kind is a no-op).
+    ``writes``: added to the caller's statement (part ``work_<kind>``) instead of sent on its own."""
     assert segment.meeting_id == meeting.pk
-    LiveAnalysisWork.objects.bulk_create(
-        [LiveAnalysisWork(company_id=meeting.company_id, meeting=meeting, segment=segment, kind=kind, data=data or {})],
-        ignore_conflicts=True)
+    row = LiveAnalysisWork(company_id=meeting.company_id, meeting=meeting, segment_id=segment.pk, kind=kind,
+                           data=data or {})
+    own = writes is None
+    writes = Writes() if own else writes
+    insert_add(writes, f"work_{kind}", row, suffix="ON CONFLICT DO NOTHING")
+    if own:
+        writes.run("SELECT 1")
 
 
 def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
