@@ -27,11 +27,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tenancy import scopes_disabled
-from meetings.live.sql import Writes, insert_add
+from meetings.live.sql import Writes, fetchone, insert_add
 from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, TranscriptSegment
 
 ANALYSIS = LiveAnalysisWork.Kind.ANALYSIS
@@ -97,9 +96,15 @@ def work_done(*, work: LiveAnalysisWork, alone: bool = False) -> bool:
                 f"GREATEST(last_sequence, (SELECT sequence FROM {segments} WHERE id = %s AND company_id = %s)) "
                 f"WHERE meeting_id = %s AND company_id = %s AND EXISTS (SELECT 1 FROM gone) RETURNING 1)")
         params += [work.segment_id, work.company_id, work.meeting_id, work.company_id]
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql + " SELECT COUNT(*) FROM gone", params)
-        return cursor.fetchone()[0] == 1
+    return fetchone(sql + " SELECT COUNT(*) FROM gone", params)[0] == 1
+
+
+_CURSORS = LiveAnalysisCursor._meta.db_table
+# The lease's statements run for every drain: prepared (meetings.live.sql), in the meeting's company (row-level
+# security; a meeting id names one company's meeting).
+_LEASE_TAKE = (f"UPDATE {_CURSORS} SET holder = %s, lease_until = %s WHERE meeting_id = %s AND company_id = %s "
+               "AND (holder = %s OR lease_until IS NULL OR lease_until < %s) RETURNING 1")
+_LEASE_RENEW = f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND holder = %s RETURNING 1"
 
 
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
@@ -107,9 +112,8 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
     holder, now = holder_id(), timezone.now()
 
     def take() -> bool:
-        return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).filter(
-            Q(holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        ).update(holder=holder, lease_until=now + timedelta(seconds=seconds)) == 1
+        return fetchone(_LEASE_TAKE, [holder, now + timedelta(seconds=seconds), meeting_id, company_id, holder,
+                                      now]) is not None
 
     with _held_lock:
         taken = take()  # the cursor row exists after the meeting's first drain: one statement from then on
@@ -124,8 +128,7 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
 
 def lease_renew(*, meeting_id: int, seconds: float) -> bool:
     """Extend this process's lease; False if it lapsed and another process took the meeting."""
-    return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(
-        lease_until=timezone.now() + timedelta(seconds=seconds)) == 1
+    return fetchone(_LEASE_RENEW, [timezone.now() + timedelta(seconds=seconds), meeting_id, holder_id()]) is not None
 
 
 def lease_release(*, meeting_id: int) -> None:
@@ -136,7 +139,7 @@ def lease_release(*, meeting_id: int) -> None:
             _held[meeting_id] = left
             return
         _held.pop(meeting_id, None)
-        LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(lease_until=None)
+        fetchone(_LEASE_RENEW, [None, meeting_id, holder_id()])
 
 
 def cursor_get(*, meeting_id: int) -> LiveAnalysisCursor | None:

@@ -5,6 +5,8 @@ statements again. ``prepared_cursor`` gives a cursor on the same connection (sam
 execute wrappers: row-level security's settings, query capture in tests) that binds on the server
 and prepares each statement on first use: later executions on that connection skip parse and plan.
 A prepared plan reads ``current_setting`` when it runs, so row-level security holds as before.
+``LIVE_PREPARED_STATEMENTS`` off: bound on the server, not prepared (a pooler that cannot keep
+prepared statements, such as PgBouncer before 1.21 in transaction mode).
 
 Parameters bound on the server carry types: a JSON value goes as ``Jsonb`` (a field's
 ``get_db_prep_save`` gives one) and a parameter whose type the statement does not fix needs a cast.
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection as default_connection
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.pq import Format
@@ -32,7 +35,13 @@ class _PreparingCursor(psycopg.Cursor):
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> Any:
-        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        if prepare is None:
+            prepare = settings.LIVE_PREPARED_STATEMENTS
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+    def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
+        self._query = pgq  # what Django's query log reads (last_executed_query), as for a statement not yet prepared
+        super()._send_query_prepared(name, pgq, binary=binary)
 
 
 @contextmanager
@@ -41,6 +50,10 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
     connection = connection or default_connection
     connection.ensure_connection()
     with connection.wrap_database_errors:
+        if connection.connection.prepare_threshold is None:
+            # Django turns psycopg's preparing off for the connection; its own (client-binding) cursors never
+            # prepare, so turning it back on concerns only the cursors made here.
+            connection.connection.prepare_threshold = 5
         raw = _PreparingCursor(connection.connection)
         # As Django's own cursors: a connection whose time zone differs reads timestamps in Django's.
         tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
