@@ -506,14 +506,17 @@ def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, r
     role = roles.get(segment.speaker_label, Participant.Role.UNKNOWN)
     suggest = meeting.kind == Meeting.Kind.SALES and role in (Participant.Role.CUSTOMER, Participant.Role.UNKNOWN)
 
-    def write() -> None:
-        AnalyticsEvent.objects.create(company_id=meeting.company_id, meeting=meeting,
-                                      participant=segment.participant, kind=AnalyticsEvent.Kind.QUESTION,
-                                      at=timezone.now(), offset_seconds=segment.start_time,
-                                      data={"segment_id": segment.pk, "text": found.text[:500]})
+    def write() -> None:  # the analytics row and the answer owed: one statement
+        writes = sql.Writes()
+        sql.insert_add(writes, "question", AnalyticsEvent(
+            company_id=meeting.company_id, meeting=meeting, participant_id=segment.participant_id,
+            kind=AnalyticsEvent.Kind.QUESTION, at=timezone.now(), offset_seconds=segment.start_time,
+            data={"segment_id": segment.pk, "text": found.text[:500]}))
         if suggest:  # owed durably too; answered on the answers pool, which may wait on an LLM
             backlog.work_add(meeting=meeting, segment=segment, kind=backlog.SUGGESTION,
-                             data={"question": found.text})
+                             data={"question": found.text}, writes=writes)
+        writes.run("SELECT 1")
+        if suggest:
             # By this process, which analysed the line (with LIVE_ANALYSIS_MODE=worker a live worker: its next
             # poll would find it too, a poll interval later).
             transaction.on_commit(lambda: meeting_kick(company_id=meeting.company_id, meeting_id=meeting.pk,
