@@ -29,9 +29,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Company
 from accounts.tenancy import scopes_disabled
-from meetings.live.sql import Writes, fetchone, insert_add
-from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, TranscriptSegment
+from meetings.live.sql import Writes, columns, fetchall, fetchone, insert_add, instance
+from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, Participant, TranscriptSegment
 
 ANALYSIS = LiveAnalysisWork.Kind.ANALYSIS
 SUGGESTION = LiveAnalysisWork.Kind.SUGGESTION
@@ -64,12 +65,44 @@ def work_add(*, meeting: Meeting, segment: TranscriptSegment, kind: str = ANALYS
         writes.run("SELECT 1")
 
 
+def _work_next_sql() -> tuple[str, list[tuple[type, int, int]]]:
+    """The backlog read of ``work_next`` and where each model's columns are in its rows."""
+    parts = [(LiveAnalysisWork, "w"), (TranscriptSegment, "s"), (Participant, "p"), (Meeting, "m"), (Company, "c")]
+    spans, start = [], 0
+    for model, _alias in parts:
+        width = len(model._meta.concrete_fields)
+        spans.append((model, start, start + width))
+        start += width
+    sql = (f"SELECT {', '.join(columns(model, alias) for model, alias in parts)} "
+           f"FROM {LiveAnalysisWork._meta.db_table} w "
+           f"JOIN {TranscriptSegment._meta.db_table} s ON s.id = w.segment_id "
+           f"LEFT JOIN {Participant._meta.db_table} p ON p.id = s.participant_id "
+           f"JOIN {Meeting._meta.db_table} m ON m.id = s.meeting_id "
+           f"JOIN {Company._meta.db_table} c ON c.id = m.company_id "
+           "WHERE w.meeting_id = %s AND w.kind = %s ORDER BY s.sequence, w.id LIMIT %s")
+    return sql, spans
+
+
 def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
     """The oldest work of the meeting, in transcript order, each with its segment, the segment's participant
-    and its meeting and company: what analysing it starts from, read once for the batch."""
-    return list(LiveAnalysisWork.objects.filter(meeting_id=meeting_id, kind=kind)
-                .select_related("segment", "segment__participant", "segment__meeting", "segment__meeting__company")
-                .order_by("segment__sequence", "pk")[:limit])
+    and its meeting and company: what analysing it starts from, read once for the batch (one prepared statement,
+    the rows made into instances without the ORM's compiler: a live worker reads a batch on every round)."""
+    global _work_next
+    if _work_next is None:
+        _work_next = _work_next_sql()
+    sql, spans = _work_next
+    batch = []
+    for row in fetchall(sql, [meeting_id, kind, limit]):
+        work, segment, participant, meeting, company = (
+            instance(model, row[start:end]) if row[start] is not None else None for model, start, end in spans)
+        meeting.company = company
+        segment.meeting, segment.participant = meeting, participant
+        work.segment = segment
+        batch.append(work)
+    return batch
+
+
+_work_next: tuple[str, list[tuple[type, int, int]]] | None = None
 
 
 def work_pending(*, meeting_id: int, kind: str | None = None) -> int:

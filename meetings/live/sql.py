@@ -116,3 +116,17 @@ def update_add(writes: Writes, name: str, obj: Any, fields: Sequence[str], *, re
     assignments = ", ".join(f"{f.column} = %s" for f in concrete)
     writes.add(name, f"UPDATE {meta.db_table} SET {assignments} WHERE {meta.pk.column} = %s RETURNING {returning}",
                [*values, obj.pk])
+
+
+def columns(model: Any, alias: str) -> str:
+    """Every concrete column of ``model`` under table alias ``alias``, in field order (see ``instance``)."""
+    return ", ".join(f"{alias}.{f.column}" for f in model._meta.concrete_fields)
+
+
+def instance(model: Any, values: Sequence[Any], connection: Any = None) -> Any:
+    """A saved ``model`` instance from the values of ``columns(model, ...)``, converted as the ORM converts them."""
+    connection = connection or default_connection
+    fields = model._meta.concrete_fields
+    converted = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+                 for f, v in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
