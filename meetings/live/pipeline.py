@@ -308,8 +308,17 @@ def _meeting_date(meeting: Meeting) -> date:
     return timezone.localdate(moment)
 
 
+_PARTICIPANTS_SQL = (f"SELECT {sql.columns(Participant, 'p')} FROM {Participant._meta.db_table} p "
+                     "WHERE p.meeting_id = %s AND p.company_id = %s ORDER BY p.id")
+# The newest final lines the roles are learnt from (LIVE_ROLE_WINDOW of them), newest first.
+_RECENT_SQL = (f"SELECT speaker_label, text, start_time, end_time, id FROM {TranscriptSegment._meta.db_table} "
+               "WHERE meeting_id = %s AND company_id = %s AND is_final ORDER BY sequence DESC LIMIT %s")
+
+
 def _participants(meeting: Meeting) -> dict[str, Participant]:
-    return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
+    """The meeting's participants by name (prepared; the company filter repeats the ORM's scope)."""
+    rows = sql.fetchall(_PARTICIPANTS_SQL, [meeting.pk, meeting.company_id])
+    return {p.name: p for p in (sql.instance(Participant, row) for row in rows)}
 
 
 def _roles_due(*, participants: dict[str, Participant], history: list[analysis.Utterance]) -> bool:
@@ -329,8 +338,7 @@ def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str,
     if history is not None and not _roles_due(participants=participants, history=history):
         return {name: p.role for name, p in participants.items()}
     window = settings.LIVE_ROLE_WINDOW
-    recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
-                  .order_by("-sequence").values_list("speaker_label", "text", "start_time", "end_time", "pk")[:window])
+    recent = sql.fetchall(_RECENT_SQL, [meeting.pk, meeting.company_id, window])
     recent.reverse()
     utterances = [analysis.Utterance(speaker=s, text=t, start=a, end=b, segment_id=pk)
                   for s, t, a, b, pk in recent if s]
