@@ -243,3 +243,23 @@ def test_the_history_holds_the_tail_and_the_opening_line_in_one_query(company, m
     assert {u.text for u in history[:-tail]} == {"line 1"}  # the opening line stands for the lines not read
     short = pipeline._history(meeting, TranscriptSegment.objects.get(meeting=meeting, client_sequence=3))
     assert [u.text for u in short] == ["line 1", "line 2", "line 3"]
+
+
+def _lock_executions() -> int:
+    """How often this connection ran its prepared meeting lock (PostgreSQL counts each execution's plan)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(generic_plans + custom_plans), 0) FROM pg_prepared_statements "
+                       "WHERE statement LIKE %s", ["%FOR NO KEY UPDATE%"])
+        return cursor.fetchone()[0]
+
+
+def test_the_hot_statements_are_prepared_unless_turned_off(company, meeting, settings):
+    statements(company, meeting, caption(1, "Good morning", speaker="Dana"))
+    before = _lock_executions()
+    statements(company, meeting, caption(2, "We should ship", speaker="Dana"))
+    assert _lock_executions() == before + 1  # the prepared statement ran, nothing parsed or planned anew
+
+    settings.LIVE_PREPARED_STATEMENTS = False  # behind a pooler that cannot keep them
+    sql, result = statements(company, meeting, caption(3, "On Friday", speaker="Dana"))
+    assert result.status == "stored" and len(sql) == 3
+    assert _lock_executions() == before + 1
