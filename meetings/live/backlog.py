@@ -137,7 +137,7 @@ _CURSORS = LiveAnalysisCursor._meta.db_table
 # security; a meeting id names one company's meeting).
 _LEASE_TAKE = (f"UPDATE {_CURSORS} SET holder = %s, lease_until = %s WHERE meeting_id = %s AND company_id = %s "
                "AND (holder = %s OR lease_until IS NULL OR lease_until < %s) RETURNING 1")
-_LEASE_RENEW = f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND holder = %s RETURNING 1"
+_LEASE_SET = f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND holder = %s RETURNING 1"
 
 
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
@@ -161,7 +161,7 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
 
 def lease_renew(*, meeting_id: int, seconds: float) -> bool:
     """Extend this process's lease; False if it lapsed and another process took the meeting."""
-    return fetchone(_LEASE_RENEW, [timezone.now() + timedelta(seconds=seconds), meeting_id, holder_id()]) is not None
+    return fetchone(_LEASE_SET, [timezone.now() + timedelta(seconds=seconds), meeting_id, holder_id()]) is not None
 
 
 def lease_release(*, meeting_id: int) -> None:
@@ -172,7 +172,7 @@ def lease_release(*, meeting_id: int) -> None:
             _held[meeting_id] = left
             return
         _held.pop(meeting_id, None)
-        fetchone(_LEASE_RENEW, [None, meeting_id, holder_id()])
+        fetchone(_LEASE_SET, [None, meeting_id, holder_id()])
 
 
 def cursor_get(*, meeting_id: int) -> LiveAnalysisCursor | None:
