@@ -27,11 +27,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Company
 from accounts.tenancy import scopes_disabled
-from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, TranscriptSegment
+from meetings.live.sql import Writes, columns, fetchall, fetchone, insert_add, instance
+from meetings.models import LiveAnalysisCursor, LiveAnalysisWork, Meeting, Participant, TranscriptSegment
 
 ANALYSIS = LiveAnalysisWork.Kind.ANALYSIS
 SUGGESTION = LiveAnalysisWork.Kind.SUGGESTION
@@ -51,20 +52,57 @@ def holder_id() -> str:
 
 
 def work_add(*, meeting: Meeting, segment: TranscriptSegment, kind: str = ANALYSIS,
-             data: dict[str, Any] | None = None) -> None:
-    """Owe ``segment`` its analysis (caller's transaction; a second call for the same kind is a no-op)."""
+             data: dict[str, Any] | None = None, writes: Writes | None = None) -> None:
+    """Owe ``segment`` its analysis (caller's transaction; a second call for the same kind is a no-op).
+    ``writes``: added to the caller's statement (part ``work_<kind>``) instead of sent on its own."""
     assert segment.meeting_id == meeting.pk
-    LiveAnalysisWork.objects.bulk_create(
-        [LiveAnalysisWork(company_id=meeting.company_id, meeting=meeting, segment=segment, kind=kind, data=data or {})],
-        ignore_conflicts=True)
+    row = LiveAnalysisWork(company_id=meeting.company_id, meeting=meeting, segment_id=segment.pk, kind=kind,
+                           data=data or {})
+    own = writes is None
+    writes = Writes() if own else writes
+    insert_add(writes, f"work_{kind}", row, suffix="ON CONFLICT DO NOTHING")
+    if own:
+        writes.run("SELECT 1")
+
+
+def _work_next_sql() -> tuple[str, list[tuple[type, int, int]]]:
+    """The backlog read of ``work_next`` and where each model's columns are in its rows."""
+    parts = [(LiveAnalysisWork, "w"), (TranscriptSegment, "s"), (Participant, "p"), (Meeting, "m"), (Company, "c")]
+    spans, start = [], 0
+    for model, _alias in parts:
+        width = len(model._meta.concrete_fields)
+        spans.append((model, start, start + width))
+        start += width
+    sql = (f"SELECT {', '.join(columns(model, alias) for model, alias in parts)} "
+           f"FROM {LiveAnalysisWork._meta.db_table} w "
+           f"JOIN {TranscriptSegment._meta.db_table} s ON s.id = w.segment_id "
+           f"LEFT JOIN {Participant._meta.db_table} p ON p.id = s.participant_id "
+           f"JOIN {Meeting._meta.db_table} m ON m.id = s.meeting_id "
+           f"JOIN {Company._meta.db_table} c ON c.id = m.company_id "
+           "WHERE w.meeting_id = %s AND w.kind = %s ORDER BY s.sequence, w.id LIMIT %s")
+    return sql, spans
 
 
 def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
     """The oldest work of the meeting, in transcript order, each with its segment, the segment's participant
-    and its meeting and company: what analysing it starts from, read once for the batch."""
-    return list(LiveAnalysisWork.objects.filter(meeting_id=meeting_id, kind=kind)
-                .select_related("segment", "segment__participant", "segment__meeting", "segment__meeting__company")
-                .order_by("segment__sequence", "pk")[:limit])
+    and its meeting and company: what analysing it starts from, read once for the batch (one prepared statement,
+    the rows made into instances without the ORM's compiler: a live worker reads a batch on every round)."""
+    global _work_next
+    if _work_next is None:
+        _work_next = _work_next_sql()
+    sql, spans = _work_next
+    batch = []
+    for row in fetchall(sql, [meeting_id, kind, limit]):
+        work, segment, participant, meeting, company = (
+            instance(model, row[start:end]) if row[start] is not None else None for model, start, end in spans)
+        meeting.company = company
+        segment.meeting, segment.participant = meeting, participant
+        work.segment = segment
+        batch.append(work)
+    return batch
+
+
+_work_next: tuple[str, list[tuple[type, int, int]]] | None = None
 
 
 def work_pending(*, meeting_id: int, kind: str | None = None) -> int:
@@ -91,9 +129,15 @@ def work_done(*, work: LiveAnalysisWork, alone: bool = False) -> bool:
                 f"GREATEST(last_sequence, (SELECT sequence FROM {segments} WHERE id = %s AND company_id = %s)) "
                 f"WHERE meeting_id = %s AND company_id = %s AND EXISTS (SELECT 1 FROM gone) RETURNING 1)")
         params += [work.segment_id, work.company_id, work.meeting_id, work.company_id]
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql + " SELECT COUNT(*) FROM gone", params)
-        return cursor.fetchone()[0] == 1
+    return fetchone(sql + " SELECT COUNT(*) FROM gone", params)[0] == 1
+
+
+_CURSORS = LiveAnalysisCursor._meta.db_table
+# The lease's statements run for every drain: prepared (meetings.live.sql), in the meeting's company (row-level
+# security; a meeting id names one company's meeting).
+_LEASE_TAKE = (f"UPDATE {_CURSORS} SET holder = %s, lease_until = %s WHERE meeting_id = %s AND company_id = %s "
+               "AND (holder = %s OR lease_until IS NULL OR lease_until < %s) RETURNING 1")
+_LEASE_SET = f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND holder = %s RETURNING 1"
 
 
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
@@ -101,9 +145,8 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
     holder, now = holder_id(), timezone.now()
 
     def take() -> bool:
-        return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id).filter(
-            Q(holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        ).update(holder=holder, lease_until=now + timedelta(seconds=seconds)) == 1
+        return fetchone(_LEASE_TAKE, [holder, now + timedelta(seconds=seconds), meeting_id, company_id, holder,
+                                      now]) is not None
 
     with _held_lock:
         taken = take()  # the cursor row exists after the meeting's first drain: one statement from then on
@@ -118,8 +161,7 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
 
 def lease_renew(*, meeting_id: int, seconds: float) -> bool:
     """Extend this process's lease; False if it lapsed and another process took the meeting."""
-    return LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(
-        lease_until=timezone.now() + timedelta(seconds=seconds)) == 1
+    return fetchone(_LEASE_SET, [timezone.now() + timedelta(seconds=seconds), meeting_id, holder_id()]) is not None
 
 
 def lease_release(*, meeting_id: int) -> None:
@@ -130,7 +172,7 @@ def lease_release(*, meeting_id: int) -> None:
             _held[meeting_id] = left
             return
         _held.pop(meeting_id, None)
-        LiveAnalysisCursor.objects.filter(meeting_id=meeting_id, holder=holder_id()).update(lease_until=None)
+        fetchone(_LEASE_SET, [None, meeting_id, holder_id()])
 
 
 def cursor_get(*, meeting_id: int) -> LiveAnalysisCursor | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Company
 from meetings.live.payloads import event_frame
 from meetings.live.protocol import EVENT_TYPES
+from meetings.live.sql import Writes, fetchone
 from meetings.models import Meeting, MeetingEvent
 
 logger = logging.getLogger("meetpilot.live")
@@ -39,6 +41,9 @@ def company_group(company_id: int) -> str:
     return f"company.{company_id}"
 
 
+_LOCK_SQL = f"SELECT status, last_event_id FROM {Meeting._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
+
+
 def lock_meeting(meeting_id: int) -> tuple[str, int]:
     """Take the meeting's row lock for the rest of the transaction; returns (status, last_event_id).
 
@@ -46,10 +51,7 @@ def lock_meeting(meeting_id: int) -> tuple[str, int]:
     takes, so writers that insert first and emit later cannot deadlock with this.
     """
     assert connection.in_atomic_block, "lock_meeting needs a transaction"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status, last_event_id FROM {Meeting._meta.db_table} WHERE id = %s "
-                       "FOR NO KEY UPDATE", [meeting_id])
-        row = cursor.fetchone()
+    row = fetchone(_LOCK_SQL, [meeting_id])
     if row is None:
         raise Meeting.DoesNotExist(meeting_id)
     return row[0], row[1]
@@ -62,41 +64,44 @@ def event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> Meeti
         return _event_emit(meeting=meeting, type=type, payload=payload)
 
 
-def _event_insert(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:
-    """Take the meeting's next event id and insert the event row, in one statement (one round trip).
+def event_add(writes: Writes, *, meeting: Meeting, type: str, payload: dict[str, Any],
+              name: str = "ev") -> MeetingEvent:
+    """Add to ``writes`` the parts that take the meeting's next event id and insert the event row (part
+    ``name`` returns its id and event_id); ``event_logged`` completes the event from that row.
 
     GREATEST(...) keeps ids unique even if some code saved a stale Meeting without update_fields."""
     meetings, events = Meeting._meta.db_table, MeetingEvent._meta.db_table
     event = MeetingEvent(company_id=meeting.company_id, meeting_id=meeting.pk, type=type, payload=payload,
                          created_at=timezone.now())
     payload_db = MeetingEvent._meta.get_field("payload").get_db_prep_save(payload, connection)
-    created_db = MeetingEvent._meta.get_field("created_at").get_db_prep_save(event.created_at, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH next AS (UPDATE {meetings} SET last_event_id = GREATEST(last_event_id, "
-            f"COALESCE((SELECT MAX(event_id) FROM {events} WHERE meeting_id = %s), 0)) + 1 "
-            f"WHERE id = %s RETURNING last_event_id) "
-            f"INSERT INTO {events} (company_id, meeting_id, event_id, type, payload, created_at) "
-            f"SELECT %s, %s, next.last_event_id, %s, %s, %s FROM next RETURNING id, event_id",
-            [meeting.pk, meeting.pk, meeting.company_id, meeting.pk, type, payload_db, created_db],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    writes.add(f"{name}_next", f"UPDATE {meetings} SET last_event_id = GREATEST(last_event_id, "
+               f"COALESCE((SELECT MAX(event_id) FROM {events} WHERE meeting_id = %s), 0)) + 1 "
+               f"WHERE id = %s RETURNING last_event_id", [meeting.pk, meeting.pk])
+    writes.add(name, f"INSERT INTO {events} (company_id, meeting_id, event_id, type, payload, created_at) "
+               f"SELECT %s, %s, n.last_event_id, %s::varchar, %s, %s FROM {name}_next n RETURNING id, event_id",
+               [meeting.company_id, meeting.pk, type, payload_db, event.created_at])
+    return event
+
+
+def event_logged(meeting: Meeting, event: MeetingEvent, row: Sequence[Any] | None) -> MeetingEvent:
+    """The event of ``event_add`` with its id and event id (``row``), published once the transaction commits."""
+    if row is None or row[0] is None:
         raise Meeting.DoesNotExist(meeting.pk)
     event.pk, event.event_id = row
     event._state.adding, event._state.db = False, connection.alias
+    meeting.last_event_id = event.event_id
+    frame = event_frame(event)
+    targets = [meeting_group(meeting.pk)]
+    if event.type == "status":  # company-wide dashboards follow meetings starting and ending
+        targets.append(company_group(meeting.company_id))
+    transaction.on_commit(lambda: event_publish(frame, groups=targets))
     return event
 
 
 def _event_emit(*, meeting: Meeting, type: str, payload: dict[str, Any]) -> MeetingEvent:
-    event = _event_insert(meeting=meeting, type=type, payload=payload)
-    meeting.last_event_id = event.event_id
-    frame = event_frame(event)
-    targets = [meeting_group(meeting.pk)]
-    if type == "status":  # company-wide dashboards follow meetings starting and ending
-        targets.append(company_group(meeting.company_id))
-    transaction.on_commit(lambda: event_publish(frame, groups=targets))
-    return event
+    writes = Writes()
+    event = event_add(writes, meeting=meeting, type=type, payload=payload)
+    return event_logged(meeting, event, writes.run("SELECT id, event_id FROM ev"))
 
 
 def events_since(*, company: Company, meeting: Meeting, after_event_id: int, limit: int = 500,

@@ -22,16 +22,16 @@ from typing import Any, Literal
 from dateutil import parser as date_parser
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Company, User
 from meetings import services as meeting_services
 from meetings.live import backlog
-from meetings.live.events import event_emit, lock_meeting
+from meetings.live.events import event_add, event_emit, event_logged, lock_meeting
 from meetings.live.payloads import ack_frame, error_frame, status_payload, transcript_payload
 from meetings.live.pipeline import analysis_enqueue
 from meetings.live.protocol import CaptionIn, ErrorCode
+from meetings.live.sql import Writes, fetchone, insert_add, update_add
 from meetings.models import AnalyticsEvent, Meeting, Participant, TranscriptSegment
 
 # What a meeting platform shows for the extension user's own captions.
@@ -166,12 +166,14 @@ class _Locked:
     maybe_duplicate: bool  # another client's final with the same speaker + text exists
     previous: tuple[int, int, str, int | None, float] | None  # newest final: id, sequence, speaker, participant, end
     participant: Participant | None  # the speaker's participant row, when there is one
+    new_id: int | None  # the id a new segment takes (drawn when the client has none with this sequence)
 
 
 def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int, speaker: str,
                       key: str | None) -> _Locked:
     """Lock the meeting's row (``lock_meeting``), then read in one statement what storing a caption needs: two
-    round trips instead of six. ``key``: the content key of a final caption (None for an interim).
+    round trips instead of six. ``key``: the content key of a final caption (None for an interim). A new
+    segment's id is drawn here, so that its row, its event and its backlog row go in one statement.
 
     Two statements, not one: under READ COMMITTED a statement reads from the snapshot it started with,
     taken before it waited for the lock, so reads in the locking statement could miss what the previous
@@ -186,7 +188,9 @@ def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int,
         f"AND s.client_id <> %s), "
         f"prev.id, prev.sequence, prev.speaker_label, prev.participant_id, prev.end_time, "
         f"p.id, p.role, p.user_id, p.email, "
-        f"ep.id, ep.name, ep.role, ep.user_id, ep.email, e.* "
+        f"ep.id, ep.name, ep.role, ep.user_id, ep.email, "
+        f"CASE WHEN e.id IS NULL THEN nextval(pg_get_serial_sequence('{seg}', 'id')) END, "
+        f"{', '.join('e.' + f.column for f in fields)} "
         f"FROM {Meeting._meta.db_table} m "
         f"LEFT JOIN LATERAL (SELECT s.id, s.sequence, s.speaker_label, s.participant_id, s.end_time FROM {seg} s "
         f"WHERE s.meeting_id = m.id AND s.is_final ORDER BY s.sequence DESC LIMIT 1) prev ON TRUE "
@@ -198,22 +202,20 @@ def _lock_for_caption(*, meeting: Meeting, client_id: str, client_sequence: int,
         f"WHERE m.id = %s"
     )
     status, _ = lock_meeting(meeting.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id, key, client_id, speaker, client_id, client_sequence, meeting.pk])
-        row = cursor.fetchone()
+    row = fetchone(sql, [client_id, key, client_id, speaker, client_id, client_sequence, meeting.pk])
     if row is None:
         raise Meeting.DoesNotExist(meeting.pk)
     participant = _participant_row(meeting, row[8:12], name=speaker)
     existing = None
-    if row[17] is not None:  # e.*: the segment's columns in field order
+    if row[18] is not None:  # e: the segment's columns in field order
         values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-                  for f, v in zip(fields, row[17:], strict=True)]
+                  for f, v in zip(fields, row[18:], strict=True)]
         existing = TranscriptSegment.from_db(connection.alias, [f.attname for f in fields], values)
         if row[12] is not None:
             existing.participant = _participant_row(meeting, row[13:17], participant_id=row[12])
     return _Locked(status=status, top_sequence=row[0] or 0, newest_client_sequence=row[1], existing=existing,
                    maybe_duplicate=bool(row[2]), previous=tuple(row[3:8]) if row[3] is not None else None,
-                   participant=participant)
+                   participant=participant, new_id=row[17])
 
 
 def _participant_row(meeting: Meeting, values: tuple, *, name: str = "",
@@ -247,8 +249,8 @@ def _duplicate_of(*, meeting: Meeting, key: str, start: float, exclude_client: s
     )
 
 
-def _record_turn(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN) -> None:
-    """speak_start / speak_end analytics when the speaker changes between final segments.
+def _record_turn(*, meeting: Meeting, segment: TranscriptSegment, writes: Writes, previous: Any = _UNKNOWN) -> None:
+    """speak_start / speak_end analytics when the speaker changes between final segments (added to ``writes``).
 
     ``previous``: the meeting's newest final segment before this one as (id, sequence, speaker,
     participant id, end), or None, when the caller read it already (``_lock_for_caption``)."""
@@ -271,18 +273,25 @@ def _record_turn(*, meeting: Meeting, segment: TranscriptSegment, previous: Any 
     if segment.participant_id:
         rows.append(row(AnalyticsEvent.Kind.SPEAK_START, segment.participant_id, segment.start_time, segment.pk))
     if rows:
-        AnalyticsEvent.objects.bulk_create(rows)
+        insert_add(writes, "turn", *rows)
 
 
-def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN) -> None:
+def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment, previous: Any = _UNKNOWN,
+                      writes: Writes | None = None) -> None:
     """Book-keeping when a segment becomes final: its analysis is owed (a backlog row in this same
     transaction, so it survives any crash after the ack) and started once committed. ``previous``: see
-    ``_record_turn``."""
-    backlog.work_add(meeting=meeting, segment=segment)
+    ``_record_turn``. ``writes``: the caller's statement gets these writes (sent by the caller); without
+    it they are sent here, as one statement."""
+    own = writes is None
+    writes = Writes() if own else writes
+    backlog.work_add(meeting=meeting, segment=segment, writes=writes)
     if segment.participant_id:
-        Participant.objects.filter(pk=segment.participant_id).update(
-            speaking_seconds=F("speaking_seconds") + max(0.0, segment.end_time - segment.start_time))
-    _record_turn(meeting=meeting, segment=segment, previous=previous)
+        writes.add("spoke", f"UPDATE {Participant._meta.db_table} SET speaking_seconds = speaking_seconds + %s "
+                   "WHERE id = %s RETURNING id",
+                   [max(0.0, segment.end_time - segment.start_time), segment.participant_id])
+    _record_turn(meeting=meeting, segment=segment, writes=writes, previous=previous)
+    if own:
+        writes.run("SELECT 1")
     company_id, meeting_id, segment_id = meeting.company_id, meeting.pk, segment.pk
     transaction.on_commit(lambda: analysis_enqueue(company_id=company_id, meeting_id=meeting_id,
                                                    segment_id=segment_id))
@@ -339,6 +348,7 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
                     events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
                 return IngestResult(sequence=caption.sequence, status="duplicate", segment_id=original.pk,
                                     event_ids=events)
+        writes = Writes()
         if existing is None:
             newest = locked.newest_client_sequence
             if newest is not None and newest > caption.sequence:
@@ -350,13 +360,14 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
             if participant is None or (owner is not None and participant.user_id is None):
                 participant = participant_for(meeting=meeting, name=speaker, user=owner, known=locked.participant)
             segment = TranscriptSegment(
-                company_id=company.pk, meeting=meeting, sequence=locked.top_sequence + 1, client_id=client_id,
+                id=locked.new_id, company_id=company.pk, meeting=meeting, sequence=locked.top_sequence + 1,
+                client_id=client_id,
                 client_sequence=caption.sequence, content_key=key, speaker_label=speaker, participant=participant,
                 text=text, start_time=start, end_time=end, is_final=caption.is_final, confidence=caption.confidence,
                 source=source,
             )
             segment.full_clean(exclude=["meeting", "participant", "company"], validate_unique=False)
-            segment.save(force_insert=True)
+            insert_add(writes, "seg", segment)
             status = "stored"
         else:
             segment = existing
@@ -370,15 +381,18 @@ def caption_ingest(*, company: Company, meeting: Meeting, client_id: str, captio
             segment.text, segment.speaker_label, segment.content_key = text, speaker, key
             segment.start_time, segment.end_time, segment.is_final = start, end, caption.is_final
             segment.confidence = caption.confidence if caption.confidence is not None else segment.confidence
-            segment.save(update_fields=["text", "speaker_label", "content_key", "participant", "start_time",
-                                        "end_time", "is_final", "confidence", "updated_at"])
+            update_add(writes, "seg", segment, ["text", "speaker_label", "content_key", "participant", "start_time",
+                                                "end_time", "is_final", "confidence", "updated_at"])
             status = "updated"
         if segment.is_final:
             # The newest final read with the lock is the one before this segment unless it is newer (an
             # interim finalised after other finals): then it is looked up.
             previous = locked.previous
             known = previous is None or previous[1] < segment.sequence
-            segment_finalised(meeting=meeting, segment=segment, previous=previous if known else _UNKNOWN)
+            segment_finalised(meeting=meeting, segment=segment, previous=previous if known else _UNKNOWN,
+                              writes=writes)
+        # The segment, its event and (final) its backlog row, speaking time and turn: one statement.
         payload = transcript_payload(segment, update=status == "updated")
-        events.append(event_emit(meeting=meeting, type="transcript", payload=payload).event_id)
+        event = event_add(writes, meeting=meeting, type="transcript", payload=payload)
+        events.append(event_logged(meeting, event, writes.run("SELECT id, event_id FROM ev")).event_id)
     return IngestResult(sequence=caption.sequence, status=status, segment_id=segment.pk, event_ids=events)

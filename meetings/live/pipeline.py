@@ -43,8 +43,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Company, Role, User
@@ -55,7 +53,7 @@ from meetings import analysis, services
 from meetings.analysis import facts
 from meetings.analysis.combined import live_detected
 from meetings.analysis.learned import LIVE_DELAY
-from meetings.live import backlog
+from meetings.live import backlog, sql
 from meetings.live import llm as live_llm
 from meetings.live.events import event_emit, lock_meeting
 from meetings.live.load import LOAD
@@ -310,8 +308,17 @@ def _meeting_date(meeting: Meeting) -> date:
     return timezone.localdate(moment)
 
 
+_PARTICIPANTS_SQL = (f"SELECT {sql.columns(Participant, 'p')} FROM {Participant._meta.db_table} p "
+                     "WHERE p.meeting_id = %s AND p.company_id = %s ORDER BY p.id")
+# The newest final lines the roles are learnt from (LIVE_ROLE_WINDOW of them), newest first.
+_RECENT_SQL = (f"SELECT speaker_label, text, start_time, end_time, id FROM {TranscriptSegment._meta.db_table} "
+               "WHERE meeting_id = %s AND company_id = %s AND is_final ORDER BY sequence DESC LIMIT %s")
+
+
 def _participants(meeting: Meeting) -> dict[str, Participant]:
-    return {p.name: p for p in Participant.objects.filter(meeting=meeting)}
+    """The meeting's participants by name (prepared; the company filter repeats the ORM's scope)."""
+    rows = sql.fetchall(_PARTICIPANTS_SQL, [meeting.pk, meeting.company_id])
+    return {p.name: p for p in (sql.instance(Participant, row) for row in rows)}
 
 
 def _roles_due(*, participants: dict[str, Participant], history: list[analysis.Utterance]) -> bool:
@@ -331,8 +338,7 @@ def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str,
     if history is not None and not _roles_due(participants=participants, history=history):
         return {name: p.role for name, p in participants.items()}
     window = settings.LIVE_ROLE_WINDOW
-    recent = list(TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
-                  .order_by("-sequence").values_list("speaker_label", "text", "start_time", "end_time", "pk")[:window])
+    recent = sql.fetchall(_RECENT_SQL, [meeting.pk, meeting.company_id, window])
     recent.reverse()
     utterances = [analysis.Utterance(speaker=s, text=t, start=a, end=b, segment_id=pk)
                   for s, t, a, b, pk in recent if s]
@@ -360,32 +366,36 @@ def _roles_update(*, company: Company, meeting: Meeting, participants: dict[str,
     return {name: inferred.get(name, p.role) for name, p in participants.items()}
 
 
-def _utterance(s: TranscriptSegment) -> analysis.Utterance:
-    return analysis.Utterance(speaker=s.speaker_label, text=s.text, start=s.start_time, end=s.end_time,
-                              segment_id=s.pk)
-
-
 # The detector decides an utterance once LIVE_DELAY later ones are known, from a window around it; the tail
 # also holds the lines the company's model and the fact check see as context.
 _HISTORY_TAIL = max(2 * LIVE_DELAY + 2, LLM_CONTEXT + 1, FACT_CONTEXT + 1)
+
+
+_HISTORY_SQL = (
+    "SELECT id, speaker_label, text, start_time, end_time, said_total, from_end FROM ("
+    "SELECT id, speaker_label, text, start_time, end_time, sequence, COUNT(*) OVER () AS said_total, "
+    "ROW_NUMBER() OVER (ORDER BY sequence DESC) AS from_end, ROW_NUMBER() OVER (ORDER BY sequence) AS from_start "
+    f"FROM {TranscriptSegment._meta.db_table} WHERE meeting_id = %s AND company_id = %s AND is_final "
+    "AND sequence <= %s) said WHERE from_end <= %s OR from_start = 1 ORDER BY sequence DESC"
+)
 
 
 def _history(meeting: Meeting, segment: TranscriptSegment) -> list[analysis.Utterance]:
     """The meeting so far, ending with ``segment``, as the live steps read it: its length and first line (the
     detector's position features) and the last few lines (the only ones any step reads). The lines in between
     are not loaded: the list repeats the first line in their places, which keeps a caption's cost flat through
-    a long meeting."""
-    said = TranscriptSegment.objects.filter(meeting=meeting, is_final=True, sequence__lte=segment.sequence)
-    # The tail, the first line and how many lines there are, in one query.
-    rows = list(said.annotate(said_total=Window(Count("pk")),
-                              from_end=Window(RowNumber(), order_by=F("sequence").desc()),
-                              from_start=Window(RowNumber(), order_by=F("sequence").asc()))
-                .filter(Q(from_end__lte=_HISTORY_TAIL) | Q(from_start=1)).order_by("-sequence"))
-    total = rows[0].said_total if rows else 0
-    tail = [_utterance(s) for s in reversed(rows) if s.from_end <= _HISTORY_TAIL]
+    a long meeting. The tail, the first line and how many lines there are come in one prepared statement (the
+    company filter repeats the ORM's scope; row-level security applies too)."""
+    rows = sql.fetchall(_HISTORY_SQL, [meeting.pk, meeting.company_id, segment.sequence, _HISTORY_TAIL])
+    total = rows[0][5] if rows else 0
+
+    def utterance(row: tuple) -> analysis.Utterance:
+        return analysis.Utterance(speaker=row[1], text=row[2], start=row[3], end=row[4], segment_id=row[0])
+
+    tail = [utterance(row) for row in reversed(rows) if row[6] <= _HISTORY_TAIL]
     if total <= len(tail):
         return tail
-    first = _utterance(rows[-1])  # the opening line, outside the tail
+    first = utterance(rows[-1])  # the opening line, outside the tail
     return [first, *([first] * (total - len(tail) - 1)), *tail]
 
 
@@ -504,14 +514,17 @@ def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, r
     role = roles.get(segment.speaker_label, Participant.Role.UNKNOWN)
     suggest = meeting.kind == Meeting.Kind.SALES and role in (Participant.Role.CUSTOMER, Participant.Role.UNKNOWN)
 
-    def write() -> None:
-        AnalyticsEvent.objects.create(company_id=meeting.company_id, meeting=meeting,
-                                      participant=segment.participant, kind=AnalyticsEvent.Kind.QUESTION,
-                                      at=timezone.now(), offset_seconds=segment.start_time,
-                                      data={"segment_id": segment.pk, "text": found.text[:500]})
+    def write() -> None:  # the analytics row and the answer owed: one statement
+        writes = sql.Writes()
+        sql.insert_add(writes, "question", AnalyticsEvent(
+            company_id=meeting.company_id, meeting=meeting, participant_id=segment.participant_id,
+            kind=AnalyticsEvent.Kind.QUESTION, at=timezone.now(), offset_seconds=segment.start_time,
+            data={"segment_id": segment.pk, "text": found.text[:500]}))
         if suggest:  # owed durably too; answered on the answers pool, which may wait on an LLM
             backlog.work_add(meeting=meeting, segment=segment, kind=backlog.SUGGESTION,
-                             data={"question": found.text})
+                             data={"question": found.text}, writes=writes)
+        writes.run("SELECT 1")
+        if suggest:
             # By this process, which analysed the line (with LIVE_ANALYSIS_MODE=worker a live worker: its next
             # poll would find it too, a poll interval later).
             transaction.on_commit(lambda: meeting_kick(company_id=meeting.company_id, meeting_id=meeting.pk,

@@ -34,6 +34,10 @@ LIVE_WORKER_POLL_SECONDS = env.float("LIVE_WORKER_POLL_SECONDS", default=0.2)  #
 LIVE_WORKER_NICE = env.int("LIVE_WORKER_NICE", default=10)
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
+# The live path's hot statements are prepared on the server once per connection (meetings.live.sql). Off behind a
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21, or without
+# max_prepared_statements).
+LIVE_PREPARED_STATEMENTS = env.bool("LIVE_PREPARED_STATEMENTS", default=True)
 # How long a process remembers a company's model routes for live analysis (each final caption needs two
 # or three); a change saved in the same process applies at once.
 LIVE_ROUTE_CACHE_SECONDS = env.float("LIVE_ROUTE_CACHE_SECONDS", default=5.0)

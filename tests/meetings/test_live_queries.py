@@ -37,27 +37,29 @@ def statements(company, meeting, cap, client_id="ext-a") -> tuple[list[str], obj
     return sql, result
 
 
-def test_an_interim_costs_four_statements_and_a_final_six(company, meeting):
+def test_an_interim_or_a_final_costs_three_statements(company, meeting):
     statements(company, meeting, caption(1, "Good morning", speaker="Dana"))  # Dana is known from here on
 
     sql, first = statements(company, meeting, caption(2, "We should", speaker="Dana", is_final=False))
     assert first.status == "stored"
-    assert len(sql) == 4, sql  # the lock, what storing needs, the segment, the event
+    assert len(sql) == 3, sql  # the lock, what storing needs, then the segment with its event
 
     sql, again = statements(company, meeting, caption(2, "We should ship", speaker="Dana", is_final=False))
     assert again.status == "updated" and again.segment_id == first.segment_id
-    assert len(sql) == 4, sql
+    assert len(sql) == 3, sql
 
     sql, final = statements(company, meeting, caption(2, "We should ship it", speaker="Dana"))
     assert final.status == "updated" and final.segment_id == first.segment_id
-    assert len(sql) == 6, sql  # + the analysis owed (outbox row) and the speaker's speaking time
+    assert len(sql) == 3, sql  # its analysis owed (outbox row) and the speaker's speaking time in the same statement
 
     sql, fresh = statements(company, meeting, caption(3, "On Friday", speaker="Dana"))
-    assert fresh.status == "stored" and len(sql) == 6, sql
+    assert fresh.status == "stored" and len(sql) == 3, sql
 
-    # A speaker seen for the first time: their participant row, and the turn's analytics.
+    # A speaker seen for the first time: their participant row first; the turn's analytics join the statement.
     sql, other = statements(company, meeting, caption(4, "Sounds good", speaker="Lee"))
-    assert other.status == "stored" and len(sql) == 8, sql
+    assert other.status == "stored" and len(sql) == 4, sql
+    assert list(AnalyticsEvent.objects.filter(meeting=meeting).values_list("kind", "participant__name")) == [
+        ("speak_start", "Dana"), ("speak_end", "Dana"), ("speak_start", "Lee")]
 
     segments = TranscriptSegment.objects.filter(meeting=meeting).order_by("sequence")
     assert [(s.client_sequence, s.text, s.is_final) for s in segments] == [
@@ -241,3 +243,23 @@ def test_the_history_holds_the_tail_and_the_opening_line_in_one_query(company, m
     assert {u.text for u in history[:-tail]} == {"line 1"}  # the opening line stands for the lines not read
     short = pipeline._history(meeting, TranscriptSegment.objects.get(meeting=meeting, client_sequence=3))
     assert [u.text for u in short] == ["line 1", "line 2", "line 3"]
+
+
+def _lock_executions() -> int:
+    """How often this connection ran its prepared meeting lock (PostgreSQL counts each execution's plan)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(generic_plans + custom_plans), 0) FROM pg_prepared_statements "
+                       "WHERE statement LIKE %s", ["%FOR NO KEY UPDATE%"])
+        return cursor.fetchone()[0]
+
+
+def test_the_hot_statements_are_prepared_unless_turned_off(company, meeting, settings):
+    statements(company, meeting, caption(1, "Good morning", speaker="Dana"))
+    before = _lock_executions()
+    statements(company, meeting, caption(2, "We should ship", speaker="Dana"))
+    assert _lock_executions() == before + 1  # the prepared statement ran, nothing parsed or planned anew
+
+    settings.LIVE_PREPARED_STATEMENTS = False  # behind a pooler that cannot keep them
+    sql, result = statements(company, meeting, caption(3, "On Friday", speaker="Dana"))
+    assert result.status == "stored" and len(sql) == 3
+    assert _lock_executions() == before + 1
