@@ -79,11 +79,11 @@ def _work_next_sql() -> tuple[str, list[tuple[type, int, int]]]:
            f"LEFT JOIN {Participant._meta.db_table} p ON p.id = s.participant_id "
            f"JOIN {Meeting._meta.db_table} m ON m.id = s.meeting_id "
            f"JOIN {Company._meta.db_table} c ON c.id = m.company_id "
-           "WHERE w.meeting_id = %s AND w.kind = %s ORDER BY s.sequence, w.id LIMIT %s")
+           "WHERE w.company_id = %s AND w.meeting_id = %s AND w.kind = %s ORDER BY s.sequence, w.id LIMIT %s")
     return sql, spans
 
 
-def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
+def work_next(*, company_id: int, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWork]:
     """The oldest work of the meeting, in transcript order, each with its segment, the segment's participant
     and its meeting and company: what analysing it starts from, read once for the batch (one prepared statement,
     the rows made into instances without the ORM's compiler: a live worker reads a batch on every round)."""
@@ -92,7 +92,7 @@ def work_next(*, meeting_id: int, kind: str, limit: int) -> list[LiveAnalysisWor
         _work_next = _work_next_sql()
     sql, spans = _work_next
     batch = []
-    for row in fetchall(sql, [meeting_id, kind, limit]):
+    for row in fetchall(sql, [company_id, meeting_id, kind, limit]):
         work, segment, participant, meeting, company = (
             instance(model, row[start:end]) if row[start] is not None else None for model, start, end in spans)
         meeting.company = company
@@ -133,11 +133,12 @@ def work_done(*, work: LiveAnalysisWork, alone: bool = False) -> bool:
 
 
 _CURSORS = LiveAnalysisCursor._meta.db_table
-# The lease's statements run for every drain: prepared (meetings.live.sql), in the meeting's company (row-level
-# security; a meeting id names one company's meeting).
+# The lease's statements run for every drain: prepared (meetings.live.sql). Each names the company as well
+# as the meeting, as a tenant-scoped queryset would (row-level security is the second wall).
 _LEASE_TAKE = (f"UPDATE {_CURSORS} SET holder = %s, lease_until = %s WHERE meeting_id = %s AND company_id = %s "
                "AND (holder = %s OR lease_until IS NULL OR lease_until < %s) RETURNING 1")
-_LEASE_SET = f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND holder = %s RETURNING 1"
+_LEASE_SET = (f"UPDATE {_CURSORS} SET lease_until = %s WHERE meeting_id = %s AND company_id = %s AND holder = %s "
+              "RETURNING 1")
 
 
 def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
@@ -159,12 +160,13 @@ def lease_take(*, company_id: int, meeting_id: int, seconds: float) -> bool:
     return taken
 
 
-def lease_renew(*, meeting_id: int, seconds: float) -> bool:
+def lease_renew(*, company_id: int, meeting_id: int, seconds: float) -> bool:
     """Extend this process's lease; False if it lapsed and another process took the meeting."""
-    return fetchone(_LEASE_SET, [timezone.now() + timedelta(seconds=seconds), meeting_id, holder_id()]) is not None
+    return fetchone(_LEASE_SET, [timezone.now() + timedelta(seconds=seconds), meeting_id, company_id,
+                                  holder_id()]) is not None
 
 
-def lease_release(*, meeting_id: int) -> None:
+def lease_release(*, company_id: int, meeting_id: int) -> None:
     """Give the lease up once no drain of this process needs it any more."""
     with _held_lock:
         left = _held.get(meeting_id, 1) - 1
@@ -172,7 +174,7 @@ def lease_release(*, meeting_id: int) -> None:
             _held[meeting_id] = left
             return
         _held.pop(meeting_id, None)
-        fetchone(_LEASE_SET, [None, meeting_id, holder_id()])
+        fetchone(_LEASE_SET, [None, meeting_id, company_id, holder_id()])
 
 
 def cursor_get(*, meeting_id: int) -> LiveAnalysisCursor | None:

@@ -158,7 +158,7 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
     try:
         while True:
             limit = settings.LIVE_ANALYSIS_BATCH
-            batch = backlog.work_next(meeting_id=meeting_id, kind=kind, limit=limit)
+            batch = backlog.work_next(company_id=company_id, meeting_id=meeting_id, kind=kind, limit=limit)
             if not batch:
                 return done
             participants: dict[str, Participant] = {}  # shared by the batch's lines (segment_analyze)
@@ -169,7 +169,7 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
                 done += 1
                 # Renewed once a third of the lease has passed, not after every segment (a write each).
                 if time.monotonic() - renewed >= lease / 3:
-                    if not backlog.lease_renew(meeting_id=meeting_id, seconds=lease):
+                    if not backlog.lease_renew(company_id=company_id, meeting_id=meeting_id, seconds=lease):
                         return done  # lapsed and taken over: the other process goes on from here
                     renewed = time.monotonic()
             if len(batch) < limit:
@@ -177,7 +177,7 @@ def meeting_drain(*, company_id: int, meeting_id: int, kind: str = backlog.ANALY
                 # a drain of its own (or the next poll of a live worker finds it). No empty read to stop on.
                 return done
     finally:
-        backlog.lease_release(meeting_id=meeting_id)
+        backlog.lease_release(company_id=company_id, meeting_id=meeting_id)
 
 
 def _work_run(work: Any, participants: dict[str, Participant]) -> bool:

@@ -120,7 +120,8 @@ def test_the_lease_keeps_another_process_out_until_it_lapses(company, monkeypatc
         time.sleep(0.6)  # web-a died: its lease runs out
         assert backlog.lease_take(company_id=company.pk, meeting_id=meeting.pk, seconds=5)
         monkeypatch.setattr(backlog, "holder_id", lambda: "web-a")
-        assert not backlog.lease_renew(meeting_id=meeting.pk, seconds=5)  # and it cannot come back mid-way
+        # ... and it cannot come back mid-way
+        assert not backlog.lease_renew(company_id=company.pk, meeting_id=meeting.pk, seconds=5)
         assert pipeline.meeting_drain(company_id=company.pk, meeting_id=meeting.pk) == 0
 
 
