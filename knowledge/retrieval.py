@@ -628,7 +628,8 @@ def transcript_term_counts(
             f"""
             SELECT c.source_id, c.position, t.lexeme, cardinality(t.positions)
             FROM knowledge_chunk c,
-                 unnest(ts_filter(setweight(c.search_vector, 'D', %(lex)s::text[]), '{{d}}')) AS t
+                 -- what was said (weight B), not the window's title (A: the meeting's title in every window)
+                 unnest(ts_filter(setweight(ts_filter(c.search_vector, '{{b}}'), 'D', %(lex)s::text[]), '{{d}}')) AS t
             WHERE {where} AND c.search_vector @@ %(tsq)s::tsquery
             """,
             {**params, "lex": present, "tsq": " | ".join(_quote_lexeme(lex) for lex in present)},

@@ -241,7 +241,7 @@ def wider_evidence(counts: TermCounts, chunks: list[ChunkHit]) -> dict[int, tupl
     A meeting not counted has the least evidence; a document has no meeting and counts as the best
     one (as in ``log_meeting_evidence``); what is not a transcript window has nothing around it (0).
     """
-    mean_chars = sum(counts.meeting_chars.values()) / max(1, len(counts.meeting_chars))
+    mean_chars = max(1.0, sum(counts.meeting_chars.values()) / max(1, len(counts.meeting_chars)))
     meeting_score = {
         meeting: _bm25(_summed(counts.windows.get(meeting, {}).values()), counts.idf, chars / mean_chars)
         for meeting, chars in counts.meeting_chars.items()

@@ -287,8 +287,8 @@ def segment_finalised(*, meeting: Meeting, segment: TranscriptSegment, previous:
     backlog.work_add(meeting=meeting, segment=segment, writes=writes)
     if segment.participant_id:
         writes.add("spoke", f"UPDATE {Participant._meta.db_table} SET speaking_seconds = speaking_seconds + %s "
-                   "WHERE id = %s RETURNING id",
-                   [max(0.0, segment.end_time - segment.start_time), segment.participant_id])
+                   "WHERE id = %s AND company_id = %s RETURNING id",
+                   [max(0.0, segment.end_time - segment.start_time), segment.participant_id, meeting.company_id])
     _record_turn(meeting=meeting, segment=segment, writes=writes, previous=previous)
     if own:
         writes.run("SELECT 1")

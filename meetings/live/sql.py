@@ -6,7 +6,8 @@ execute wrappers: row-level security's settings, query capture in tests) that bi
 and prepares each statement on first use: later executions on that connection skip parse and plan.
 A prepared plan reads ``current_setting`` when it runs, so row-level security holds as before.
 ``LIVE_PREPARED_STATEMENTS`` off: bound on the server, not prepared (a pooler that cannot keep
-prepared statements, such as PgBouncer before 1.21 in transaction mode).
+prepared statements, such as PgBouncer before 1.22 in transaction mode). Nothing is prepared on a
+connection closed after each job (``CONN_MAX_AGE=0``, the default): it would never be used again.
 
 Parameters bound on the server carry types: a JSON value goes as ``Jsonb`` (a field's
 ``get_db_prep_save`` gives one) and a parameter whose type the statement does not fix needs a cast.
@@ -31,17 +32,28 @@ TIMESTAMPTZ_OID = 1184
 
 
 class _PreparingCursor(psycopg.Cursor):
-    """Binds on the server and prepares every statement it runs (the live path's few statements repeat)."""
+    """Binds on the server and, where ``prepares``, prepares every statement it runs (the live path's few
+    statements repeat)."""
+
+    prepares = False
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> Any:
         if prepare is None:
-            prepare = settings.LIVE_PREPARED_STATEMENTS
+            prepare = self.prepares
         return super().execute(query, params, prepare=prepare, binary=binary)
 
-    def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
-        self._query = pgq  # what Django's query log reads (last_executed_query), as for a statement not yet prepared
-        super()._send_query_prepared(name, pgq, binary=binary)
+    def _send_query_prepared(self, name: bytes, pgq: Any, *args: Any, **kwargs: Any) -> None:
+        # psycopg's own (private) step for a prepared statement: here only to record the query as Django's query
+        # log reads it (last_executed_query), as for a statement not yet prepared; any arguments pass through.
+        self._query = pgq
+        super()._send_query_prepared(name, pgq, *args, **kwargs)
+
+
+def prepares(connection: Any) -> bool:
+    """Prepare only on a connection that outlives the job (``CONN_MAX_AGE`` not 0): one closed after the job
+    would never run the statement again, and preparing costs a round trip of its own."""
+    return bool(settings.LIVE_PREPARED_STATEMENTS) and connection.settings_dict.get("CONN_MAX_AGE") != 0
 
 
 @contextmanager
@@ -55,6 +67,7 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
             # prepare, so turning it back on concerns only the cursors made here.
             connection.connection.prepare_threshold = 5
         raw = _PreparingCursor(connection.connection)
+        raw.prepares = prepares(connection)
         # As Django's own cursors: a connection whose time zone differs reads timestamps in Django's.
         tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != tzloader.timezone:
@@ -109,13 +122,17 @@ def insert_add(writes: Writes, name: str, *objs: Any, returning: str = "id", suf
 
 
 def update_add(writes: Writes, name: str, obj: Any, fields: Sequence[str], *, returning: str = "id") -> None:
-    """Add the UPDATE of ``fields`` of saved instance ``obj`` as ``name`` (``pre_save``: auto_now and the like)."""
+    """Add the UPDATE of ``fields`` of saved instance ``obj`` as ``name`` (``pre_save``: auto_now and the like).
+    A tenant row is named by its company as well, as a tenant-scoped queryset would."""
     meta = obj._meta
     concrete = [meta.get_field(field) for field in fields]
     values = [f.get_db_prep_save(f.pre_save(obj, False), default_connection) for f in concrete]
     assignments = ", ".join(f"{f.column} = %s" for f in concrete)
-    writes.add(name, f"UPDATE {meta.db_table} SET {assignments} WHERE {meta.pk.column} = %s RETURNING {returning}",
-               [*values, obj.pk])
+    where, params = f"{meta.pk.column} = %s", [obj.pk]
+    if getattr(obj, "company_id", None) is not None:
+        where, params = where + " AND company_id = %s", [*params, obj.company_id]
+    writes.add(name, f"UPDATE {meta.db_table} SET {assignments} WHERE {where} RETURNING {returning}",
+               [*values, *params])
 
 
 def columns(model: Any, alias: str) -> str:

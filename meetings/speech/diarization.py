@@ -366,9 +366,10 @@ def cluster_windows(emb: np.ndarray, log_f0: np.ndarray, windows: list[Window], 
                                   windows=windows, regions=regions)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(emb.shape[0], MAX_CLUSTER_POINTS, replace=False))
+    # No turn coherence here: windows next to each other in the sample are not next to each other in time,
+    # so changes between them would read as alternation (the timbre and pitch boundary alone decides).
     sample_labels = cluster_embeddings(emb[sample], log_f0[sample], seconds[sample], num_speakers=num_speakers,
-                                       max_speakers=max_speakers, windows=[windows[i] for i in sample],
-                                       regions=regions)
+                                       max_speakers=max_speakers)
     x = voice_vectors(emb, log_f0)
     groups = np.unique(sample_labels)
     centroids = np.stack([_centroid(x[sample][sample_labels == g]) for g in groups])

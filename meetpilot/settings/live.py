@@ -35,7 +35,7 @@ LIVE_WORKER_NICE = env.int("LIVE_WORKER_NICE", default=10)
 # Threads per process for the database work of live connections (each keeps its own connection).
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
 # The live path's hot statements are prepared on the server once per connection (meetings.live.sql). Off behind a
-# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21, or without
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.22, or without
 # max_prepared_statements).
 LIVE_PREPARED_STATEMENTS = env.bool("LIVE_PREPARED_STATEMENTS", default=True)
 # How long a process remembers a company's model routes for live analysis (each final caption needs two

@@ -119,6 +119,11 @@ def test_meeting_chunks_have_windows_and_metadata(indexed, company):
 def test_word_counts_of_whole_meetings_are_the_companys_own(indexed, company, other_company):
     sales, hiring, theirs = indexed["sales"], indexed["hiring"], indexed["theirs"]
     with tenant_scope(company):
+        # A title is in every window of its meeting: what was said counts, the title does not.
+        Meeting.objects.filter(pk=hiring.pk).update(title="Pilot pricing hiring sync")
+        hiring.refresh_from_db()
+        meeting_index(company=company, meeting=hiring)
+        assert Chunk.objects.filter(source_id=hiring.pk, source_type="transcript", title__icontains="pilot").exists()
         counts = transcript_term_counts(
             company=company, query="What about the pilot pricing?", meeting_ids=[sales.pk, hiring.pk, theirs.pk]
         )
