@@ -158,16 +158,22 @@ def separation_meeting(folder: Path, name: str, count: int, seconds: float, seed
     return files, turns, voices
 
 
-def bench_separation(folder: Path, tuning: bool, only: set[str] | None = None) -> list[dict]:
+def separation_cases(folder: Path, tuning: bool, only: set[str] | None = None):
+    """Each separation meeting of the set (``only``: these names) with its voices, turns, audio and speech
+    regions (the regions are shared by what is compared, not timed)."""
     meetings, pool = (TUNING_MEETINGS, TUNING_VOICES) if tuning else (BENCH_MEETINGS, HELD_BACK_VOICES)
-    rows = []
     for name, count, seconds, seed, *variant in meetings:
         if only and name not in only:
             continue
         files, turns, voices = separation_meeting(folder, name, count, seconds, seed, pool, *variant)
         samples = audio_io.decode(files["wav"])
+        yield name, count, voices, turns, samples, vad.speech_regions(samples)
+
+
+def bench_separation(folder: Path, tuning: bool, only: set[str] | None = None) -> list[dict]:
+    rows = []
+    for name, count, voices, turns, samples, regions in separation_cases(folder, tuning, only):
         duration = samples.size / SAMPLE_RATE
-        regions = vad.speech_regions(samples)  # shared by both separations, not timed
         reference = [(t.start, t.end, t.speaker) for t in turns]
         row = {"name": name, "voices": count, "seconds": duration,
                "names": ", ".join(f"{v.name} p{v.pitch} s{v.speed}" for v in voices.values())}
@@ -222,16 +228,10 @@ def bench_coherence(folder: Path, tuning: bool, only: set[str] | None = None) ->
 
     from meetings.speech import voice_encoder
 
-    meetings, pool = (TUNING_MEETINGS, TUNING_VOICES) if tuning else (BENCH_MEETINGS, HELD_BACK_VOICES)
     print("\n| meeting | k | groups | voices | distance + pitch | changes per window | boundary | two voices |")
     print("|---|---|---|---|---|---|---|---|")
     spread: dict[str, list[float]] = {"one voice": [], "two voices": []}
-    for name, count, seconds, seed, *variant in meetings:
-        if only and name not in only:
-            continue
-        files, turns, _ = separation_meeting(folder, name, count, seconds, seed, pool, *variant)
-        samples = audio_io.decode(files["wav"])
-        regions = vad.speech_regions(samples)
+    for name, count, _, turns, samples, regions in separation_cases(folder, tuning, only):
         windows = diarization.embedding_windows(regions, samples.size / SAMPLE_RATE)
         emb = voice_encoder.embed_windows(samples, [(w.start, w.end) for w in windows])
         log_f0 = diarization.window_pitch(samples, windows)

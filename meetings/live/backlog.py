@@ -87,10 +87,7 @@ def work_next(*, company_id: int, meeting_id: int, kind: str, limit: int) -> lis
     """The oldest work of the meeting, in transcript order, each with its segment, the segment's participant
     and its meeting and company: what analysing it starts from, read once for the batch (one prepared statement,
     the rows made into instances without the ORM's compiler: a live worker reads a batch on every round)."""
-    global _work_next
-    if _work_next is None:
-        _work_next = _work_next_sql()
-    sql, spans = _work_next
+    sql, spans = _WORK_NEXT
     batch = []
     for row in fetchall(sql, [company_id, meeting_id, kind, limit]):
         work, segment, participant, meeting, company = (
@@ -102,7 +99,7 @@ def work_next(*, company_id: int, meeting_id: int, kind: str, limit: int) -> lis
     return batch
 
 
-_work_next: tuple[str, list[tuple[type, int, int]]] | None = None
+_WORK_NEXT = _work_next_sql()
 
 
 def work_pending(*, meeting_id: int, kind: str | None = None) -> int:

@@ -64,17 +64,21 @@ def test_a_final_caption_owes_its_analysis_until_the_findings_are_written(compan
     assert pipeline.meeting_drain(company_id=company.pk, meeting_id=meeting.pk) == 0  # nothing owed twice
 
 
-def test_a_segment_analysed_by_two_processes_is_written_once(company, worker_mode):
-    meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
-    _ingest(company, meeting, 1, QUESTION, speaker="Priya")
+def _analysed_by_two_processes(company, meeting) -> tuple[bool, bool]:
+    """The meeting's one owed line, read by two processes at the same time and analysed by each in turn."""
     with tenant_scope(company):
         work = LiveAnalysisWork.objects.get(meeting=meeting)
         twin = LiveAnalysisWork.objects.get(meeting=meeting)  # what a second process read at the same time
-    first = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=work.segment_id,
-                                     work=work)
-    second = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=twin.segment_id,
-                                      work=twin)
-    assert (first, second) == (True, False)
+    return tuple(
+        pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=row.segment_id, work=row)
+        for row in (work, twin)
+    )
+
+
+def test_a_segment_analysed_by_two_processes_is_written_once(company, worker_mode):
+    meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
+    _ingest(company, meeting, 1, QUESTION, speaker="Priya")
+    assert _analysed_by_two_processes(company, meeting) == (True, False)
     with tenant_scope(company):
         assert AnalyticsEvent.objects.filter(meeting=meeting, kind="question").count() == 1
         assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()
@@ -84,14 +88,8 @@ def test_a_line_that_finds_nothing_is_consumed_once_without_the_meeting_lock(com
     meeting = meeting_make(company=company, status=Meeting.Status.ACTIVE)
     _ingest(company, meeting, 1, "Sounds good.")
     with tenant_scope(company):
-        work = LiveAnalysisWork.objects.get(meeting=meeting)
-        twin = LiveAnalysisWork.objects.get(meeting=meeting)
         events = MeetingEvent.objects.filter(meeting=meeting).count()
-    first = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=work.segment_id,
-                                     work=work)
-    second = pipeline.segment_analyze(company_id=company.pk, meeting_id=meeting.pk, segment_id=twin.segment_id,
-                                      work=twin)
-    assert (first, second) == (True, False)
+    assert _analysed_by_two_processes(company, meeting) == (True, False)
     with tenant_scope(company):
         assert not LiveAnalysisWork.objects.filter(meeting=meeting).exists()
         assert MeetingEvent.objects.filter(meeting=meeting).count() == events  # nothing announced
