@@ -74,6 +74,10 @@ what what's which who whom why how when where did does do was were is are be bee
 and with this that there any
 """.split()  # noqa: SIM905
 )
+# "What did Sam say about X when discussing Y": the setting clause says where in the meeting, not what is
+# asked. The question is embedded without it; the BM25 list and the meeting evidence still read it
+# (QMSum dev, folds: R@5 across 0.543 -> 0.559, within 0.790 -> 0.785; docs/analysis.md).
+_SETTING_CLAUSE = re.compile(r",?\s+(?:when|while)\s+\w+ing\b.*$", re.IGNORECASE | re.DOTALL)
 MEETING_EVIDENCE_TOP = 3  # a meeting's evidence: the sum of its best windows' scores
 
 
@@ -239,6 +243,12 @@ def query_topic(query: str) -> str:
     if all(w.lower() in _QUESTION_WORDS for w in words):  # nothing but the frame: keep the question
         return query
     return " ".join(words)
+
+
+def asked_part(query: str) -> str:
+    """The question without a trailing "when/while discussing ..." clause (what is embedded for the vector list)."""
+    asked = _SETTING_CLAUSE.sub("", query).strip()
+    return asked if len(asked.split()) >= 3 else query
 
 
 def _name_tokens(name: str) -> list[str]:
@@ -505,10 +515,8 @@ def _plan(
     if metadata:
         pushed["metadata"] = metadata
     fetch = min(MAX_FETCH, k * OVERFETCH) if filters.participant.strip() else k
-    text_query, vector = query, None
-    if ranking.clean_query in ("text", "both"):
-        text_query = query_topic(query)
-        vector = embed_query(text_query if ranking.clean_query == "both" else query)
+    text_query = query_topic(query) if ranking.clean_query in ("text", "both") else query
+    vector = embed_query(text_query if ranking.clean_query == "both" else asked_part(query))
     candidates = chunks_candidates(
         company=company,
         query=text_query,

@@ -23,9 +23,11 @@ from meetings.intelligence.search import (
     DEFAULT_RANKING,
     Ranking,
     SearchFilters,
+    asked_part,
     fuse,
     query_topic,
     search,
+    search_candidates,
     speakers_mentioned,
 )
 from meetings.models import ActionItem, Meeting, TranscriptSegment
@@ -140,9 +142,10 @@ def test_word_counts_of_whole_meetings_are_the_companys_own(indexed, company, ot
         assert tf.get("pilot", 0) == text.count("pilot")
         assert set(tf) <= {"pilot", "price"}
     with tenant_scope(other_company):
-        assert transcript_term_counts(
-            company=other_company, query="pilot pricing", meeting_ids=[sales.pk]
-        ).meeting_chars == {}
+        assert (
+            transcript_term_counts(company=other_company, query="pilot pricing", meeting_ids=[sales.pk]).meeting_chars
+            == {}
+        )
 
 
 def test_reindexing_replaces_chunks(indexed, company):
@@ -403,6 +406,46 @@ def test_query_topic_drops_the_frame_of_the_question():
     )
     assert query_topic("Summarize the discussion about the remote's battery") == "the about the remote's battery"
     assert query_topic("What did the group discuss?") == "What did the group discuss?"  # nothing left: unchanged
+
+
+def test_asked_part_drops_the_clause_that_says_where_in_the_meeting():
+    assert (
+        asked_part("Why did Marketing disagree with the PM when talking about the touch screen?")
+        == "Why did Marketing disagree with the PM"
+    )
+    assert (
+        asked_part("What did Sam say about pricing, while discussing the renewal?") == "What did Sam say about pricing"
+    )
+    # "when" that is what is asked, a leading clause, or too little left: the question stays whole.
+    assert asked_part("What did they say about when to launch?") == "What did they say about when to launch?"
+    assert asked_part("When discussing pricing, what did Sam say?") == "When discussing pricing, what did Sam say?"
+    assert asked_part("Pricing when discussing renewals") == "Pricing when discussing renewals"
+
+
+def test_the_vector_list_reads_what_is_asked_and_the_text_list_the_whole_question(company):
+    rows = [
+        *_SMALL_TALK,
+        ("Dana Lee", "For the renewal we agreed to keep the contract length at two years with the same terms."),
+        ("Chris Wu", "On the warehouse: the forklift batteries are failing and we need new chargers next month."),
+        *_SMALL_TALK,
+    ]
+    meeting = scripted_meeting_make(
+        company=company,
+        title="Ops weekly",
+        utterances=_turns(rows),
+        participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Dana Lee", "Chris Wu")],
+    )
+    question = "What did Chris say about the forklift batteries when discussing the contract renewal?"
+    with tenant_scope(company):
+        meeting_index(company=company, meeting=meeting)
+        whole = search_candidates(company=company, query=question)
+        asked = search_candidates(company=company, query="What did Chris say about the forklift batteries")
+        renewal = search_candidates(company=company, query=question.replace("forklift batteries", "budget"))
+    similarities = [(c.chunk_id, round(c.similarity, 6)) for c in whole.vector]
+    assert similarities == [(c.chunk_id, round(c.similarity, 6)) for c in asked.vector]
+    assert similarities != [(c.chunk_id, round(c.similarity, 6)) for c in renewal.vector]
+    # The BM25 list still reads the setting: the renewal window is a text candidate.
+    assert any("renewal" in c.text for c in whole.text)
 
 
 def test_windows_are_embedded_from_blocks_each_text_once(monkeypatch):
