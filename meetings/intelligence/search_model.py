@@ -37,9 +37,10 @@ FEATURES = (
     "log_speaker",  # log(1 + 2 * the share of the window's lines by a speaker the question names)
     "similarity",  # cosine to the question
     "coverage",  # share of the question's topic words in what the window says
-    # Across meetings only (within one meeting both stay 0, and so does their weight):
+    # Across meetings only (within one meeting all three stay 0, and so does their weight):
     "log_meeting_text",  # log of the meeting's BM25 as one text, / the best counted meeting's
     "context",  # BM25 of the window with CONTEXT_WINDOWS windows either side, / the best candidate's
+    "meeting_coverage",  # the question's topic words said anywhere in the meeting, each weighted by its idf
 )
 MEETING_EVIDENCE_TOP = 3
 # A question often names the part of the meeting it is about ("... when discussing the budget"), which
@@ -191,7 +192,7 @@ def candidate_features(
     top_evidence = max(evidence.values(), default=0.0)
     topic = topic_words(query, leave_out=speaker_words)
     speaker_share = speaker_share or {}
-    wider = wider_evidence(counts, chunks) if counts is not None else {}
+    wider = wider_evidence(counts, chunks, topic=topic) if counts is not None else {}
     rows = np.zeros((len(chunks), len(FEATURES)))
     for i, chunk in enumerate(chunks):
         meeting = meeting_of(chunk)
@@ -203,7 +204,7 @@ def candidate_features(
             math.log(1.0 + 2.0 * speaker_share.get(chunk.chunk_id, 0.0)),
             float(chunk.similarity or 0.0),
             _coverage(_spoken(chunk), topic),
-            *wider.get(chunk.chunk_id, (0.0, 0.0)),
+            *wider.get(chunk.chunk_id, (0.0, 0.0, 0.0)),
         )
     return chunks, rows
 
@@ -233,14 +234,27 @@ def _summed(tfs: Iterable[dict[str, int]]) -> dict[str, int]:
     return out
 
 
-def wider_evidence(counts: TermCounts, chunks: list[ChunkHit]) -> dict[int, tuple[float, float]]:
+def _topic_lexemes(idf: dict[str, float], topic: list[str]) -> list[str]:
+    """The counted lexemes that are topic words (stems compared by their first letters, as ``topic_words``)."""
+    return [lex for lex in idf if any(lex[:_PREFIX] == word or word.startswith(lex) for word in topic)]
+
+
+def wider_evidence(
+    counts: TermCounts, chunks: list[ChunkHit], *, topic: list[str] = ()
+) -> dict[int, tuple[float, float, float]]:
     """Per candidate: (log of its meeting's BM25 as one text / the best counted meeting's, BM25 of the
     windows from CONTEXT_WINDOWS before it to CONTEXT_WINDOWS after it, as one text without length
-    normalisation / the best candidate's).
+    normalisation / the best candidate's, the idf-weighted share of the ``topic`` words its meeting says).
 
     A meeting not counted has the least evidence; a document has no meeting and counts as the best
     one (as in ``log_meeting_evidence``); what is not a transcript window has nothing around it (0).
     """
+    wanted = _topic_lexemes(counts.idf, list(topic))
+    weight = sum(counts.idf[lex] for lex in wanted)
+    coverage = {
+        meeting: _ratio(sum(counts.idf[lex] for lex in wanted if any(lex in tf for tf in windows.values())), weight)
+        for meeting, windows in counts.windows.items()
+    }
     mean_chars = max(1.0, sum(counts.meeting_chars.values()) / max(1, len(counts.meeting_chars)))
     meeting_score = {
         meeting: _bm25(_summed(counts.windows.get(meeting, {}).values()), counts.idf, chars / mean_chars)
@@ -258,7 +272,12 @@ def wider_evidence(counts: TermCounts, chunks: list[ChunkHit]) -> dict[int, tupl
     for chunk in chunks:
         meeting = meeting_of(chunk)
         ratio = 1.0 if meeting is None else _ratio(meeting_score.get(meeting, 0.0), top_meeting)
-        out[chunk.chunk_id] = (math.log(_EPSILON + ratio), _ratio(context.get(chunk.chunk_id, 0.0), top_context))
+        said = 1.0 if meeting is None else coverage.get(meeting, 0.0)
+        out[chunk.chunk_id] = (
+            math.log(_EPSILON + ratio),
+            _ratio(context.get(chunk.chunk_id, 0.0), top_context),
+            said,
+        )
     return out
 
 

@@ -163,8 +163,8 @@ def test_wider_evidence_reads_the_meeting_and_the_windows_around_a_candidate():
     )
     near, far = _window(1, 1, 10), _window(2, 1, 10 + CONTEXT_WINDOWS + 2)
     other, uncounted, document = _window(3, 2, 4), _window(4, 3, 0), _window(5, 0, 0, source_type="document")
-    evidence = wider_evidence(counts, [near, far, other, uncounted, document])
-    meeting, context = ({cid: value[i] for cid, value in evidence.items()} for i in (0, 1))
+    evidence = wider_evidence(counts, [near, far, other, uncounted, document], topic=["budge", "remot"])
+    meeting, context, said = ({cid: value[i] for cid, value in evidence.items()} for i in (0, 1, 2))
     assert meeting[1] == meeting[2] == pytest.approx(np.log(1.001))  # the best meeting
     assert meeting[4] < meeting[3] < meeting[1]  # not counted: the least evidence
     assert meeting[5] == meeting[1]  # a document counts as the best meeting
@@ -173,6 +173,13 @@ def test_wider_evidence_reads_the_meeting_and_the_windows_around_a_candidate():
     assert 0.0 < context[3] < context[1]  # one "budget" around meeting 2's position 4
     assert context[2] == 0.0  # positions 12-16 say nothing (30 is further still)
     assert context[4] == context[5] == 0.0  # meeting 3 not counted; a document has no windows around it
+    # The topic words the meeting says, weighted by idf: meeting 1 says both, meeting 2 "budget" (2 of 2.5).
+    assert said[1] == said[2] == 1.0
+    assert said[3] == pytest.approx(0.8)
+    assert said[4] == 0.0 and said[5] == 1.0  # not counted: nothing said; a document counts as the best meeting
+    # A counted word that is not a topic word (a name, the frame of the question) is not asked for.
+    only_budget = wider_evidence(counts, [near, other], topic=["budge"])
+    assert only_budget[other.chunk_id][2] == 1.0
 
 
 def test_leading_meetings_follow_the_best_places_in_either_list():
