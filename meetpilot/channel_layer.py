@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from channels_redis import core
@@ -112,6 +113,24 @@ class RedisChannelLayer(core.RedisChannelLayer):
         else:
             inbox.put_nowait(self.deserialize(data))  # read back as if from Redis: the same types, its own copy
         return True
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Members read in one round trip (stale ones dropped, as channels_redis does in two); when all of them are
+        in this process, that is all Redis sees of the message. Otherwise channels_redis's own, whose copies for
+        this process's members are handed over here (``_map_channel_keys_to_connection``)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        async with self.connection(self.consistent_hash(group)).pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+            pipe.zrange(key, 0, -1)
+            _, members = await pipe.execute()
+        names = [member.decode("utf8") for member in members]
+        if self._inbox_loop is asyncio.get_running_loop() and all(name in self._inboxes for name in names):
+            data = self.serialize(message) if names else b""
+            for name in names:
+                self._deliver_here(name, data)
+            return
+        await super().group_send(group, message)
 
     def _map_channel_keys_to_connection(self, channel_names: list[str], message: dict[str, Any]) -> Any:
         # channels_redis's group_send asks this where each member's copy goes: this process's members get theirs

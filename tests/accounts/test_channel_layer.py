@@ -90,3 +90,21 @@ async def test_a_closed_consumer_leaves_nothing_behind():
     await asyncio.sleep(0.1)
     assert channel not in here._inboxes
     await here.flush()
+
+
+async def test_a_group_of_members_here_and_elsewhere_gets_one_copy_each():
+    here, there = layer(), layer()
+    there.prefix = here.prefix
+    mine, theirs = await here.new_channel(), await there.new_channel()
+    receiving = [asyncio.create_task(here.receive(mine)), asyncio.create_task(there.receive(theirs))]
+    await asyncio.sleep(0)
+    await here.group_add("meeting.5", mine)
+    await there.group_add("meeting.5", theirs)
+    await here.group_send("meeting.5", {"type": "live.event", "n": 1})
+    assert [m["n"] for m in await asyncio.wait_for(asyncio.gather(*receiving), 5)] == [1, 1]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(here.receive(mine), 0.3)
+    await here.group_discard("meeting.5", mine)
+    await here.group_send("meeting.5", {"type": "live.event", "n": 2})
+    assert (await asyncio.wait_for(there.receive(theirs), 5))["n"] == 2
+    await here.flush()
