@@ -53,6 +53,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
             if self._inbox_loop is not None and not self._inbox_loop.is_closed() and self._inboxes:
                 raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
             self._inboxes, self._inbox_loop, self._reader = {}, loop, None  # a new loop (tests): start afresh
+            # (a reader left on the old loop stops by itself: it is no longer ``_reader``)
         inbox = self._inboxes.get(channel)
         if inbox is None:
             inbox = self._inboxes[channel] = asyncio.Queue()
@@ -87,6 +88,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
                 logger.exception("reading the channel layer failed; trying again")
                 await asyncio.sleep(1)
                 continue
+            if self._reader is not asyncio.current_task():
+                return  # superseded: another loop receives now (its reader took over)
             for content in batch:
                 try:
                     message = self.deserialize(content)
@@ -109,7 +112,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
         if inbox is None or loop is not self._inbox_loop:
             return False
         if inbox.qsize() >= self.get_capacity(channel):
-            logger.warning("channel %s over capacity; group message dropped", channel)
+            logger.info("channel %s over capacity; group message dropped", channel)  # as channels_redis logs it
         else:
             inbox.put_nowait(self.deserialize(data))  # read back as if from Redis: the same types, its own copy
         return True
