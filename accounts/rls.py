@@ -27,8 +27,8 @@ every connection compares, before each query, what the current scope asks for
 with what the connection was last told, and only on a change issues one
 ``SELECT set_config(...)`` (session level). A value set inside a transaction is reverted by
 PostgreSQL when that transaction or savepoint rolls back, so the wrapper forgets what it set there
-when the transaction ends without a commit it saw (an ``on_commit`` hook) or a ``ROLLBACK`` goes by, and
-sets it again before the next query.
+when the transaction ends without a commit it saw (the connection's ``_commit``, wrapped) or a ``ROLLBACK``
+goes by, and sets it again before the next query.
 Session-level rather than ``SET LOCAL``: most queries run in autocommit, where a local setting
 would have to be sent again before every statement.
 """
@@ -253,13 +253,6 @@ class _Sent:
     def forget(self) -> None:
         self.key = self.values = None
 
-    def committed(self, connection: BaseDatabaseWrapper) -> None:
-        """After a commit: what was sent in the transaction is the session's now. Not for hooks run while the
-        transaction is still open (tests capturing them), which may yet roll back."""
-        raw = connection.connection
-        if raw is not None and raw.info.transaction_status == TransactionStatus.IDLE:
-            self.in_transaction = False
-
 
 def scope_wrapper(execute: Any, sql_text: Any, params: Any, many: bool, context: dict) -> Any:
     """``connection.execute_wrapper``: tell the connection the current scope when it changed."""
@@ -280,10 +273,6 @@ def scope_wrapper(execute: Any, sql_text: Any, params: Any, many: bool, context:
                 raw.execute(_SET, values)
                 sent.values = values
                 sent.in_transaction = raw.info.transaction_status != TransactionStatus.IDLE
-                if sent.in_transaction and connection.in_atomic_block:
-                    # Once committed the session keeps it: the next transaction need not send it again (one
-                    # round trip per transaction saved, e.g. per live caption). Dropped if it rolls back.
-                    connection.on_commit(functools.partial(sent.committed, connection))
             sent.key = key
     try:
         return execute(sql_text, params, many, context)
@@ -300,3 +289,18 @@ def scope_wrapper_install(sender: Any, connection: BaseDatabaseWrapper, **kwargs
     if scope_wrapper not in connection.execute_wrappers:
         # First in the list = outermost, and safe from execute_wrapper() blocks that pop() their own.
         connection.execute_wrappers.insert(0, scope_wrapper)
+    if "_rls_commit" not in connection.__dict__:
+        connection.__dict__["_rls_commit"] = connection._commit
+        connection._commit = functools.partial(_commit_seen, connection)
+
+
+def _commit_seen(connection: BaseDatabaseWrapper) -> Any:
+    """The connection's commit, noting that what was set in the transaction is the session's now: the next
+    transaction need not send it again (one round trip per transaction saved, e.g. per live caption). A
+    transaction that ends any other way (a rollback) still makes the next query send it."""
+    raw, sent = connection.connection, connection.__dict__.get("_rls_sent")
+    failed = raw is None or raw.info.transaction_status == TransactionStatus.INERROR
+    result = connection.__dict__["_rls_commit"]()
+    if sent is not None and not failed:
+        sent.in_transaction = False
+    return result
