@@ -27,7 +27,8 @@ every connection compares, before each query, what the current scope asks for
 with what the connection was last told, and only on a change issues one
 ``SELECT set_config(...)`` (session level). A value set inside a transaction is reverted by
 PostgreSQL when that transaction or savepoint rolls back, so the wrapper forgets what it set there
-when the transaction ends or a ``ROLLBACK`` goes by, and sets it again before the next query.
+when the transaction ends without a commit it saw (the connection's ``_commit``, wrapped) or a ``ROLLBACK``
+goes by, and sets it again before the next query.
 Session-level rather than ``SET LOCAL``: most queries run in autocommit, where a local setting
 would have to be sent again before every statement.
 """
@@ -35,6 +36,7 @@ would have to be sent again before every statement.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -287,3 +289,18 @@ def scope_wrapper_install(sender: Any, connection: BaseDatabaseWrapper, **kwargs
     if scope_wrapper not in connection.execute_wrappers:
         # First in the list = outermost, and safe from execute_wrapper() blocks that pop() their own.
         connection.execute_wrappers.insert(0, scope_wrapper)
+    if "_rls_commit" not in connection.__dict__:
+        connection.__dict__["_rls_commit"] = connection._commit
+        connection._commit = functools.partial(_commit_seen, connection)
+
+
+def _commit_seen(connection: BaseDatabaseWrapper) -> Any:
+    """The connection's commit, noting that what was set in the transaction is the session's now: the next
+    transaction need not send it again (one round trip per transaction saved, e.g. per live caption). A
+    transaction that ends any other way (a rollback) still makes the next query send it."""
+    raw, sent = connection.connection, connection.__dict__.get("_rls_sent")
+    failed = raw is None or raw.info.transaction_status == TransactionStatus.INERROR
+    result = connection.__dict__["_rls_commit"]()
+    if sent is not None and not failed:
+        sent.in_transaction = False
+    return result

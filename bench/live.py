@@ -422,7 +422,11 @@ class MeetingClient:
 
     async def run(self, *, seconds: float, drop: bool) -> None:
         await asyncio.sleep(self.rng.uniform(0, 2.5))  # meetings do not start in lockstep
-        await self.connect(last_event_id=None)
+        try:
+            await self.connect(last_event_id=None)
+        except Exception:  # refused or timed out past saturation: counted, and the step fails
+            self.stats.errors["connect_failed"] += 1
+            return
         start = time.monotonic()
         dropped = False
         audio = asyncio.create_task(self.stream_audio(seconds)) if self.audio else None
@@ -599,7 +603,8 @@ def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Nam
     check = db_check(ctx, clients)
     ack95, sugg95 = p(stats.ack_final, 0.95), p(stats.analysis["suggestion"], 0.95)
     ok = (ack95 is not None and ack95 <= ACK_P95_MS and sugg95 is not None and sugg95 <= SUGGESTION_P95_MS
-          and not check["lost"] and not check["duplicated"] and not check["mismatched"])
+          and not check["lost"] and not check["duplicated"] and not check["mismatched"]
+          and not stats.errors["connect_failed"])
     return {"n": n, "stats": stats, "elapsed": elapsed, "check": check, "ok": ok, "cpu": cpu}
 
 
@@ -678,7 +683,8 @@ def main() -> None:
                           f"{p(stats.analysis['suggestion'], 0.95) or 0:.0f} ms, busy frames {stats.busy_frames}, "
                           f"CPU ms per final {1000 * step['cpu'][0] / max(1, stats.finals):.0f} servers + "
                           f"{1000 * step['cpu'][1] / max(1, stats.finals):.0f} database"
-                          f" -> {'ok' if step['ok'] else 'past saturation'}", flush=True)
+                          + (f", error frames and failed connects {dict(stats.errors)}" if stats.errors else "")
+                          + f" -> {'ok' if step['ok'] else 'past saturation'}", flush=True)
                     if step["check"]["lost"] or step["check"]["duplicated"] or step["check"]["mismatched"]:
                         failed.append(f"{title} at {n}")
                     if not step["ok"] and not args.all_steps:

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Company
-from ai.routing import route_for
+from ai.routing import Route, route_for
 from integrations.llm import providers as llm_providers
 from integrations.llm.providers import ProviderError
 from knowledge import cache as knowledge_cache
@@ -312,11 +312,12 @@ def _llm_result(text: str, question: str, hits: list[ChunkHit], provider: str) -
 # --- entry points -----------------------------------------------------------------------------------
 
 
-def _route(*, company: Company, prompt_type: str, use_llm: bool | None) -> _Route:
+def _route(*, company: Company, prompt_type: str, use_llm: bool | None, known: Route | None = None) -> _Route:
     if use_llm is False:
         return _LOCAL_ROUTE
-    # The company's own prompt and provider rows, read in the caller's scope (request, task, live runner, stream).
-    route = route_for(company=company, prompt_type=prompt_type)
+    # The company's own prompt and provider rows, read in the caller's scope (request, task, live runner, stream),
+    # unless the caller has them already (``known``).
+    route = known or route_for(company=company, prompt_type=prompt_type)
     if route.spec is None:
         # Local by choice, or a chosen provider that is not configured (the label says which).
         return _Route(spec=None, label=route.label, system="", version=route.prompt.version)
@@ -338,10 +339,11 @@ def _cache_key(*, company: Company, question: str, top_k: int, filters: dict | N
 
 
 def _prepare(*, company: Company, question: str, top_k: int, filters: dict | None,
-             access_levels: set[str] | None, use_cache: bool, use_llm: bool | None, prompt_type: str):
+             access_levels: set[str] | None, use_cache: bool, use_llm: bool | None, prompt_type: str,
+             route: Route | None = None):
     levels = set(access_levels) if access_levels is not None else set(MEMBER_ACCESS_LEVELS)
     top_k = max(1, min(int(top_k), 20))
-    route = _route(company=company, prompt_type=prompt_type, use_llm=use_llm)
+    route = _route(company=company, prompt_type=prompt_type, use_llm=use_llm, known=route)
     key = _cache_key(company=company, question=question, top_k=top_k, filters=filters, levels=levels,
                      route=route, prompt_type=prompt_type) if use_cache else None
     return levels, top_k, route, key
@@ -387,18 +389,20 @@ def answer_question(
     use_cache: bool = True,
     use_llm: bool | None = None,
     prompt_type: str = "answer",
+    route: Route | None = None,
 ) -> Answer:
     """Answer ``question`` from what the caller may see (``access_levels`` None = a member's view).
 
     ``use_llm`` None (or True) uses the provider the company routes ``prompt_type`` to ("answer",
     or "suggestion" for live suggestions), when one is configured; False forces the local answerer.
+    ``route``: that route, when the caller has it already (``route_for``; the live path remembers routes).
     """
     question = (question or "").strip()
     if not question:
         return _dont_know()
     levels, top_k, route, key = _prepare(company=company, question=question, top_k=top_k, filters=filters,
                                          access_levels=access_levels, use_cache=use_cache, use_llm=use_llm,
-                                         prompt_type=prompt_type)
+                                         prompt_type=prompt_type, route=route)
     cached = _cached(key)
     if cached is not None:
         return cached

@@ -102,19 +102,30 @@ _AGREE_RE = re.compile(r"^(?:(?:yeah|yes|yep|okay|ok|right|sure|fine|good|great|
 _COMMIT_RE = re.compile(r"\b(?:let's|we'll|we will|we're going to|we are going to|go with|decided|agree)\b", re.I)
 
 
-def featurize(utterances: Sequence[Utterance]) -> Features:
-    """Features of every utterance in spoken order. Only utterances within ±CONTEXT are read for each one,
-    and positions are counted from the start (never the end), so a prefix of a meeting gives the same
-    features for all utterances that have CONTEXT later ones."""
+@lru_cache(maxsize=4096)
+def _text_features(speaker: str, text: str) -> tuple[str, list[str], tuple[float, float, float]]:
+    """What an utterance's own words give (cleaned text, words, rule hits): the same for every window it is in.
+    Cached because the live step reads each line in several consecutive windows. Callers must not mutate."""
+    clean = strip_disfluencies(text)
+    return clean, _words(clean), _rule_hits(Utterance(speaker=speaker, text=clean or text))
+
+
+def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Features:
+    """Features of every utterance in spoken order (``rows``: of these indices only; the others are read as
+    their context). Only utterances within ±CONTEXT are read for each one, and positions are counted from the
+    start (never the end), so a prefix of a meeting gives the same features for all utterances that have
+    CONTEXT later ones."""
     n = len(utterances)
-    clean = [strip_disfluencies(u.text) for u in utterances]
-    words = [_words(c) for c in clean]
-    hits = np.array([_rule_hits(Utterance(speaker=u.speaker, text=c or u.text)) for u, c in
-                     zip(utterances, clean, strict=True)], dtype=np.float64).reshape(n, 3)
+    rows = range(n) if rows is None else rows
+    own = [_text_features(u.speaker, u.text) for u in utterances]
+    clean = [o[0] for o in own]
+    words = [o[1] for o in own]
+    hits = np.array([o[2] for o in own], dtype=np.float64).reshape(n, 3)
     t0 = utterances[0].start if n else 0.0
     blocks: dict[str, list[list[str]]] = {"u": [], "ctx": [], "win": []}
-    dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float64)
-    for i, u in enumerate(utterances):
+    dense = np.zeros((len(rows), len(DENSE_NAMES)), dtype=np.float64)
+    for row, i in enumerate(rows):
+        u = utterances[i]
         lo, hi = max(0, i - CONTEXT), min(n, i + CONTEXT + 1)
         blocks["u"].append(["<s>", *_grams(words[i], "")] if words[i] else ["<empty>"])
         ctx: list[str] = []
@@ -132,7 +143,7 @@ def featurize(utterances: Sequence[Utterance]) -> Features:
         minutes = max(0.0, u.start - t0) / 60.0
         gap = u.start - utterances[i - 1].end if i else 0.0
         after = [j for j in range(i + 1, hi) if utterances[j].speaker != u.speaker]
-        dense[i] = [
+        dense[row] = [
             1.0 if nw == 0 else 0.0,
             math.log1p(nw),
             1.0 if nw <= 3 else 0.0,
@@ -319,19 +330,25 @@ def score_live(history: Sequence[Utterance], *, final: bool = False, model: Mode
     first = max(0, n - LIVE_DELAY) if final else n - 1 - LIVE_DELAY
     if first < 0 or n == 0:
         return []
+    last = n - 1 if final else first
     lo = max(0, first - CONTEXT - SMOOTH)
-    scores = _score_slice(list(history[lo:]), offset=lo, first_start=history[0].start, model=model)
-    return [(i, scores[i - lo]) for i in range(first, n if final else first + 1)]
+    # Only the scored utterances and the ±SMOOTH neighbours their smoothing reads are featurised and scored;
+    # the rest of the slice is their context.
+    rows = range(max(lo, first - SMOOTH) - lo, min(n, last + SMOOTH + 1) - lo)
+    scores = _score_slice(list(history[lo:]), offset=lo, first_start=history[0].start, model=model, rows=rows)
+    return [(i, scores[i - lo - rows.start]) for i in range(first, last + 1)]
 
 
-def _score_slice(window: list[Utterance], *, offset: int, first_start: float, model: Model | None
-                 ) -> list[DetectorScore]:
+def _score_slice(window: list[Utterance], *, offset: int, first_start: float, model: Model | None,
+                 rows: range) -> list[DetectorScore]:
+    """Scores of ``window[i]`` for i in ``rows``; a row's smoothed score is right when its ±SMOOTH neighbours are
+    in ``rows`` too, or it is at the meeting's start or end."""
     model = model or committed_model()
-    features = featurize(window)
+    features = featurize(window, rows)
     if offset:  # position features count from the meeting start, not from the slice
         names = features.dense_names
-        features.dense[:, names.index("log_index")] = [math.log1p(offset + i) / 7.0 for i in range(len(window))]
-        minutes = np.array([max(0.0, u.start - first_start) / 60.0 for u in window])
+        features.dense[:, names.index("log_index")] = [math.log1p(offset + i) / 7.0 for i in rows]
+        minutes = np.array([max(0.0, window[i].start - first_start) / 60.0 for i in rows])
         for name, limit in (("minutes_10", 10), ("minutes_20", 20), ("minutes_30", 30)):
             features.dense[:, names.index(name)] = (minutes >= limit).astype(np.float64)
     logits = model.raw_scores(features)

@@ -93,7 +93,7 @@ _routes: dict[tuple[int, str], tuple[float, Route]] = {}
 _routes_lock = threading.Lock()
 
 
-def _route(company: Company, prompt_type: str) -> Route:
+def company_route(company: Company, prompt_type: str) -> Route:
     """The company's route for ``prompt_type``, remembered for LIVE_ROUTE_CACHE_SECONDS: each final caption asks
     for two or three routes, two queries each, and they change rarely (a change made in this process clears
     them at once; other processes follow within the cache time)."""
@@ -147,7 +147,7 @@ def _window_text(window: Sequence[Utterance]) -> str:
 def live_action_items(*, company: Company, window: Sequence[Utterance], meeting_date: date,
                       participants: Sequence[str], local: list[ActionItemCandidate]) -> LiveOutcome:
     """Action items in the last line of ``window`` (the lines before it are context)."""
-    route = _route(company, PromptType.ACTION_ITEMS)
+    route = company_route(company, PromptType.ACTION_ITEMS)
     if route.spec is None or not window:
         return LiveOutcome(local, route.label)
     task = (f"Meeting date: {meeting_date.isoformat()}. Participants: {', '.join(participants) or 'not listed'}.\n"
@@ -175,7 +175,7 @@ def live_action_items(*, company: Company, window: Sequence[Utterance], meeting_
 def live_decisions(*, company: Company, window: Sequence[Utterance],
                    local: list[DecisionCandidate]) -> LiveOutcome:
     """Decisions settled by the last line of ``window``."""
-    route = _route(company, PromptType.DECISIONS)
+    route = company_route(company, PromptType.DECISIONS)
     if route.spec is None or not window:
         return LiveOutcome(local, route.label)
     task = ("List the decisions the participants settled in the LAST line only (earlier lines are context), each "
@@ -193,7 +193,7 @@ def live_decisions(*, company: Company, window: Sequence[Utterance],
 
 def live_fact_check(*, company: Company, claim: str, passages: Sequence[FactCheckPassage]) -> LiveOutcome | None:
     """The model's verdict on ``claim`` given the numbered passages; None when the company uses the local check."""
-    route = _route(company, PromptType.FACT_CHECK)
+    route = company_route(company, PromptType.FACT_CHECK)
     if route.spec is None or not passages:
         return None
     numbered = "\n\n".join(f"[{i + 1}] {p.text}" for i, p in enumerate(passages))

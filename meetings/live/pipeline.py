@@ -501,10 +501,12 @@ def _answer_speak(*, meeting: Meeting, suggestion: Suggestion, asker: str, ask_i
 
 
 def _knowledge_answer(company: Company, question: str, *, prompt_type: str = "answer") -> Any | None:
-    """``prompt_type`` picks the company's prompt and provider: "suggestion" for customer questions."""
+    """``prompt_type`` picks the company's prompt and provider: "suggestion" for customer questions. The route is
+    the one the live steps remember (two queries fewer per answer)."""
     return knowledge_answers.answer_question(company=company, question=question, top_k=SUGGESTION_TOP_K,
-                                   filters=DOCUMENTS_ONLY, access_levels=live_access_levels(),
-                                   prompt_type=prompt_type)
+                                             filters=DOCUMENTS_ONLY, access_levels=live_access_levels(),
+                                             prompt_type=prompt_type,
+                                             route=live_llm.company_route(company, prompt_type))
 
 
 def _question(*, meeting: Meeting, segment: TranscriptSegment, utterance: Any, roles: dict[str, str]) -> list[Write]:

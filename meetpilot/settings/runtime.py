@@ -25,7 +25,7 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "meetpilot.channel_layer.RedisChannelLayer",  # channels_redis, cheaper in process
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="meetpilot"),

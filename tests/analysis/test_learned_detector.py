@@ -117,6 +117,21 @@ def test_live_scores_equal_after_meeting_scores():
     assert learned.score_live(transcript[:3]) == []
 
 
+def test_live_scores_equal_after_meeting_scores_deep_into_a_meeting():
+    # Past the first window the live step featurises only the lines it scores and their neighbours, and reuses
+    # what each line's own words gave in earlier windows (lines repeat here): the scores must not move.
+    base = FINANCE + CLOSE
+    transcript = [Utterance(speaker=u.speaker, text=u.text, start=u.start + 600.0 * k, end=u.end + 600.0 * k)
+                  for k in range(3) for u in base]
+    learned._text_features.cache_clear()
+    batch = learned.score_utterances(transcript)
+    live = [s for n in range(1, len(transcript) + 1) for s in learned.score_live(transcript[:n])]
+    live += learned.score_live(transcript, final=True)
+    assert [i for i, _ in live] == list(range(len(transcript)))
+    assert [s for _, s in live] == batch
+    assert learned._text_features.cache_info().hits > 0
+
+
 def test_scores_are_probabilities_and_empty_input_is_fine():
     scores = learned.score_utterances(FINANCE)
     assert len(scores) == len(FINANCE)

@@ -104,14 +104,14 @@ def test_live_routes_are_remembered_until_a_prompt_changes(scope, company, setti
     settings.LIVE_ROUTE_CACHE_SECONDS = 60
     live_llm.routes_forget()
     with CaptureQueriesContext(connection) as first:
-        before = live_llm._route(company, PromptType.ACTION_ITEMS)
+        before = live_llm.company_route(company, PromptType.ACTION_ITEMS)
     with CaptureQueriesContext(connection) as second:
-        assert live_llm._route(company, PromptType.ACTION_ITEMS) is before
+        assert live_llm.company_route(company, PromptType.ACTION_ITEMS) is before
     assert len(first.captured_queries) >= 1 and len(second.captured_queries) == 0
     PromptVersion.objects.create(
         company=company, prompt_type=PromptType.ACTION_ITEMS, version=1, body="List the action items, briefly."
     )
-    after = live_llm._route(company, PromptType.ACTION_ITEMS)
+    after = live_llm.company_route(company, PromptType.ACTION_ITEMS)
     assert after is not before and after.prompt.body == "List the action items, briefly."
 
 
@@ -227,6 +227,23 @@ def test_live_analysis_of_a_line_costs_about_five_statements(company, meeting):
     locks = [q for q in analysis if "FOR NO KEY UPDATE" in q]
     assert len(locks) < lines - 3, len(locks)
 
+
+
+def test_suggested_answers_use_the_remembered_route(company, meeting, settings):
+    """The knowledge-base answer of each customer question reads the company's prompt and provider rows only
+    when the live routes are not remembered (before: two queries per answer)."""
+    settings.LIVE_ROUTE_CACHE_SECONDS = 60
+    live_llm.routes_forget()
+    meeting.kind = Meeting.Kind.SALES
+    meeting.save(update_fields=["kind"])
+    for i, (speaker, text) in enumerate(SALES_CALL, start=1):
+        caption_submit(company=company, meeting=meeting, client_id="ext-a",
+                       caption=caption(i, text, speaker=speaker, start=i * 3.0))
+    _drain_statements(company, meeting, backlog.ANALYSIS)
+    answers = _drain_statements(company, meeting, backlog.SUGGESTION)
+    assert not backlog.work_pending(meeting_id=meeting.pk)
+    routing = [q for q in answers if "intelligence_promptversion" in q or "intelligence_aiprovidersettings" in q]
+    assert len(routing) == 2, routing  # the first answer's, then remembered
 
 def test_the_history_holds_the_tail_and_the_opening_line_in_one_query(company, meeting):
     for i in range(1, 13):

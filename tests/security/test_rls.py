@@ -265,6 +265,35 @@ def test_a_setting_made_in_a_rolled_back_transaction_is_sent_again(admin, outsid
         assert company_counts()["accounts_membership"] == {outsider.company.pk: 1}
 
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_setting_made_in_a_committed_transaction_is_not_sent_again(admin, outsider, monkeypatch):
+    """The session keeps it after the commit: transactions that follow in the same scope (a live caption each)
+    do not send it again; one that rolls back still makes the next send it."""
+    sent = []
+    execute = psycopg.Connection.execute
+
+    def spy(self, query, params=None, **kwargs):
+        if query == rls._SET:
+            sent.append(params[0])
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", spy)
+    connection.close()  # the next session's first setting is made inside a transaction
+    for _ in range(3):
+        with tenant_scope(outsider.company), transaction.atomic():
+            assert setting()[0] == str(outsider.company.pk)
+    assert sent == [str(outsider.company.pk)]
+    with tenant_scope(outsider.company):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with tenant_scope(admin.company):
+                assert setting()[0] == str(admin.company.pk)
+            raise RuntimeError
+        with transaction.atomic():
+            assert setting()[0] == str(outsider.company.pk)
+        assert company_counts()["accounts_membership"] == {outsider.company.pk: 1}
+    assert sent == [str(outsider.company.pk), str(admin.company.pk), str(outsider.company.pk)]
+
 # --- every place that switches the scope on runs its queries with the setting -----------------------------
 
 
