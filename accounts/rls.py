@@ -27,8 +27,10 @@ every connection compares, before each query, what the current scope asks for
 with what the connection was last told, and only on a change issues one
 ``SELECT set_config(...)`` (session level). A value set inside a transaction is reverted by
 PostgreSQL when that transaction or savepoint rolls back, so the wrapper forgets what it set there
-when the transaction ends without a commit it saw (the connection's ``_commit``, wrapped) or a ``ROLLBACK``
-goes by, and sets it again before the next query.
+when the transaction ends without a commit it saw (the connection's ``_commit``, wrapped), on the
+connection's rollback (``_rollback``, wrapped) or when a ``ROLLBACK`` statement goes by, and sets it again
+before the next query. The settings are the session's: a pooler must keep a client on one server connection
+(PgBouncer's session mode); transaction pooling would run one client's statements under another's company.
 Session-level rather than ``SET LOCAL``: most queries run in autocommit, where a local setting
 would have to be sent again before every statement.
 """
@@ -292,15 +294,29 @@ def scope_wrapper_install(sender: Any, connection: BaseDatabaseWrapper, **kwargs
     if "_rls_commit" not in connection.__dict__:
         connection.__dict__["_rls_commit"] = connection._commit
         connection._commit = functools.partial(_commit_seen, connection)
+        connection.__dict__["_rls_rollback"] = connection._rollback
+        connection._rollback = functools.partial(_rollback_seen, connection)
 
 
 def _commit_seen(connection: BaseDatabaseWrapper) -> Any:
     """The connection's commit, noting that what was set in the transaction is the session's now: the next
-    transaction need not send it again (one round trip per transaction saved, e.g. per live caption). A
-    transaction that ends any other way (a rollback) still makes the next query send it."""
+    transaction need not send it again (one round trip per transaction saved, e.g. per live caption).
+
+    Only a transaction that is open and healthy commits what it set: a commit with none open (an atomic block
+    that ran no statement, after an earlier one rolled back) or of a failed one says nothing about the session.
+    """
     raw, sent = connection.connection, connection.__dict__.get("_rls_sent")
-    failed = raw is None or raw.info.transaction_status == TransactionStatus.INERROR
+    committing = raw is not None and raw.info.transaction_status == TransactionStatus.INTRANS
     result = connection.__dict__["_rls_commit"]()
-    if sent is not None and not failed:
+    if sent is not None and committing:
         sent.in_transaction = False
     return result
+
+
+def _rollback_seen(connection: BaseDatabaseWrapper) -> Any:
+    """The connection's rollback (Django sends it to the driver, not through the execute wrappers): what was set
+    in the transaction is undone, so the next query sends it again."""
+    sent = connection.__dict__.get("_rls_sent")
+    if sent is not None and sent.in_transaction:
+        sent.forget()
+    return connection.__dict__["_rls_rollback"]()

@@ -21,6 +21,7 @@ from typing import Generic, Literal, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from pydantic import BaseModel, ConfigDict
 
@@ -118,9 +119,19 @@ def routes_forget(**kwargs: object) -> None:
         _routes.clear()
 
 
+def _routes_forget_now_and_at_commit(**kwargs: object) -> None:
+    # Now for this thread, and again at commit: another thread may remember the old route in between.
+    routes_forget()
+    transaction.on_commit(routes_forget, using=kwargs.get("using"))
+
+
 for _model in (PromptVersion, AIProviderSettings):
-    post_save.connect(routes_forget, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-save")
-    post_delete.connect(routes_forget, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-delete")
+    post_save.connect(
+        _routes_forget_now_and_at_commit, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-save"
+    )
+    post_delete.connect(
+        _routes_forget_now_and_at_commit, sender=_model, dispatch_uid=f"live-routes-{_model.__name__}-delete"
+    )
 setting_changed.connect(routes_forget, dispatch_uid="live-routes-settings")
 
 

@@ -108,3 +108,42 @@ async def test_a_group_of_members_here_and_elsewhere_gets_one_copy_each():
     await here.group_send("meeting.5", {"type": "live.event", "n": 2})
     assert (await asyncio.wait_for(there.receive(theirs), 5))["n"] == 2
     await here.flush()
+
+
+async def test_a_consumer_that_stopped_receiving_has_its_inbox_swept():
+    # A consumer that closes while its last receive() completes is never cancelled there: its inbox would stay.
+    here = layer(expiry=1)
+    gone, alive = await here.new_channel(), await here.new_channel()
+    await here.group_add("meeting.6", gone)
+    receiving = asyncio.create_task(here.receive(gone))
+    waiting_alive = asyncio.create_task(here.receive(alive))
+    await asyncio.sleep(0)
+    await here.group_send("meeting.6", {"type": "live.event", "n": 1})
+    assert (await asyncio.wait_for(receiving, 2))["n"] == 1  # and then the consumer is gone
+    await here.group_send("meeting.6", {"type": "live.event", "n": 2})
+    assert gone in here._inboxes
+    await asyncio.sleep(1.2)
+    here._swept_at = 0.0  # the reader sweeps at most every expiry / 2
+    here._sweep()
+    assert gone not in here._inboxes and gone not in here._idle_since
+    assert alive in here._inboxes  # waiting in receive(): kept
+    waiting_alive.cancel()
+    await here.flush()
+
+
+async def test_messages_from_another_process_past_capacity_are_dropped():
+    here, there = layer(capacity=3), layer(capacity=100)
+    there.prefix = here.prefix
+    channel = await here.new_channel()
+    here._inbox(channel)  # the consumer exists but is busy: nothing takes messages out of its inbox
+    await asyncio.sleep(0.05)
+    for i in range(8):
+        await there.send(channel, {"type": "live.event", "n": i})
+    for _ in range(50):
+        if await waiting(here) == 0 and here._inboxes[channel].qsize() >= 3:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    assert here._inboxes[channel].qsize() == 3
+    assert [(await here.receive(channel))["n"] for _ in range(3)] == [0, 1, 2]
+    await here.flush()

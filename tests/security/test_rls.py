@@ -265,7 +265,6 @@ def test_a_setting_made_in_a_rolled_back_transaction_is_sent_again(admin, outsid
         assert company_counts()["accounts_membership"] == {outsider.company.pk: 1}
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_a_setting_made_in_a_committed_transaction_is_not_sent_again(admin, outsider, monkeypatch):
     """The session keeps it after the commit: transactions that follow in the same scope (a live caption each)
@@ -293,6 +292,22 @@ def test_a_setting_made_in_a_committed_transaction_is_not_sent_again(admin, outs
             assert setting()[0] == str(outsider.company.pk)
         assert company_counts()["accounts_membership"] == {outsider.company.pk: 1}
     assert sent == [str(outsider.company.pk), str(admin.company.pk), str(outsider.company.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_setting_is_sent_again_after_an_empty_transaction(admin, outsider):
+    """A rollback undoes the setting; an atomic block that runs no statement commits nothing and must not make
+    the wrapper believe the session holds it."""
+    with tenant_scope(outsider.company), transaction.atomic():
+        assert setting()[0] == str(outsider.company.pk)  # the session now holds the outsider's company
+    with tenant_scope(admin.company):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert setting()[0] == str(admin.company.pk)
+            raise RuntimeError  # rolled back: the session holds the outsider's company again
+        with transaction.atomic():
+            pass  # commits with no transaction open
+        assert setting()[0] == str(admin.company.pk)
+        assert company_counts()["accounts_membership"] == {admin.company.pk: 1}
 
 # --- every place that switches the scope on runs its queries with the setting -----------------------------
 
