@@ -256,6 +256,16 @@ def _turns(rows: list[tuple[str, str]]) -> list[dict]:
     return out
 
 
+def _spoken_meeting(company, title: str, rows: list[tuple[str, str]]) -> Meeting:
+    """A meeting of ``rows`` (speaker, line), its participants the speakers in order of first word."""
+    return scripted_meeting_make(
+        company=company,
+        title=title,
+        utterances=_turns(rows),
+        participants=[{"name": n} for n in dict.fromkeys(who for who, _ in rows)],
+    )
+
+
 _SMALL_TALK = [
     ("Alex Kim", "Okay, the next point on the agenda is the office move and the new desks for the second floor."),
     ("Jo Park", "The movers come on Thursday morning, so please pack your things on Wednesday afternoon."),
@@ -277,12 +287,7 @@ def test_disfluent_transcript_finds_the_moment(company):
         ("Chris Wu", "Mm-hmm. Uh-huh. {vocalsound}"),
         *_SMALL_TALK,
     ]
-    meeting = scripted_meeting_make(
-        company=company,
-        title="Ops weekly",
-        utterances=_turns(rows),
-        participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Dana Lee", "Chris Wu")],
-    )
+    meeting = _spoken_meeting(company, "Ops weekly", rows)
     with tenant_scope(company):
         meeting_index(company=company, meeting=meeting)
         chunks = list(Chunk.objects.filter(source_type="transcript", source_id=meeting.pk))
@@ -317,12 +322,7 @@ def test_speaker_aware_query_prefers_the_speakers_window(company):
         ("Sam Patel", "A discount is easier to explain to customers than a new price list, in my view."),
     ]
     rows = [*_SMALL_TALK, *riley, *_SMALL_TALK, *sam, *_SMALL_TALK]
-    meeting = scripted_meeting_make(
-        company=company,
-        title="Pricing review",
-        utterances=_turns(rows),
-        participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Riley Chen", "Sam Patel")],
-    )
+    meeting = _spoken_meeting(company, "Pricing review", rows)
     with tenant_scope(company):
         meeting_index(company=company, meeting=meeting)
         deaf = replace(DEFAULT_RANKING, speaker_boost=0.0)  # the same ranking without the speaker feature
@@ -429,12 +429,7 @@ def test_the_vector_list_reads_what_is_asked_and_the_text_list_the_whole_questio
         ("Chris Wu", "On the warehouse: the forklift batteries are failing and we need new chargers next month."),
         *_SMALL_TALK,
     ]
-    meeting = scripted_meeting_make(
-        company=company,
-        title="Ops weekly",
-        utterances=_turns(rows),
-        participants=[{"name": n} for n in ("Alex Kim", "Jo Park", "Dana Lee", "Chris Wu")],
-    )
+    meeting = _spoken_meeting(company, "Ops weekly", rows)
     question = "What did Chris say about the forklift batteries when discussing the contract renewal?"
     with tenant_scope(company):
         meeting_index(company=company, meeting=meeting)
