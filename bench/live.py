@@ -671,7 +671,7 @@ def main() -> None:
             try:
                 print(f"{title}: warming up (models load on first use)...", flush=True)
                 asyncio.run(stream(hosts, ctx, make_meetings(ctx, 2 * count, "warm-up"), seconds=8, drop=False,
-                                   linger=2))
+                                   linger=2, audio_share=1.0 if args.audio_share > 0 else 0.0))  # audio too
                 for n in [int(x) for x in args.steps.split(",")]:
                     print(f"{title}: {n} meetings, {args.seconds:.0f} s ...", flush=True)
                     step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args,

@@ -41,10 +41,17 @@ def on_seed_demo_data(sender: object, *, company: Company, admin: User, **kwargs
     demo_meeting_seed(company=company, admin=admin)
 
 
-def _demo_start() -> datetime:
-    """Earlier today (two hours ago, on the quarter hour): the call counts as this week's."""
-    moment = timezone.now() - timedelta(hours=2)
-    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+def _demo_start(length_seconds: float) -> datetime:
+    """Two hours ago, on the quarter hour, so that the call counts as this week's; early on a Monday (site time
+    zone) that would be last week, so it starts at the week's first moment instead, if it has ended by now."""
+    now = timezone.now()
+    moment = now - timedelta(hours=2)
+    moment = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+    today = timezone.localdate()
+    week_start = timezone.make_aware(datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time()))
+    if moment < week_start:
+        moment = min(week_start, now - timedelta(seconds=length_seconds))
+    return moment
 
 
 def _find(company: Company) -> Meeting | None:
@@ -84,7 +91,7 @@ def _meeting_create(*, company: Company, admin: User, data: dict[str, Any]) -> M
     from meetings.uploads.services import segments_store
 
     # segments_store ends the meeting at started_at + the transcript's length.
-    meeting.started_at = _demo_start()
+    meeting.started_at = _demo_start(max(s.end for s in segments))
     segments_store(company=company, meeting=meeting, segments=segments, source=TranscriptSegment.Source.IMPORT)
     return meeting
 

@@ -29,6 +29,10 @@ from accounts.auth import WebSocketAuthMiddleware  # noqa: E402
 from meetpilot.routing import websocket_urlpatterns  # noqa: E402
 
 Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+if settings.LIVE_AUDIO_PRELOAD:  # before the first socket, not during a meeting's first audio
+    from meetings.speech.live_engines import live_audio_preload
+
+    live_audio_preload()
 
 application = ProtocolTypeRouter(
     {

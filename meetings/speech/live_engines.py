@@ -14,6 +14,24 @@ def live_transcriber(**options: Any) -> LiveAudioTranscriber | DeepgramLiveTrans
     """Deepgram's real-time socket with ``STT_PROVIDER=deepgram`` and a key, else the local engine
     (which also serves ``openai``, sending each utterance it cuts). Takes ``LiveAudioTranscriber``'s
     arguments."""
-    if (settings.STT_PROVIDER or "local").lower() == "deepgram" and settings.DEEPGRAM_API_KEY:
+    if _provider() == "deepgram" and settings.DEEPGRAM_API_KEY:
         return DeepgramLiveTranscriber(**options)
     return LiveAudioTranscriber(**options)
+
+
+def _provider() -> str:
+    return (settings.STT_PROVIDER or "local").lower()
+
+
+def live_audio_preload() -> None:
+    """Load what the local engine needs (voice activity model; Whisper when it transcribes here), so that a
+    server's first audio stream does not hold the interpreter while every other socket waits."""
+    if _provider() == "deepgram" and settings.DEEPGRAM_API_KEY:
+        return
+    from meetings.speech import vad
+
+    vad.preload()
+    if _provider() == "local":
+        from meetings.speech import whisper
+
+        whisper.get_model()

@@ -35,6 +35,11 @@ def _model():
     return get_vad_model()
 
 
+def preload() -> None:
+    """Import the engine and load the model now (a server start) rather than on a stream's first frame."""
+    _model()
+
+
 def speech_regions(audio: np.ndarray, *, threshold: float = 0.5, min_silence_ms: int = 400,
                    min_speech_ms: int = 200, pad_ms: int = 100) -> list[Region]:
     """Speech regions (seconds) in a 16 kHz mono recording."""

@@ -129,3 +129,20 @@ def test_with_data_seeds_the_demo_meeting_and_documents_once():
     page = client.get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
     assert 'id="intel-report-card"' in page and report.short_summary.split(".")[0] in page
     assert "Send the revised proposal" in page
+
+
+@pytest.mark.parametrize(("now", "start"), [
+    ("2026-12-09 15:07", "2026-12-09 13:00"),  # a Wednesday afternoon: two hours earlier, on the quarter hour
+    ("2026-12-07 00:30", "2026-12-07 00:00"),  # early on a Monday: the week's first moment, still this week
+    ("2026-12-07 00:05", "2026-12-06 23:55"),  # too early for a 10-minute call to have ended this week
+])
+def test_the_demo_call_counts_as_this_weeks_whenever_it_is_seeded(monkeypatch, now, start):
+    from datetime import datetime
+
+    from meetings import demo
+
+    def at(text: str) -> datetime:
+        return timezone.make_aware(datetime.strptime(text, "%Y-%m-%d %H:%M"))
+
+    monkeypatch.setattr(timezone, "now", lambda: at(now))
+    assert demo._demo_start(600) == at(start)

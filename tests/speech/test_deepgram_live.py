@@ -190,6 +190,23 @@ def test_the_settings_choose_the_engine(settings):
         server.stop()
 
 
+def test_a_server_start_loads_the_models_its_live_engine_uses(settings, monkeypatch):
+    from meetings.speech import vad, whisper
+
+    loaded: list[str] = []
+    monkeypatch.setattr(vad, "preload", lambda: loaded.append("vad"))
+    monkeypatch.setattr(whisper, "get_model", lambda: loaded.append("whisper"))
+    settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = "local", ""
+    live_engines.live_audio_preload()
+    assert loaded == ["vad", "whisper"]
+    settings.STT_PROVIDER = "openai"  # utterances go to the provider: Whisper only if it fails, loaded then
+    live_engines.live_audio_preload()
+    assert loaded == ["vad", "whisper", "vad"]
+    settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = "deepgram", "k"  # Deepgram hears the audio itself
+    live_engines.live_audio_preload()
+    assert loaded == ["vad", "whisper", "vad"]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_live_audio_over_the_websocket_through_deepgram(deepgram_settings, company, admin):
