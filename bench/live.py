@@ -584,11 +584,15 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 
 
 def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Namespace,
-             pids: list[int] | None = None, servers: list[int] | None = None) -> dict:
-    """``servers``: the daphne and live_worker processes whose CPU per final caption is reported (with the
-    database's), from the first frame until the analysis has drained: what the machine paid per caption."""
+             pids: list[int] | None = None, servers: list[int] | None = None, workers: int = 0) -> dict:
+    """``servers``: the daphne and (the last ``workers`` of them) live_worker processes whose CPU per final caption
+    is reported, with the database's and the benchmark's own (its clients), from the first frame until the
+    analysis has drained: what the machine paid per caption."""
     meeting_ids = make_meetings(ctx, n, label)
-    servers_before, db_before = cpu_seconds(servers or []), cpu_seconds(database_pids())
+    servers = servers or []
+    groups = {"daphnes": servers[:len(servers) - workers], "workers": servers[len(servers) - workers:],
+              "database": database_pids(), "clients": [os.getpid()]}
+    before = {name: cpu_seconds(group) for name, group in groups.items()}
     # The first daphne, and each live worker (the processes after the daphnes).
     pids = pids if args.profile else []
     spies = [profile_start(pid, args.seconds, f"{label}-{i}") for i, pid in enumerate(pids or [])]
@@ -599,13 +603,15 @@ def run_step(ctx: dict, hosts: list[str], n: int, label: str, args: argparse.Nam
         if spy is not None:
             spy.wait(timeout=60)
     wait_for_quiet(ctx, meeting_ids, limit=30)
-    cpu = (cpu_used(servers_before, cpu_seconds(servers or [])), cpu_used(db_before, cpu_seconds(database_pids())))
+    groups["database"] = database_pids()  # its backends come and go
+    split = {name: cpu_used(before[name], cpu_seconds(group)) for name, group in groups.items()}
+    cpu = (split["daphnes"] + split["workers"], split["database"])
     check = db_check(ctx, clients)
     ack95, sugg95 = p(stats.ack_final, 0.95), p(stats.analysis["suggestion"], 0.95)
     ok = (ack95 is not None and ack95 <= ACK_P95_MS and sugg95 is not None and sugg95 <= SUGGESTION_P95_MS
           and not check["lost"] and not check["duplicated"] and not check["mismatched"]
           and not stats.errors["connect_failed"])
-    return {"n": n, "stats": stats, "elapsed": elapsed, "check": check, "ok": ok, "cpu": cpu}
+    return {"n": n, "stats": stats, "elapsed": elapsed, "check": check, "ok": ok, "cpu": cpu, "cpu_split": split}
 
 
 def print_table(title: str, steps: list[dict]) -> None:
@@ -676,13 +682,15 @@ def main() -> None:
                     print(f"{title}: {n} meetings, {args.seconds:.0f} s ...", flush=True)
                     step = run_step(ctx, hosts, n, f"{count}+{workers}x{n}", args,
                                     pids=[processes[0].pid] + [p.pid for p in processes[count:]],
-                                    servers=[p.pid for p in processes])
+                                    servers=[p.pid for p in processes], workers=workers)
                     steps.append(step)
                     stats = step["stats"]
                     print(f"  ack p95 {p(stats.ack_final, 0.95) or 0:.0f} ms, suggestion p95 "
                           f"{p(stats.analysis['suggestion'], 0.95) or 0:.0f} ms, busy frames {stats.busy_frames}, "
                           f"CPU ms per final {1000 * step['cpu'][0] / max(1, stats.finals):.0f} servers + "
-                          f"{1000 * step['cpu'][1] / max(1, stats.finals):.0f} database"
+                          f"{1000 * step['cpu'][1] / max(1, stats.finals):.0f} database ("
+                          + ", ".join(f"{name} {1000 * seconds / max(1, stats.finals):.1f}"
+                                      for name, seconds in step["cpu_split"].items()) + ")"
                           + (f", error frames and failed connects {dict(stats.errors)}" if stats.errors else "")
                           + f" -> {'ok' if step['ok'] else 'past saturation'}", flush=True)
                     if step["check"]["lost"] or step["check"]["duplicated"] or step["check"]["mismatched"]:

@@ -1,6 +1,6 @@
 """Company, meeting and person analytics, their pages and the SVG charts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -18,7 +18,10 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture
 def seeded(company, member, manager):
-    now = timezone.now()
+    today = timezone.localdate()
+    week_start = timezone.make_aware(datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time()))
+    # Two hours before it still falls in this week, even early on a Monday (the meeting then ends a bit ahead).
+    now = max(timezone.now(), week_start + timedelta(hours=3))
     this_week = meeting_make(company=company, title="Weekly sync", status=Meeting.Status.ENDED,
                              started_at=now - timedelta(hours=2), ended_at=now - timedelta(hours=1))
     earlier = meeting_make(company=company, title="Planning", status=Meeting.Status.ENDED,
@@ -37,7 +40,6 @@ def seeded(company, member, manager):
                 talk_time=[{"speaker": "Bob", "speaking_seconds": 1800, "share": 0.75, "turns": 10},
                            {"speaker": "Manny", "speaking_seconds": 600, "share": 0.25, "turns": 6}])
     report_make(meeting=earlier, sentiment={"overall": -0.25})
-    today = timezone.localdate()
     action_item_make(meeting=this_week, description="Ship it", assignee_user=member.user,
                      due_date=today - timedelta(days=2))
     action_item_make(meeting=this_week, description="Write notes", status=ActionItem.Status.DONE)
