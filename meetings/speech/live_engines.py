@@ -24,14 +24,11 @@ def _provider() -> str:
 
 
 def live_audio_preload() -> None:
-    """Load what the local engine needs (voice activity model; Whisper when it transcribes here), so that a
-    server's first audio stream does not hold the interpreter while every other socket waits."""
+    """Import the local engine and load its voice activity model, so that a server's first audio stream does
+    not hold the interpreter while every other socket waits. Whisper itself stays unloaded until speech needs
+    it: held idle in a web process it slowed every socket down (bench-live, docs/operations.md)."""
     if _provider() == "deepgram" and settings.DEEPGRAM_API_KEY:
         return
     from meetings.speech import vad
 
     vad.preload()
-    if _provider() == "local":
-        from meetings.speech import whisper
-
-        whisper.get_model()

@@ -50,8 +50,8 @@ LIVE_ROLE_EVERY = env.int("LIVE_ROLE_EVERY", default=5)
 LIVE_AUDIO_FRAME_RATE = env.float("LIVE_AUDIO_FRAME_RATE", default=100.0)
 LIVE_AUDIO_FRAME_BURST = env.int("LIVE_AUDIO_FRAME_BURST", default=1000)
 LIVE_AUDIO_MAX_BACKLOG_SECONDS = env.float("LIVE_AUDIO_MAX_BACKLOG_SECONDS", default=120.0)
-# Load the local live audio engine's models (voice activity, Whisper) when a server process starts: loading
-# them on a meeting's first audio holds the interpreter for a second or two while every socket waits.
+# Load the local live audio engine's voice activity model when a server process starts: loading it on a
+# meeting's first audio holds the interpreter for a second or two while every socket waits.
 LIVE_AUDIO_PRELOAD = env.bool("LIVE_AUDIO_PRELOAD", default=True)
 # Durable live analysis (meetings.live.backlog): a process analyses a meeting while it holds the
 # meeting's lease, renewed as it goes; a crashed process's lease lapses after this long.

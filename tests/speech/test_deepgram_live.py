@@ -190,21 +190,18 @@ def test_the_settings_choose_the_engine(settings):
         server.stop()
 
 
-def test_a_server_start_loads_the_models_its_live_engine_uses(settings, monkeypatch):
-    from meetings.speech import vad, whisper
+def test_a_server_start_loads_the_voice_model_its_live_engine_uses(settings, monkeypatch):
+    from meetings.speech import vad
 
     loaded: list[str] = []
     monkeypatch.setattr(vad, "preload", lambda: loaded.append("vad"))
-    monkeypatch.setattr(whisper, "get_model", lambda: loaded.append("whisper"))
-    settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = "local", ""
-    live_engines.live_audio_preload()
-    assert loaded == ["vad", "whisper"]
-    settings.STT_PROVIDER = "openai"  # utterances go to the provider: Whisper only if it fails, loaded then
-    live_engines.live_audio_preload()
-    assert loaded == ["vad", "whisper", "vad"]
+    for provider in ("local", "openai"):  # the local engine cuts utterances for both
+        settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = provider, ""
+        live_engines.live_audio_preload()
+    assert loaded == ["vad", "vad"]
     settings.STT_PROVIDER, settings.DEEPGRAM_API_KEY = "deepgram", "k"  # Deepgram hears the audio itself
     live_engines.live_audio_preload()
-    assert loaded == ["vad", "whisper", "vad"]
+    assert loaded == ["vad", "vad"]
 
 
 @pytest.mark.django_db(transaction=True)
