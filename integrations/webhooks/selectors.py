@@ -18,7 +18,7 @@ def webhook_endpoint_get(*, company: Company, endpoint_id: int) -> WebhookEndpoi
     return get_object_or_404(WebhookEndpoint.objects.for_company(company), pk=endpoint_id)
 
 
-def webhook_endpoints_for_event(*, company: Company, event_type: str) -> list[WebhookEndpoint]:
+def webhook_endpoints_for_event(*, company: Company | int, event_type: str) -> list[WebhookEndpoint]:
     return [e for e in WebhookEndpoint.objects.for_company(company).filter(enabled=True) if event_type in e.events]
 
 

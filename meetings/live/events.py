@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -126,6 +127,16 @@ def event_publish(frame: dict[str, Any], *, groups: list[str]) -> None:
 def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
     global _server_loop
     _server_loop = loop
+
+
+def publisher_loop_start() -> asyncio.AbstractEventLoop:
+    """For a long-running process without a server loop (``live_worker``): an event loop on a thread of its own
+    that publishes its events. Without it each event would start and stop a loop of its own (``async_to_sync``)
+    with a new Redis connection: milliseconds per event, on the analysis' threads."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+    bind_server_loop(loop)
+    return loop
 
 
 _send_locks: dict[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = {}

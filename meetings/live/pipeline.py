@@ -55,7 +55,7 @@ from meetings.analysis.combined import live_detected
 from meetings.analysis.learned import LIVE_DELAY
 from meetings.live import backlog, sql
 from meetings.live import llm as live_llm
-from meetings.live.events import event_emit, lock_meeting
+from meetings.live.events import event_emit, lock_meeting, publisher_loop_start
 from meetings.live.load import LOAD
 from meetings.live.payloads import (
     action_item_payload,
@@ -250,6 +250,7 @@ def live_worker_run(*, poll: float, rounds: int | None = None) -> None:
     web process's own analysis does while busy); on a machine of its own it changes nothing."""
     if rounds is None:
         worker_priority_lower()
+        publisher_loop_start()
     done = 0
     while rounds is None or done < rounds:
         try:

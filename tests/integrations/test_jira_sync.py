@@ -245,3 +245,15 @@ def test_webhooks_with_a_bad_signature_path_or_body_are_refused(jira, company, c
     not_json = client.post(f"/api/v1/hooks/jira/{hook_id(company.pk, 'jira')}", data=nonsense,
                            content_type="application/json", HTTP_X_HUB_SIGNATURE=f"sha256={signature_of(nonsense)}")
     assert not_json.status_code == 400 and not_json.json()["code"] == "bad_payload"
+
+
+def test_item_changes_queue_no_ticket_task_where_no_ticket_could_be_concerned(jira, monkeypatch, company):
+    from workflows import receivers
+
+    queued: list[int] = []
+    monkeypatch.setattr(receivers, "task_send", lambda name, **kwargs: queued.append(kwargs["action_item_id"]))
+    item_make(company)  # no ticket provider connected: no task
+    assert queued == []
+    _connect(company, jira)
+    second = item_make(company, description="Book the venue")
+    assert queued == [second.pk]

@@ -103,3 +103,22 @@ def test_events_of_another_company_or_type_are_not_sent(celery_worker, fast_retr
         [request] = receiver.wait_for(1)
         time.sleep(0.5)
         assert len(receiver.requests) == 1 and request.json["data"] == {"meeting_id": 10}
+
+
+def test_no_task_is_queued_for_an_event_no_endpoint_takes(fast_retries, monkeypatch, admin, company, other_company):
+    from integrations.webhooks import receivers
+
+    queued: list[dict] = []
+    monkeypatch.setattr(receivers, "task_send", lambda name, **kwargs: queued.append(kwargs["event"]))
+
+    def publish(company_id: int, type: str) -> None:
+        with transaction.atomic():
+            company_event_publish(company_id=company_id, type=type, data={"meeting_id": 1})
+
+    publish(company.pk, "meeting.ended")  # no endpoint yet: nothing would be delivered
+    _endpoint(admin, "http://127.0.0.1:9/hook", ["meeting.ended"])
+    publish(company.pk, "report.ready")  # an endpoint, but not for this event
+    publish(other_company.pk, "meeting.ended")  # another company's endpoints are not this one's
+    assert queued == []
+    publish(company.pk, "meeting.ended")
+    assert [(e["company_id"], e["type"]) for e in queued] == [(company.pk, "meeting.ended")]

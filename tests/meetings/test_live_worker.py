@@ -60,3 +60,37 @@ def test_a_live_worker_process_yields_the_cpu_by_live_worker_nice():
     assert out.returncode == 0, out.stderr[-2000:]
     before, after = (int(x) for x in out.stdout.split()[-2:])
     assert after == min(19, before + 7)
+
+
+@pytest.mark.asyncio
+async def test_a_live_workers_events_go_out_through_its_own_publisher_loop(monkeypatch):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from meetings.live import events
+
+    monkeypatch.setattr(events, "_server_loop", None)
+    layer = get_channel_layer()
+    sent_on: list[asyncio.AbstractEventLoop] = []
+    group_send = layer.group_send
+
+    async def recording_group_send(group, message):
+        sent_on.append(asyncio.get_running_loop())
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording_group_send)
+    channel = await layer.new_channel()
+    await layer.group_add("meeting.987654", channel)
+    loop = events.publisher_loop_start()
+    try:
+        for event_id in (1, 2, 3):  # from the analysis' threads, as a live worker's drains publish
+            await sync_to_async(events.event_publish, thread_sensitive=False)(
+                {"event_id": event_id, "meeting_id": 987654}, groups=["meeting.987654"])
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
+        assert [m["event"]["event_id"] for m in received] == [1, 2, 3]  # in order
+        assert sent_on == [loop] * 3  # one loop for all, not one started for each event
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        await layer.group_discard("meeting.987654", channel)
