@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +230,12 @@ class Model:
     dense_scale: np.ndarray
     meta: dict
 
+    @cached_property
+    def _readers(self) -> dict[str, list[str]]:
+        """The kinds whose model reads each block: a block one kind does not read has zero weights (checked once,
+        not for every line: the weights are vocabulary-long)."""
+        return {block: [k for k in KINDS if self.coef[k][block].any()] for block in self.meta["blocks"]}
+
     def raw_scores(self, features: Features) -> dict[str, np.ndarray]:
         """Logits per kind."""
         n = features.dense.shape[0]
@@ -239,9 +245,8 @@ class Model:
             if not len(indices):
                 continue
             rows = np.repeat(np.arange(n), np.diff(indptr))
-            for k in KINDS:
-                if self.coef[k][block].any():  # a block one kind's model does not read has zero weights
-                    out[k] += np.bincount(rows, weights=data * self.coef[k][block][indices], minlength=n)
+            for k in self._readers[block]:
+                out[k] += np.bincount(rows, weights=data * self.coef[k][block][indices], minlength=n)
         dense = (features.dense - self.dense_mean) / self.dense_scale
         for k in KINDS:
             out[k] += dense @ self.coef[k]["dense"]
