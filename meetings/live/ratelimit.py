@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger("meetpilot.live")
 
@@ -102,11 +103,10 @@ def _reserve_keep(key: str, tokens: float) -> None:
 
 
 def _redis_client():
-    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, whose type never says "redis"
-    client_factory = getattr(getattr(backend, "_cache", None), "get_client", None)
-    if client_factory is None or "redis" not in type(backend).__module__:
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy
+    if not isinstance(backend, RedisCache):
         return None
-    return client_factory(write=True)
+    return backend._cache.get_client(write=True)  # the process's one pool (meetpilot.cache)
 
 
 def company_take(company_id: int, *, cost: float = 1.0, rate: float | None = None,
