@@ -23,6 +23,10 @@ TENANT_SCOPE_PLACES = {
     "meetings/live/runner.py": "the live analysis job runner, the in-process analogue of TenantTask",
     "ai/sse.py": "streamed responses, iterated after the middleware has returned",
     "workflows/hooks.py": "inbound provider webhooks: the verified path names the company, as a token does",
+    "integrations/webhooks/receivers.py": "company event receivers: they run at commit, when the publisher's scope "
+                                          "may have closed; the event names its company",
+    "workflows/receivers.py": "company event receivers: they run at commit, when the publisher's scope may have "
+                              "closed; the event names its company",
 }
 # Documented bypasses: code that runs outside any request, task or connection on purpose.
 BYPASSES = {

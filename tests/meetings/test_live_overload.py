@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MEETINGS = 8
 UTTERANCES = 15
-FLOOD = {"LIVE_BUSY_ACK_MS": "200", "LIVE_BUSY_LOOP_LAG_MS": "15", "LIVE_BUSY_HOLD_SECONDS": "1",
+FLOOD = {"LIVE_BUSY_ACK_MS": "80", "LIVE_BUSY_LOOP_LAG_MS": "15", "LIVE_BUSY_HOLD_SECONDS": "1",
          "LIVE_CONNECTION_BURST": "1000", "LIVE_COMPANY_BURST": "5000", "LIVE_INTERIM_FLUSH_SECONDS": "0.2",
          "LIVE_BUSY_ANALYSIS_WORKERS": "0"}
 
