@@ -12,7 +12,9 @@ Where the scope is switched on (``tenant_scope(company)``), and nowhere else
 - ``meetings/consumers.py``: per WebSocket connection, after the socket's principal is known;
 - ``meetings/live/runner.py``: the live analysis job runner (the in-process analogue of ``TenantTask``);
 - ``ai/sse.py``: streamed responses, which are iterated after the middleware has returned;
-- ``workflows/hooks.py``: inbound Jira/Linear webhooks, once the verified path has named the company.
+- ``workflows/hooks.py``: inbound Jira/Linear webhooks, once the verified path has named the company;
+- ``integrations/webhooks/receivers.py``, ``workflows/receivers.py``: company event receivers, which run at commit,
+  when the publisher's scope may have closed (the event names its company).
 
 Documented bypasses, which may also call ``tenant_scope``: management commands
 (``*/management/commands/*``), demo seeding (``meetings/demo.py``, ``knowledge/demo.py``: the

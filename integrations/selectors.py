@@ -14,7 +14,7 @@ from integrations.spec import specs
 from integrations.ticketing import hook_id, ticket_providers
 
 
-def connection_list(*, company: Company) -> QuerySet[Connection]:
+def connection_list(*, company: Company | int) -> QuerySet[Connection]:
     return Connection.objects.for_company(company)
 
 

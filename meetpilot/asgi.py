@@ -1,5 +1,6 @@
 """The ASGI entry point (daphne): HTTP through Django, WebSockets through Channels."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -32,7 +33,10 @@ Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 if settings.LIVE_AUDIO_PRELOAD:  # before the first socket, not during a meeting's first audio
     from meetings.speech.live_engines import live_audio_preload
 
-    live_audio_preload()
+    try:
+        live_audio_preload()
+    except Exception:  # the server still serves everything else; live audio fails when used, and says why
+        logging.getLogger("meetpilot.live").exception("loading the live audio engine failed")
 
 application = ProtocolTypeRouter(
     {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import Company
-from integrations.models import Connection
+from integrations.selectors import connection_list
 from integrations.ticketing import ticket_providers
 from workflows.models import TicketLink
 
@@ -42,5 +42,5 @@ def company_get(*, company_id: int) -> Company:
 def ticket_sync_possible(*, company: Company | int, action_item_id: int) -> bool:
     """Whether an item's change could concern a ticket: the company has a ticket provider connected, or the item
     has a ticket link (left by a connection since removed)."""
-    return (Connection.objects.for_company(company).filter(provider__in=ticket_providers()).exists()
+    return (connection_list(company=company).filter(provider__in=ticket_providers()).exists()
             or TicketLink.objects.for_company(company).filter(action_item_id=action_item_id).exists())

@@ -134,7 +134,10 @@ def publisher_loop_start() -> asyncio.AbstractEventLoop:
     that publishes its events. Without it each event would start and stop a loop of its own (``async_to_sync``)
     with a new Redis connection: milliseconds per event, on the analysis' threads."""
     loop = asyncio.new_event_loop()
+    running = threading.Event()
+    loop.call_soon(running.set)
     threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+    running.wait(5)  # bound once it runs: until then an event would still take the slow way
     bind_server_loop(loop)
     return loop
 

@@ -22,5 +22,6 @@ WORKER_HEARTBEAT_INTERVAL = 1
 # load is slow); the tests of those features switch them on through these variables.
 LIVE_BUSY_ACK_MS = float(os.environ.get("LIVE_BUSY_ACK_MS", "60000"))
 LIVE_BUSY_LOOP_LAG_MS = float(os.environ.get("LIVE_BUSY_LOOP_LAG_MS", "60000"))
-LIVE_AUDIO_PRELOAD = os.environ.get("LIVE_AUDIO_PRELOAD", "0") == "1"  # tests load models when used
+# Tests load the speech models when a test uses them.
+LIVE_AUDIO_PRELOAD = os.environ.get("LIVE_AUDIO_PRELOAD", "0").lower() in ("1", "true", "yes", "on")
 LIVE_ANALYSIS_SWEEP_SECONDS = float(os.environ.get("LIVE_ANALYSIS_SWEEP_SECONDS", "0"))

@@ -136,7 +136,7 @@ def test_with_data_seeds_the_demo_meeting_and_documents_once():
     ("2026-12-07 00:30", "2026-12-07 00:00"),  # early on a Monday: the week's first moment, still this week
     ("2026-12-07 00:05", "2026-12-06 23:55"),  # too early for a 10-minute call to have ended this week
 ])
-def test_the_demo_call_counts_as_this_weeks_whenever_it_is_seeded(monkeypatch, now, start):
+def test_the_demo_call_counts_as_this_weeks_unless_the_week_is_younger_than_the_call(monkeypatch, now, start):
     from datetime import datetime
 
     from meetings import demo

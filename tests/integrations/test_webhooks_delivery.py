@@ -122,3 +122,18 @@ def test_no_task_is_queued_for_an_event_no_endpoint_takes(fast_retries, monkeypa
     assert queued == []
     publish(company.pk, "meeting.ended")
     assert [(e["company_id"], e["type"]) for e in queued] == [(company.pk, "meeting.ended")]
+
+
+def test_an_event_is_queued_anyway_when_the_endpoint_check_fails(monkeypatch, company):
+    from integrations.webhooks import receivers
+
+    queued: list[dict] = []
+    monkeypatch.setattr(receivers, "task_send", lambda name, **kwargs: queued.append(kwargs["event"]))
+
+    def database_away(**kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(receivers.selectors, "webhook_endpoints_for_event", database_away)
+    with transaction.atomic():
+        company_event_publish(company_id=company.pk, type="meeting.ended", data={"meeting_id": 1})
+    assert [e["type"] for e in queued] == ["meeting.ended"]  # the task reads again, with retries
