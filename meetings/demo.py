@@ -47,8 +47,9 @@ def _demo_start(length_seconds: float) -> datetime:
     now = timezone.now()
     moment = now - timedelta(hours=2)
     moment = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
-    today = timezone.localdate()
-    week_start = timezone.make_aware(datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time()))
+    from meetings.intelligence.analytics import week_start_moment
+
+    week_start = week_start_moment()
     if moment < week_start:
         moment = min(week_start, now - timedelta(seconds=length_seconds))
     return moment

@@ -46,6 +46,11 @@ def _since(first_week: date) -> datetime:
     return timezone.make_aware(datetime.combine(first_week, datetime.min.time()))
 
 
+def week_start_moment(today: date | None = None) -> datetime:
+    """This week's first moment (Monday 00:00 in the site's time zone), where its week bucket starts."""
+    return _since(week_buckets(weeks=1, today=today)[0])
+
+
 def sentiment_value(sentiment: Any) -> float | None:
     """The overall score of a stored sentiment, whatever shape the analysis gave it."""
     overall = sentiment.get("overall") if isinstance(sentiment, dict) else sentiment

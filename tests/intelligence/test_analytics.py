@@ -1,6 +1,6 @@
 """Company, meeting and person analytics, their pages and the SVG charts."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from meetings.intelligence import charts
-from meetings.intelligence.analytics import overview
+from meetings.intelligence.analytics import overview, week_start_moment
 from meetings.models import ActionItem, Meeting
 from tests.meetings.factories import action_item_make, meeting_make, participant_make, report_make
 
@@ -19,7 +19,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture
 def seeded(company, member, manager):
     today = timezone.localdate()
-    week_start = timezone.make_aware(datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time()))
+    week_start = week_start_moment()
     # Two hours before it still falls in this week, even early on a Monday (the meeting then ends a bit ahead).
     now = max(timezone.now(), week_start + timedelta(hours=3))
     this_week = meeting_make(company=company, title="Weekly sync", status=Meeting.Status.ENDED,
