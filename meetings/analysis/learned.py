@@ -46,6 +46,9 @@ SMOOTH = 1  # neighbours either side whose raw scores are blended in
 LIVE_DELAY = CONTEXT + SMOOTH  # later utterances needed before an utterance's score is final
 _RULE_DATE = date(2000, 1, 3)  # rule hits do not depend on the date; any fixed day keeps them reproducible
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# The "raw" block reads the words as said, fillers included, two letters or more (scikit-learn's default
+# tokens), with word pairs that run across turns: the ±CONTEXT window as one text.
+_RAW_TOKEN_RE = re.compile(r"\b\w\w+\b")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,15 @@ class DetectorScore:
 
 def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace("’", "'"))
+
+
+@lru_cache(maxsize=4096)
+def _raw_words(text: str) -> tuple[str, ...]:
+    return tuple(_RAW_TOKEN_RE.findall(text.lower()))
+
+
+def _window_grams(words: list[str]) -> list[str]:
+    return [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]
 
 
 def _grams(words: list[str], prefix: str) -> list[str]:
@@ -122,7 +134,7 @@ def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Fea
     words = [o[1] for o in own]
     hits = np.array([o[2] for o in own], dtype=np.float64).reshape(n, 3)
     t0 = utterances[0].start if n else 0.0
-    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": [], "win": []}
+    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": [], "win": [], "raw": []}
     dense = np.zeros((len(rows), len(DENSE_NAMES)), dtype=np.float64)
     for row, i in enumerate(rows):
         u = utterances[i]
@@ -138,6 +150,7 @@ def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Fea
         blocks["ctx"].append(ctx)
         # the whole ±CONTEXT window as one bag, whoever said what: a decision is stated over several turns
         blocks["win"].append([g for j in range(lo, hi) for g in _grams(words[j], "w:")])
+        blocks["raw"].append(_window_grams([w for j in range(lo, hi) for w in _raw_words(utterances[j].text)]))
         speakers = [utterances[j].speaker for j in range(lo, hi)]
         nw = len(words[i])
         minutes = max(0.0, u.start - t0) / 60.0

@@ -236,6 +236,18 @@ def test_agreement_from_others_after_a_proposal_is_a_feature():
     assert "sp:let's" not in ctx and "op:let's" in ctx and "on:okay" in ctx
 
 
+def test_the_action_model_reads_the_window_as_said():
+    # CLOSE[6..9]: a task handed out over turns, fillers and all; the "raw" block is what the action model reads.
+    raw = learned.featurize(CLOSE).blocks["raw"]
+    window = raw[7]  # CLOSE[5..9]
+    assert "um" in window and "you know" in window  # fillers kept, as said
+    assert "it yep" in window  # a word pair across two turns (two speakers)
+    assert "so" in window and "by my" in window and "for user" in window  # the ±2 turns, nothing further
+    assert "okay" not in window and "right" not in window
+    assert all(len(w) > 1 for gram in window for w in gram.split())  # one-letter words are left out
+    assert learned.committed_model().meta["features"]["kind_blocks"]["action"] == ["raw"]
+
+
 def test_pick_keeps_one_prediction_per_radius_of_the_model():
     from dataclasses import replace
 
