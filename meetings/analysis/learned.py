@@ -1,11 +1,13 @@
 """Learned action-item and decision detector for real (disfluent) meetings.
 
-What it reads, per utterance: the disfluency-stripped words of the utterance (word 1-2 grams, TF-IDF), the
-words of its neighbours two turns either side (marked same / other speaker, before / after), and a few
-structural numbers (length, whether the neighbours are the same speaker, how many speakers the window has, how
-far into the meeting it is, the rule detectors' hits on the utterance and its window, whether other people
-only agree in the next turns, "let's" / "we'll" / "go with"); the decision model also reads the ±2 window as
-one bag of words, whoever said them. Two logistic regressions (action, decision; the
+What it reads, per utterance (sparse blocks of word 1-2 grams, TF-IDF, and dense numbers): "u", the
+disfluency-stripped words of the utterance; "ctx", the words of its neighbours two turns either side (marked same
+/ other speaker, before / after); "win", the ±2 window's cleaned words as one bag, whoever said them; "said", the
+±2 window as said (fillers kept, word pairs across turns); and a few structural numbers (length, whether the
+neighbours are the same speaker, how many speakers the window has, how far into the meeting it is, the rule
+detectors' hits on the utterance and its window, whether other people only agree in the next turns, "let's" /
+"we'll" / "go with"). Which blocks each model reads is in the weights' metadata ("kind_blocks"; the others
+have zero weights and are not scored). Two logistic regressions (action, decision; the
 decision one trained on labels widened to ±1 turn) score it; a score is then smoothed over ±1 turn because a
 decision is often stated across several turns, and mapped through a calibration table so it reads as a
 probability; ``pick`` keeps the best utterance per ±2 turns (±1 where the training folds chose it). Inference
@@ -46,9 +48,12 @@ SMOOTH = 1  # neighbours either side whose raw scores are blended in
 LIVE_DELAY = CONTEXT + SMOOTH  # later utterances needed before an utterance's score is final
 _RULE_DATE = date(2000, 1, 3)  # rule hits do not depend on the date; any fixed day keeps them reproducible
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-# The "raw" block reads the words as said, fillers included, two letters or more (scikit-learn's default
-# tokens), with word pairs that run across turns: the ±CONTEXT window as one text.
-_RAW_TOKEN_RE = re.compile(r"\b\w\w+\b")
+# The "said" block reads the ±CONTEXT window as one text, as said: fillers kept ("um you're gonna be working
+# on" hands out a task), word pairs across turns (a task is handed out over several), tokens of two letters or
+# more (those of the TF-IDF reference it was measured against, docs/analysis.md).
+_SAID_TOKEN_RE = re.compile(r"\b\w\w+\b")
+# Every sparse block ``featurize`` builds; committed weights naming another one were made by other code.
+BLOCKS = ("u", "ctx", "win", "said")
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,8 @@ def _words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _raw_words(text: str) -> tuple[str, ...]:
-    return tuple(_RAW_TOKEN_RE.findall(text.lower()))
+def _said_words(text: str) -> tuple[str, ...]:
+    return tuple(_SAID_TOKEN_RE.findall(text.lower()))
 
 
 def _window_grams(words: list[str]) -> list[str]:
@@ -134,7 +139,7 @@ def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Fea
     words = [o[1] for o in own]
     hits = np.array([o[2] for o in own], dtype=np.float64).reshape(n, 3)
     t0 = utterances[0].start if n else 0.0
-    blocks: dict[str, list[list[str]]] = {"u": [], "ctx": [], "win": [], "raw": []}
+    blocks: dict[str, list[list[str]]] = {block: [] for block in BLOCKS}
     dense = np.zeros((len(rows), len(DENSE_NAMES)), dtype=np.float64)
     for row, i in enumerate(rows):
         u = utterances[i]
@@ -150,7 +155,7 @@ def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Fea
         blocks["ctx"].append(ctx)
         # the whole ±CONTEXT window as one bag, whoever said what: a decision is stated over several turns
         blocks["win"].append([g for j in range(lo, hi) for g in _grams(words[j], "w:")])
-        blocks["raw"].append(_window_grams([w for j in range(lo, hi) for w in _raw_words(utterances[j].text)]))
+        blocks["said"].append(_window_grams([w for j in range(lo, hi) for w in _said_words(utterances[j].text)]))
         speakers = [utterances[j].speaker for j in range(lo, hi)]
         nw = len(words[i])
         minutes = max(0.0, u.start - t0) / 60.0
@@ -254,6 +259,8 @@ class Model:
         n = features.dense.shape[0]
         out = {k: np.full(n, self.intercept[k]) for k in KINDS}
         for block in self.meta["blocks"]:
+            if not self._readers[block]:
+                continue
             indptr, indices, data = block_rows(features.blocks[block], self.vocab[block], self.idf[block])
             if not len(indices):
                 continue
@@ -298,6 +305,9 @@ def save_model(model: Model, directory: Path = WEIGHTS_DIR) -> None:
 
 def load_model(directory: Path = WEIGHTS_DIR) -> Model:
     meta = json.loads((directory / "detector.json").read_text(encoding="utf-8"))
+    unknown = set(meta["blocks"]) - set(BLOCKS)
+    if unknown:
+        raise ValueError(f"{directory}: weights for feature blocks {sorted(unknown)} this code does not build")
     with np.load(directory / "detector.npz", allow_pickle=False) as z:
         blocks = meta["blocks"]
         vocab = {b: {t: i for i, t in enumerate(z[f"vocab_{b}"].tolist())} for b in blocks}

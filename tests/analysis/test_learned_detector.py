@@ -237,15 +237,50 @@ def test_agreement_from_others_after_a_proposal_is_a_feature():
 
 
 def test_the_action_model_reads_the_window_as_said():
-    # CLOSE[6..9]: a task handed out over turns, fillers and all; the "raw" block is what the action model reads.
-    raw = learned.featurize(CLOSE).blocks["raw"]
-    window = raw[7]  # CLOSE[5..9]
+    # CLOSE[5..9] around "Yep." (7): a task handed out over turns, fillers and all.
+    window = learned.featurize(CLOSE).blocks["said"][7]
     assert "um" in window and "you know" in window  # fillers kept, as said
     assert "it yep" in window  # a word pair across two turns (two speakers)
-    assert "so" in window and "by my" in window and "for user" in window  # the ±2 turns, nothing further
-    assert "okay" not in window and "right" not in window
+    assert "by my" in window and "for user" in window  # the first and the last line of the window ...
+    assert "thirty" not in window and "guess" not in window and "minutes so" not in window  # ... and nothing past
     assert all(len(w) > 1 for gram in window for w in gram.split())  # one-letter words are left out
-    assert learned.committed_model().meta["features"]["kind_blocks"]["action"] == ["raw"]
+    model = learned.committed_model()
+    assert model.coef["action"]["said"].any() and model.coef["action"]["u"].any()
+    assert not model.coef["action"]["win"].any() and not model.coef["decision"]["said"].any()
+
+
+def test_the_committed_weights_were_trained_with_the_training_script_s_settings():
+    from eval.real import train_detector
+
+    meta = learned.committed_model().meta
+    assert meta["blocks"] == list(train_detector.MIN_DF) and set(meta["blocks"]) <= set(learned.BLOCKS)
+    assert meta["features"]["min_df"] == train_detector.MIN_DF
+    assert meta["features"]["kind_blocks"] == {k: list(v) for k, v in train_detector.KIND_BLOCKS.items()}
+    assert meta["training"]["C"] == train_detector.C
+    assert meta["training"]["class_weight"] == train_detector.CLASS_WEIGHT
+
+
+def test_weights_for_a_block_this_code_does_not_build_are_refused(tmp_path):
+    import json
+    import shutil
+
+    for name in ("detector.npz", "detector.json"):
+        shutil.copy(learned.WEIGHTS_DIR / name, tmp_path / name)
+    meta = json.loads((tmp_path / "detector.json").read_text())
+    meta["blocks"].append("chars")
+    (tmp_path / "detector.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="chars"):
+        learned.load_model(tmp_path)
+
+
+def test_an_item_lands_on_the_line_that_hands_out_the_task():
+    # The window around "so you know what you're doing there" (8) and "I guess that's ... what we've been
+    # talking about" (10) holds tasks, but those lines hand out none: the item is placed on the line that does.
+    picked = set(learned.pick(learned.score_utterances(CLOSE), "action"))
+    assert picked & {6, 9, 12, 13} and not picked & {8, 10, 11}, picked
+    actions, _ = extract_items(CLOSE, meeting_date=MEETING, participants=["A", "B", "C", "D"])
+    not_tasks = {CLOSE[i].text for i in (8, 10, 11)}
+    assert actions and not [a for a in actions if a.source_text in not_tasks], actions
 
 
 def test_pick_keeps_one_prediction_per_radius_of_the_model():
