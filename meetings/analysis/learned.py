@@ -46,6 +46,7 @@ KINDS = ("action", "decision")
 CONTEXT = 2  # neighbours either side in the feature window
 SMOOTH = 1  # neighbours either side whose raw scores are blended in
 LIVE_DELAY = CONTEXT + SMOOTH  # later utterances needed before an utterance's score is final
+TOP_RISE = 0.02  # calibrated scores past the table's top point still rise (see Model.calibrated)
 _RULE_DATE = date(2000, 1, 3)  # rule hits do not depend on the date; any fixed day keeps them reproducible
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # The "said" block reads the ±CONTEXT window as one text, as said: fillers kept ("um you're gonna be working
@@ -276,7 +277,15 @@ class Model:
         prob = 1.0 / (1.0 + np.exp(-logits))
         smoothed = smooth(prob, float(self.meta["smooth_weight"][kind]))
         cal = self.meta["calibration"][kind]
-        return np.interp(smoothed, cal["x"], cal["y"])
+        calibrated = np.interp(smoothed, cal["x"], cal["y"])
+        # Past the table's last point the map would be flat, and every line of a clear stretch would tie, the
+        # earliest winning the peak ("Um and uh marketing executive," before the task said to them): rise by at
+        # most TOP_RISE there, so the order of the scores stands.
+        top = float(cal["x"][-1])
+        above = smoothed > top
+        if above.any() and top < 1.0:
+            calibrated[above] += TOP_RISE * (smoothed[above] - top) / (1.0 - top)
+        return calibrated
 
     def threshold(self, kind: str) -> float:
         return float(self.meta["thresholds"][kind])
