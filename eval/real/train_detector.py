@@ -196,7 +196,7 @@ def choose(meetings: list[AmiMeeting], probs: dict[str, dict[str, np.ndarray]], 
     calibration = reliability_map(meetings, smoothed, kind)
     # the threshold lives on the calibrated scale so callers compare probabilities
     return {"smooth_weight": weight, "radius": radius,
-            "threshold": float(np.interp(threshold, calibration["x"], calibration["y"])),
+            "threshold": float(learned.calibration_apply(np.asarray(threshold), calibration)),
             "calibration": calibration, "train_f1": round(best[0], 4)}
 
 

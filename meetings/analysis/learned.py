@@ -78,10 +78,6 @@ def _said_words(text: str) -> tuple[str, ...]:
     return tuple(_SAID_TOKEN_RE.findall(text.lower()))
 
 
-def _window_grams(words: list[str]) -> list[str]:
-    return [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]
-
-
 def _grams(words: list[str], prefix: str) -> list[str]:
     out = [prefix + w for w in words]
     out += [f"{prefix}{a} {b}" for a, b in itertools.pairwise(words)]
@@ -156,7 +152,7 @@ def featurize(utterances: Sequence[Utterance], rows: range | None = None) -> Fea
         blocks["ctx"].append(ctx)
         # the whole ±CONTEXT window as one bag, whoever said what: a decision is stated over several turns
         blocks["win"].append([g for j in range(lo, hi) for g in _grams(words[j], "w:")])
-        blocks["said"].append(_window_grams([w for j in range(lo, hi) for w in _said_words(utterances[j].text)]))
+        blocks["said"].append(_grams([w for j in range(lo, hi) for w in _said_words(utterances[j].text)], ""))
         speakers = [utterances[j].speaker for j in range(lo, hi)]
         nw = len(words[i])
         minutes = max(0.0, u.start - t0) / 60.0
@@ -225,6 +221,19 @@ def smooth(raw: np.ndarray, weight: float) -> np.ndarray:
     return (1 - weight) * raw + weight * np.maximum(neighbours, raw)
 
 
+def calibration_apply(smoothed: np.ndarray, table: dict) -> np.ndarray:
+    """A smoothed score through a calibration table ({"x": [...], "y": [...]}, both non-decreasing)."""
+    calibrated = np.interp(smoothed, table["x"], table["y"])
+    # Past the table's last point the map would be flat, and every line of a clear stretch would tie, the
+    # earliest winning the peak ("Um and uh marketing executive," before the task said to them): rise by at
+    # most TOP_RISE there, so the order of the scores stands.
+    top = float(table["x"][-1])
+    above = smoothed > top
+    if np.any(above) and top < 1.0:
+        calibrated = np.where(above, calibrated + TOP_RISE * (smoothed - top) / (1.0 - top), calibrated)
+    return calibrated
+
+
 def peaks(scores: np.ndarray, threshold: float, radius: int = CONTEXT) -> list[int]:
     """Indices above ``threshold`` that are the highest within ±radius (one prediction per spoken item)."""
     out = []
@@ -276,16 +285,7 @@ class Model:
     def calibrated(self, kind: str, logits: np.ndarray) -> np.ndarray:
         prob = 1.0 / (1.0 + np.exp(-logits))
         smoothed = smooth(prob, float(self.meta["smooth_weight"][kind]))
-        cal = self.meta["calibration"][kind]
-        calibrated = np.interp(smoothed, cal["x"], cal["y"])
-        # Past the table's last point the map would be flat, and every line of a clear stretch would tie, the
-        # earliest winning the peak ("Um and uh marketing executive," before the task said to them): rise by at
-        # most TOP_RISE there, so the order of the scores stands.
-        top = float(cal["x"][-1])
-        above = smoothed > top
-        if above.any() and top < 1.0:
-            calibrated[above] += TOP_RISE * (smoothed[above] - top) / (1.0 - top)
-        return calibrated
+        return calibration_apply(smoothed, self.meta["calibration"][kind])
 
     def threshold(self, kind: str) -> float:
         return float(self.meta["thresholds"][kind])
