@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from meetings.analysis.disfluency import without_fillers
 
 REPO = Path(__file__).resolve().parent.parent.parent
 AMI_FILE = "ami-es-dev.json"
@@ -88,6 +90,17 @@ def ami_meetings() -> list[AmiMeeting]:
         )
         for m in raw  # type: ignore[union-attr]
     ]
+
+
+def caption_like(meeting: AmiMeeting) -> AmiMeeting:
+    """The meeting as live captions or speech recognition give it: each line without transcription marks,
+    fillers ("um", "uh") or stuttered repeats, and lines with nothing else ("Um.") left out.
+
+    Utterance ids and labels stay, so the same scoring applies; the manual transcripts keep every filler,
+    which the product's "said" features read, and captions do not.
+    """
+    lines = [replace(u, text=without_fillers(u.text)) for u in meeting.utterances]
+    return AmiMeeting(meeting=meeting.meeting, utterances=[u for u in lines if u.text], gold=meeting.gold)
 
 
 def folds(meetings: list[AmiMeeting], k: int = 5) -> list[tuple[list[AmiMeeting], list[AmiMeeting]]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,21 +257,34 @@ def train_calibrated(prepared: list[Prepared], inner_k: int = INNER_FOLDS) -> Mo
     return calibrate(fit(prepared), [p.meeting for p in prepared], oof)
 
 
-def evaluate(prepared: list[Prepared], inner_k: int = INNER_FOLDS
+def score(model: Model, test: list[Prepared], preds: dict[str, dict[str, set[str]]],
+          scores: dict[str, dict[str, np.ndarray]] | None = None) -> None:
+    """``model``'s predicted utterance ids (and calibrated scores) for the ``test`` meetings, added per kind."""
+    for p in test:
+        logits = model.raw_scores(p.features)
+        for k in KINDS:
+            s = model.calibrated(k, logits[k])
+            if scores is not None:
+                scores[k][p.meeting.meeting] = s
+            preds[k][p.meeting.meeting] = {p.meeting.utterances[i].id
+                                           for i in peaks(s, model.threshold(k), model.radius(k))}
+
+
+def evaluate(prepared: list[Prepared], inner_k: int = INNER_FOLDS, *,
+             also: Callable[[Model, list[Prepared]], None] | None = None,
              ) -> tuple[dict[str, dict[str, set[str]]], dict[str, dict[str, np.ndarray]]]:
-    """Outer 5 series folds: per kind, meeting -> predicted utterance ids, and meeting -> calibrated scores."""
+    """Outer 5 series folds: per kind, meeting -> predicted utterance ids, and meeting -> calibrated scores.
+
+    ``also(model, test)`` is called with each fold's model and test meetings (to score other versions of them).
+    """
     preds: dict[str, dict[str, set[str]]] = {k: {} for k in KINDS}
     scores: dict[str, dict[str, np.ndarray]] = {k: {} for k in KINDS}
     for fold, (train, test) in enumerate(series_folds(prepared)):
         started = time.monotonic()
         model = train_calibrated(train, inner_k)
-        for p in test:
-            logits = model.raw_scores(p.features)
-            for k in KINDS:
-                s = model.calibrated(k, logits[k])
-                scores[k][p.meeting.meeting] = s
-                preds[k][p.meeting.meeting] = {p.meeting.utterances[i].id
-                                               for i in peaks(s, model.threshold(k), model.radius(k))}
+        score(model, test, preds, scores)
+        if also is not None:
+            also(model, test)
         print(f"  fold {fold}: {len(train)} train / {len(test)} test meetings, {time.monotonic() - started:.0f} s",
               file=sys.stderr, flush=True)
     return preds, scores

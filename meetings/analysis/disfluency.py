@@ -145,6 +145,26 @@ def _drop_fragments_and_repeats(tokens: list[str]) -> list[str]:
     return out
 
 
+_MARKS_RE = re.compile(r"\{[^{}]{1,40}\}|\[[^\[\]]{1,40}\]|<[^<>]{1,40}>")
+_SPOKEN_FILLER_RE = re.compile(
+    r"(?<![\w'-])(?:u+h+|u+m+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m+h*m+|m+-h+m+|m+m+-h+m+|u+h+-h+u+h+|u+m+-h+m+)"
+    r"(?![\w'-])[,.!?]*",
+    re.IGNORECASE,
+)
+_REPEATS_RE = re.compile(r"\b(\w+)(?:[,.]? \1\b)+", re.IGNORECASE)
+_STRAY_RE = re.compile(r"(?:^|(?<=\s))[,.;:!?-]+(?=\s|$)")
+
+
+def without_fillers(text: str) -> str:
+    """What a line says: no transcription marks ({disfmarker}, [laughter]), fillers or stuttered repeats.
+
+    Casing and words otherwise kept: what search indexes, and about what live captions show of a line.
+    """
+    text = _STRAY_RE.sub(" ", _SPOKEN_FILLER_RE.sub(" ", _MARKS_RE.sub(" ", text)))
+    text = _REPEATS_RE.sub(r"\1", " ".join(text.split()))
+    return text.strip(" ,;:-")
+
+
 def strip_disfluencies(text: str) -> str:
     """The utterance without fillers, false starts and repeated words; case and meaning kept."""
     t = _ACRONYM_RE.sub(lambda m: m.group(1).replace("_", ""), text)

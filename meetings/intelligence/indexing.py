@@ -18,7 +18,6 @@ idempotent and a re-run after a regenerated report leaves no stale chunks:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -28,6 +27,7 @@ import numpy as np
 from accounts.models import Company
 from knowledge import services as knowledge_services
 from knowledge.services import ChunkInput, chunks_delete, chunks_replace
+from meetings.analysis.disfluency import without_fillers
 from meetings.intelligence import selectors
 from meetings.intelligence.timefmt import clock, meeting_day
 from meetings.models import ActionItem, Decision, Meeting, Participant, TranscriptSegment
@@ -46,23 +46,6 @@ class _Line:
     start: float
     end: float
     text: str
-
-
-_MARKS = re.compile(r"\{[^{}]{1,40}\}|\[[^\[\]]{1,40}\]|<[^<>]{1,40}>")
-_FILLERS = re.compile(
-    r"(?<![\w'-])(?:u+h+|u+m+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m+h*m+|m+-h+m+|m+m+-h+m+|u+h+-h+u+h+|u+m+-h+m+)"
-    r"(?![\w'-])[,.!?]*",
-    re.IGNORECASE,
-)
-_REPEATS = re.compile(r"\b(\w+)(?:[,.]? \1\b)+", re.IGNORECASE)
-_STRAY = re.compile(r"(?:^|(?<=\s))[,.;:!?-]+(?=\s|$)")
-
-
-def clean_text(text: str) -> str:
-    """What a line says, for search: no transcription marks, fillers or stuttered repeats."""
-    text = _STRAY.sub(" ", _FILLERS.sub(" ", _MARKS.sub(" ", text)))
-    text = _REPEATS.sub(r"\1", " ".join(text.split()))
-    return text.strip(" ,;:-")
 
 
 def _base_metadata(meeting: Meeting, participants: list[str]) -> dict:
@@ -173,7 +156,7 @@ def piece_prefix(line: _Line) -> str:
 def _transcript_chunks(meeting: Meeting, participants: list[str]) -> tuple[list[ChunkInput], np.ndarray]:
     lines = [
         _Line(segment_id=s.pk, speaker=speaker_name(s), start=float(s.start_time),
-              end=float(max(s.end_time, s.start_time)), text=clean_text(s.text))
+              end=float(max(s.end_time, s.start_time)), text=without_fillers(s.text))
         for s in selectors.segments_final(meeting=meeting).iterator(chunk_size=2000)
     ]
     lines = [line for line in lines if line.text]

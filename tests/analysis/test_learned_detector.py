@@ -82,10 +82,10 @@ def test_weights_are_small_credited_and_carry_their_figures():
         assert meta["dev_figures"][kind]["f1"] > 0
 
 
-def test_committed_weights_reproduce_their_recorded_figures():
+@pytest.fixture
+def check_meetings():
+    """The real dev meetings the committed weights recorded their figures on, and those figures."""
     from eval.real.data import DataMissing, ami_meetings
-    from eval.real.scoring import utterance_prf
-    from eval.real.train_detector import to_utterances
 
     try:
         meetings = ami_meetings()
@@ -94,13 +94,53 @@ def test_committed_weights_reproduce_their_recorded_figures():
     recorded = learned.committed_model().meta["check_meetings"]
     check = [m for m in meetings if m.meeting in recorded["meetings"]]
     assert len(check) == len(recorded["meetings"])
+    return check, recorded["figures"]
+
+
+def test_committed_weights_reproduce_their_recorded_figures(check_meetings):
+    from eval.real.scoring import utterance_prf
+    from eval.real.train_detector import to_utterances
+
+    check, figures = check_meetings
     scored = {m.meeting: learned.score_utterances(to_utterances(m)) for m in check}
     for kind in learned.KINDS:
         pred = {m.meeting: {m.utterances[i].id for i in learned.pick(scored[m.meeting], kind)} for m in check}
         prf = utterance_prf(check, pred, kind)
-        want = recorded["figures"][kind]
+        want = figures[kind]
         assert prf.predicted == pytest.approx(want["predicted"], abs=2)
         assert prf.f1 == pytest.approx(want["f1"], abs=0.03)
+
+
+def test_caption_like_meetings_say_the_same_without_fillers():
+    from eval.real.data import AmiMeeting, GoldSentence, caption_like
+    from eval.real.data import Utterance as AmiUtterance
+
+    lines = ["Um {vocalsound} so you're gonna uh be working on the the design", "Um.", "Yeah, okay."]
+    meeting = AmiMeeting(
+        meeting="ES2002a",
+        utterances=[AmiUtterance(id=f"u{i}", speaker="A", start=i, end=i + 1, text=t, labels=["action"] * (i == 0))
+                    for i, t in enumerate(lines)],
+        gold=[GoldSentence(id="g0", kind="action", text="design", utterances=["u0"])],
+    )
+    captions = caption_like(meeting)
+    assert [(u.id, u.text, u.labels) for u in captions.utterances] == [
+        ("u0", "so you're gonna be working on the design", ["action"]), ("u2", "Yeah, okay.", [])]
+    assert captions.gold == meeting.gold and meeting.utterances[0].text == lines[0]
+
+
+def test_committed_weights_hold_on_captions_without_fillers(check_meetings):
+    """Manual transcripts keep every "um"; captions drop them. The figures must not hang on the fillers."""
+    from eval.real.data import caption_like
+    from eval.real.scoring import utterance_prf
+    from eval.real.train_detector import to_utterances
+
+    transcripts, figures = check_meetings
+    check = [caption_like(m) for m in transcripts]
+    assert sum(len(m.utterances) for m in check) < sum(len(m.utterances) for m in transcripts)
+    scored = {m.meeting: learned.score_utterances(to_utterances(m)) for m in check}
+    for kind in learned.KINDS:
+        pred = {m.meeting: {m.utterances[i].id for i in learned.pick(scored[m.meeting], kind)} for m in check}
+        assert utterance_prf(check, pred, kind).f1 >= figures[kind]["f1"] - 0.05
 
 
 def test_live_scores_equal_after_meeting_scores():

@@ -12,10 +12,10 @@ from django.utils import timezone
 from accounts.tenancy import tenant_scope
 from knowledge.models import Chunk
 from knowledge.retrieval import Candidates, ChunkHit, transcript_term_counts
+from meetings.analysis.disfluency import without_fillers
 from meetings.intelligence.indexing import (
     WINDOW_MAX_CHARS,
     WINDOW_MIN_CHARS,
-    clean_text,
     meeting_index,
     transcript_windows,
 )
@@ -302,10 +302,10 @@ def test_disfluent_transcript_finds_the_moment(company):
     assert hits[0].segment_id == stored.pk  # the link opens the line that said it
 
 
-def test_clean_text_keeps_words_that_look_like_fillers():
-    assert clean_text("Hmm, the umbrella and the humdrum {gap} er, erm") == "the umbrella and the humdrum"
-    assert clean_text("I I I think the the uh price is right") == "I think the price is right"
-    assert clean_text("Um. {vocalsound}") == ""
+def test_without_fillers_keeps_words_that_look_like_fillers():
+    assert without_fillers("Hmm, the umbrella and the humdrum {gap} er, erm") == "the umbrella and the humdrum"
+    assert without_fillers("I I I think the the uh price is right") == "I think the price is right"
+    assert without_fillers("Um. {vocalsound}") == ""
 
 
 def test_speaker_aware_query_prefers_the_speakers_window(company):
