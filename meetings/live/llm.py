@@ -90,16 +90,16 @@ def budget_seconds() -> float:
     return float(getattr(settings, "LIVE_LLM_BUDGET_SECONDS", 3.0))
 
 
-_routes: dict[tuple[int, str], tuple[float, Route]] = {}
+_routes: dict[tuple[int | None, str], tuple[float, Route]] = {}
 _routes_lock = threading.Lock()
 
 
-def company_route(company: Company, prompt_type: str) -> Route:
-    """The company's route for ``prompt_type``, remembered for LIVE_ROUTE_CACHE_SECONDS: each final caption asks
-    for two or three routes, two queries each, and they change rarely (a change made in this process clears
-    them at once; other processes follow within the cache time)."""
+def company_route(company: Company | None, prompt_type: str) -> Route:
+    """The company's route for ``prompt_type`` (``None``: the global settings), remembered for
+    LIVE_ROUTE_CACHE_SECONDS: each final caption asks for two or three routes, two queries each, and they change
+    rarely (a change made in this process clears them at once; other processes follow within the cache time)."""
     ttl = float(getattr(settings, "LIVE_ROUTE_CACHE_SECONDS", 0.0))
-    key, now = (company.pk, prompt_type), time.monotonic()
+    key, now = (company.pk if company is not None else None, prompt_type), time.monotonic()
     with _routes_lock:
         hit = _routes.get(key)
     if hit is not None and now - hit[0] < ttl:
@@ -155,7 +155,7 @@ def _window_text(window: Sequence[Utterance]) -> str:
     return "\n".join(f"{u.speaker or 'Unknown'}: {u.text.strip()}" for u in window)
 
 
-def live_action_items(*, company: Company, window: Sequence[Utterance], meeting_date: date,
+def live_action_items(*, company: Company | None, window: Sequence[Utterance], meeting_date: date,
                       participants: Sequence[str], local: list[ActionItemCandidate]) -> LiveOutcome:
     """Action items in the last line of ``window`` (the lines before it are context)."""
     route = company_route(company, PromptType.ACTION_ITEMS)
@@ -183,7 +183,7 @@ def live_action_items(*, company: Company, window: Sequence[Utterance], meeting_
     return LiveOutcome(items, route.label)
 
 
-def live_decisions(*, company: Company, window: Sequence[Utterance],
+def live_decisions(*, company: Company | None, window: Sequence[Utterance],
                    local: list[DecisionCandidate]) -> LiveOutcome:
     """Decisions settled by the last line of ``window``."""
     route = company_route(company, PromptType.DECISIONS)
@@ -202,7 +202,7 @@ def live_decisions(*, company: Company, window: Sequence[Utterance],
     return LiveOutcome(items, route.label)
 
 
-def live_fact_check(*, company: Company, claim: str, passages: Sequence[FactCheckPassage]) -> LiveOutcome | None:
+def live_fact_check(*, company: Company | None, claim: str, passages: Sequence[FactCheckPassage]) -> LiveOutcome | None:
     """The model's verdict on ``claim`` given the numbered passages; None when the company uses the local check."""
     route = company_route(company, PromptType.FACT_CHECK)
     if route.spec is None or not passages:

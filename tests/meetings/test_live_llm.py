@@ -168,3 +168,22 @@ def test_llm_max_output_tokens_caps_every_reply(company, company_llm, settings):
     settings.LLM_MAX_OUTPUT_TOKENS = 0
     with tenant_scope(company):
         assert route_for(company=company, prompt_type="summary").spec.max_tokens is None
+
+
+def test_without_a_company_the_live_path_uses_the_global_model(company, company_llm, settings):
+    """``company=None`` (make eval-llm, scripts): the global LLM settings, remembered apart from any company's."""
+    from meetings.analysis.types import Utterance
+    from meetings.live import llm as live_llm
+
+    settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_MODEL = company_llm.base_url, "global-key", "global"
+    settings.LIVE_ROUTE_CACHE_SECONDS = 60
+    window = [Utterance(speaker="Dana", text="So we ship the beta on Friday, agreed?", segment_id=7)]
+    for _ in range(2):  # the second round reads the remembered routes
+        company_llm.reply(json.dumps({"decisions": [{"text": "Ship the beta on Friday", "source_text": ""}]}))
+        outcome = live_llm.live_decisions(company=None, window=window, local=[])
+        assert [d.text for d in outcome.items] == ["Ship the beta on Friday"]
+        assert company_llm.requests[-1]["body"]["model"] == "global"
+        company_llm.reply(json.dumps({"decisions": []}))
+        with tenant_scope(company):
+            live_llm.live_decisions(company=company, window=window, local=[])
+        assert company_llm.requests[-1]["body"]["model"] == "acme-model"
