@@ -178,6 +178,7 @@ def test_without_a_company_the_live_path_uses_the_global_model(company, company_
     settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_MODEL = company_llm.base_url, "global-key", "global"
     settings.LIVE_ROUTE_CACHE_SECONDS = 60
     window = [Utterance(speaker="Dana", text="So we ship the beta on Friday, agreed?", segment_id=7)]
+    live_llm.routes_forget()
     for _ in range(2):  # the second round reads the remembered routes
         company_llm.reply(json.dumps({"decisions": [{"text": "Ship the beta on Friday", "source_text": ""}]}))
         outcome = live_llm.live_decisions(company=None, window=window, local=[])
@@ -187,3 +188,5 @@ def test_without_a_company_the_live_path_uses_the_global_model(company, company_
         with tenant_scope(company):
             live_llm.live_decisions(company=company, window=window, local=[])
         assert company_llm.requests[-1]["body"]["model"] == "acme-model"
+        assert {(None, "decisions"), (company.pk, "decisions")} <= set(live_llm._routes)
+    assert live_llm.company_route(None, "decisions") is live_llm._routes[(None, "decisions")][1]
