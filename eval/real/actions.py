@@ -66,7 +66,7 @@ def run(args=None) -> str:
         rows[kind]["rules"] = baselines.rules(meetings, kind)
         for train, test in splits:
             rows[kind]["tfidf"].update(baselines.tfidf(train, test, kind))
-    # The same fold models also score the test meetings as captions give them (no fillers, marks or stutters).
+    # The same fold models also score the test meetings without fillers, marks or stutters (what captions drop).
     captions = {m.meeting: caption_like(m) for m in meetings}
     caption_preds: dict[str, dict[str, set[str]]] = {k: {} for k in KINDS}
     learned_preds, learned_scores = evaluate(
@@ -86,7 +86,7 @@ def run(args=None) -> str:
         per_fold = [utterance_prf(test, learned_preds[kind], kind).f1 for _, test in splits]
         out.append(f"  learned F1 by fold: {' '.join(f'{f:.3f}' for f in per_fold)}")
         as_captions = list(captions.values())
-        out.append("  as captions give the meetings (fillers, transcription marks and stutters removed):")
+        out.append("  without fillers, transcription marks and stutters (what captions drop):")
         for label, predicted in (("keyword baseline", baselines.keyword(as_captions, kind)),
                                  ("learned detector (product)", caption_preds[kind])):
             out.append(f"    {label:<28}{utterance_prf(as_captions, predicted, kind).row()}")

@@ -93,8 +93,9 @@ def ami_meetings() -> list[AmiMeeting]:
 
 
 def caption_like(meeting: AmiMeeting) -> AmiMeeting:
-    """The meeting as live captions or speech recognition give it: each line without transcription marks,
-    fillers ("um", "uh") or stuttered repeats, and lines with nothing else ("Um.") left out.
+    """The meeting without what captions and speech recognition drop: each line without transcription marks,
+    fillers ("um", "uh") or stuttered repeats, and lines with nothing else ("Um.") left out. Recognition
+    errors are not modelled.
 
     Utterance ids and labels stay, so the same scoring applies; the manual transcripts keep every filler,
     which the product's "said" features read, and captions do not.

@@ -307,14 +307,11 @@ def build(meetings: list[AmiMeeting] | None = None, *, dev_figures: dict | None 
         model.meta["dev_figures"] = dev_figures
     # figures of the committed weights on a few meetings, for the reproduction test
     check = [p for p in prepared if p.meeting.meeting in CHECK_MEETINGS]
+    preds: dict[str, dict[str, set[str]]] = {k: {} for k in KINDS}
+    score(model, check, preds)
     recorded = {}
     for kind in KINDS:
-        pred = {}
-        for p in check:
-            s = model.calibrated(kind, model.raw_scores(p.features)[kind])
-            pred[p.meeting.meeting] = {p.meeting.utterances[i].id
-                                       for i in peaks(s, model.threshold(kind), model.radius(kind))}
-        prf = utterance_prf([p.meeting for p in check], pred, kind)
+        prf = utterance_prf([p.meeting for p in check], preds[kind], kind)
         recorded[kind] = {"precision": round(prf.precision, 4), "recall": round(prf.recall, 4),
                           "f1": round(prf.f1, 4), "predicted": prf.predicted}
     model.meta["check_meetings"] = {"meetings": list(CHECK_MEETINGS), "figures": recorded}
