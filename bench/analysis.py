@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from eval.real import factcheck
     from eval.real.data import ami_meetings
-    from knowledge.embeddings import embed_texts
+    from knowledge.embeddings import embed_sentences
     from meetings.analysis import analyze_transcript, score_live
     from meetings.analysis.combined import transcript_items
     from meetings.analysis.transcript import contextual_action_items, contextual_decisions
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                          rule_items=contextual_action_items(utterances, meeting_date=day, participants=names),
                          rule_decisions_found=contextual_decisions(utterances))
 
-    embed_texts(["warm up"])  # model load is not part of a report
+    embed_sentences(["warm up"])  # model load is not part of a report
     baseline = _median_seconds(rules, args.repeat)
     rows = [
         ("rule detectors only (previous, baseline)", baseline),
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         ("whole local analysis, no embeddings", _median_seconds(
             lambda: analyze_transcript(utterances, meeting_date=day, participants=names), args.repeat)),
         ("whole local analysis, MiniLM embeddings", _median_seconds(
-            lambda: analyze_transcript(utterances, meeting_date=day, participants=names, embed=embed_texts),
+            lambda: analyze_transcript(utterances, meeting_date=day, participants=names, embed=embed_sentences),
             max(1, args.repeat - 2))),
     ]
     print(f"\n2-hour meeting: AMI {series}a-d back to back, {len(utterances)} utterances, {minutes:.0f} minutes")

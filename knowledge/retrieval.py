@@ -43,6 +43,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Company, Role
+from knowledge.embeddings import common_scale
 from knowledge.models import AccessLevel, SourceType
 
 RRF_K = 60
@@ -369,7 +370,7 @@ def _hit(row: tuple, *, score: float, text_rank: float | None, similarity: float
         metadata = json.loads(metadata)
     return ChunkHit(chunk_id=chunk_id, source_type=source_type, source_id=source_id, document_id=document_id,
                     title=title, page=page, text=text, score=float(score), start_char=start_char,
-                    end_char=end_char, metadata=dict(metadata or {}), similarity=similarity,
+                    end_char=end_char, metadata=dict(metadata or {}), similarity=common_scale(similarity),
                     text_rank=text_rank, access_level=access_level, position=position)
 
 
@@ -418,7 +419,8 @@ def chunks_search(
     with connection.cursor() as cursor:
         if mode == "vector":
             rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=k)
-            return [_hit(r, score=r[_SIMILARITY], text_rank=None, similarity=r[_SIMILARITY]) for r in rows[:k]]
+            return [_hit(r, score=common_scale(r[_SIMILARITY]), text_rank=None, similarity=r[_SIMILARITY])
+                    for r in rows[:k]]
         text_rows = _fulltext(cursor, where=where, params=params, query=query, n=k if mode == "fulltext" else n,
                               qvec=qvec, company_id=company.pk)
         if mode == "fulltext":
@@ -585,7 +587,8 @@ def chunks_candidates(
             vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
     return Candidates(
         text=[_hit(r, score=r[_RANK], text_rank=r[_RANK], similarity=r[_SIMILARITY]) for r in text_rows],
-        vector=[_hit(r, score=r[_SIMILARITY], text_rank=None, similarity=r[_SIMILARITY]) for r in vector_rows],
+        vector=[_hit(r, score=common_scale(r[_SIMILARITY]), text_rank=None, similarity=r[_SIMILARITY])
+                for r in vector_rows],
     )
 
 

@@ -35,6 +35,8 @@ def main() -> int:
     ensure_started()
     print("==> migrating the database")
     manage("migrate", "--noinput", "-v", "0")
+    # Chunks an earlier run embedded with another model (a release that changed it) are made again.
+    manage("knowledge_reembed", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
     manage("seed_demo", "--with-data")
 

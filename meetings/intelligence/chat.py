@@ -170,7 +170,7 @@ def extractive_answer(question: str, sources: list[Source]) -> str:
     candidates = [s for source in sources for s in _sentences(source)][:120]
     if not candidates:
         return I_DONT_KNOW
-    vectors = embeddings.embed_texts([question] + [c.text for c in candidates])
+    vectors = embeddings.embed_sentences([question] + [c.text for c in candidates])
     similarities = vectors[1:] @ vectors[0]
     q_words = set(re.findall(r"\w{4,}", question.lower()))
     scored = []

