@@ -350,6 +350,10 @@ def copy_chunks(target, synth: Synthesizer, n: int, source_offset: int) -> None:
     from pgvector.psycopg import register_vector
     from psycopg.types.json import Jsonb
 
+    from knowledge.embeddings import embedding_model_name
+
+    model = embedding_model_name()  # the vectors are composed from the retrieval model's embeddings
+
     connection.ensure_connection()
     raw = connection.connection
     register_vector(raw)
@@ -365,7 +369,7 @@ def copy_chunks(target, synth: Synthesizer, n: int, source_offset: int) -> None:
             source = source_offset + i // 20
             level = "confidential" if i % 10 == 0 else "team"
             copy.write_row([target.pk, "summary", source, i % 20, f"Report {source}", text, None, 0, len(text),
-                            Jsonb({}), level, vector, "all-MiniLM-L6-v2-int8", now])
+                            Jsonb({}), level, vector, model, now])
 
 
 def rebuild_index() -> float:

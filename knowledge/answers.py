@@ -174,7 +174,10 @@ def _dont_know() -> Answer:
 
 
 def _relevant(hits: list[ChunkHit]) -> bool:
-    return bool(hits) and _best_similarity(hits) >= settings.KNOWLEDGE_ANSWER_MIN_SIMILARITY
+    # A word match without a similarity (a chunk embedded by another model, re-embedding under way):
+    # the question's words in its sentences decide, below.
+    return bool(hits) and (_best_similarity(hits) >= settings.KNOWLEDGE_ANSWER_MIN_SIMILARITY
+                           or any(h.similarity is None and h.text_rank for h in hits))
 
 
 def local_answer(question: str, hits: list[ChunkHit], *, top_k: int = 5) -> Answer:

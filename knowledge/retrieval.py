@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Company, Role
-from knowledge.embeddings import common_scale
+from knowledge.embeddings import common_scale, embedding_model_name
 from knowledge.models import AccessLevel, SourceType
 
 RRF_K = 60
@@ -218,6 +218,9 @@ def _where(
 _COLUMNS = ("c.id, c.source_type, c.source_id, c.document_id, c.title, c.page, c.text, c.start_char, "
             "c.end_char, c.metadata, c.access_level, c.position")
 _RANK, _SIMILARITY = 12, 13  # a candidate row: the columns above, then its full-text rank and its cosine
+# A chunk embedded by another model (a model change, before `knowledge_reembed` caught up) says nothing
+# about this model's questions: it has no similarity and is not in the vector list, only found by its words.
+_SIMILARITY_SQL = "CASE WHEN c.embedding_model = %(model)s THEN 1 - (c.embedding <=> %(qvec)s::vector) END"
 _OPERATORS = re.compile(r"\"|(^|\s)-\w|\s(or|OR|Or)\s")
 
 
@@ -282,7 +285,7 @@ def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str
     if plan is None:
         return []
     tsquery_sql, tsquery_params = plan
-    similarity = "1 - (c.embedding <=> %(qvec)s::vector)" if qvec else "NULL::float8"
+    similarity = _SIMILARITY_SQL if qvec else "NULL::float8"
     sql = f"""
         WITH q AS (SELECT {tsquery_sql} AS query),
         hits AS (
@@ -296,7 +299,7 @@ def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str
         FROM hits JOIN knowledge_chunk c ON c.id = hits.id
         ORDER BY hits.rank DESC, c.id
     """
-    cursor.execute(sql, {**params, **tsquery_params, "q": query, "n": n, "qvec": qvec})
+    cursor.execute(sql, {**params, **tsquery_params, "q": query, "n": n, "qvec": qvec, "model": embedding_model_name()})
     return cursor.fetchall()
 
 
@@ -306,11 +309,11 @@ def _vector_exact(cursor, *, where: str, params: dict, qvec: str, n: int) -> lis
     sql = f"""
         SELECT {_COLUMNS}, NULL::float8, 1 - (c.embedding <=> %(qvec)s::vector)
         FROM knowledge_chunk c
-        WHERE {where} AND c.embedding IS NOT NULL
+        WHERE {where} AND c.embedding IS NOT NULL AND c.embedding_model = %(model)s
         ORDER BY (c.embedding <=> %(qvec)s::vector) + 0, c.id
         LIMIT %(n)s
     """
-    cursor.execute(sql, {**params, "qvec": qvec, "n": n})
+    cursor.execute(sql, {**params, "qvec": qvec, "n": n, "model": embedding_model_name()})
     return cursor.fetchall()
 
 
@@ -318,13 +321,13 @@ def _vector_hnsw(cursor, *, where: str, params: dict, qvec: str, n: int, ef_sear
     sql = f"""
         SELECT {_COLUMNS}, NULL::float8, 1 - (c.embedding <=> %(qvec)s::vector)
         FROM knowledge_chunk c
-        WHERE {where}
+        WHERE {where} AND c.embedding_model = %(model)s
         ORDER BY c.embedding <=> %(qvec)s::vector
         LIMIT %(n)s
     """
     with transaction.atomic():
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        cursor.execute(sql, {**params, "qvec": qvec, "n": n})
+        cursor.execute(sql, {**params, "qvec": qvec, "n": n, "model": embedding_model_name()})
         return cursor.fetchall()
 
 
@@ -519,7 +522,7 @@ def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: i
                 break
             fetch.append(lexeme)
             expected += df[lexeme]
-    similarity = "1 - (c.embedding <=> %(qvec)s::vector)" if qvec else "NULL::float8"
+    similarity = _SIMILARITY_SQL if qvec else "NULL::float8"
     matches = _text_match(cursor, company_id=company_id, tsquery="%(tsq)s::tsquery", selective=selective)
     sql = f"""
         WITH w AS (SELECT * FROM unnest(%(lex)s::text[], %(idf)s::float8[]) AS w(lexeme, idf)),
@@ -545,6 +548,7 @@ def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: i
         **params, "lex": present, "idf": [bm25_idf(df[lex], total) for lex in present],
         "tsq": " | ".join(_quote_lexeme(lex) for lex in fetch), "k1": BM25_K1, "k1_1": BM25_K1 + 1,
         "b": BM25_B, "mean": _company_mean_chars(cursor, company_id), "n": n, "qvec": qvec,
+        "model": embedding_model_name(),
     })
     return cursor.fetchall()
 

