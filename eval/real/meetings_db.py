@@ -136,11 +136,19 @@ def imported_again(
     """The company and meetings a ``--keep`` run left (``--reuse``: no second import)."""
     from accounts.models import Company
     from accounts.tenancy import tenant_scope
+    from knowledge.embeddings import embedding_model_name
+    from knowledge.models import Chunk
     from meetings.models import Meeting, TranscriptSegment
 
     company = Company.objects.get(name=company_name)
     out = {}
     with tenant_scope(company):
+        # Chunks of another model have no vector list here (knowledge.retrieval): the figures would be wrong.
+        other = set(Chunk.objects.exclude(embedding_model=embedding_model_name()).values_list("embedding_model",
+                                                                                            flat=True).distinct())
+        if other:
+            raise SystemExit(f"the kept database was embedded with {', '.join(sorted(other))}, not "
+                             f"{embedding_model_name()}: run again without --reuse")
         by_title = {m.title: m.pk for m in Meeting.objects.all()}
         for m in meetings:
             ids = list(

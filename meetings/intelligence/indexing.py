@@ -11,7 +11,8 @@ idempotent and a re-run after a regenerated report leaves no stale chunks:
   nothing left (a lone "Um.") is not indexed. The model embeds each stretch between two window
   edges once and a window's vector is the mean of its stretches' (``window_embeddings``): the
   model reads every line once instead of about 1.5 times (2-hour meeting, 457 windows: 15.6 s of
-  model time instead of 21.0 s, same search quality on QMSum; ``bench/search.py``);
+  MiniLM time instead of 21.0 s, same search quality on QMSum; ``bench/search.py``; e5-small, the
+  retrieval model since, takes about 34 s of it);
 - ``summary``: the short and detailed summary and the key points;
 - ``decision`` and ``action_item``: one chunk each.
 """
