@@ -64,13 +64,10 @@ class Embedder(Protocol):
 
 
 class _SymmetricModel:
-    """A model that reads questions like any text, its cosines already on the common scale."""
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
+    """A model that reads questions like any text (its ``embed``), its cosines already on the common scale."""
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts)
+        return self.embed(texts)  # type: ignore[attr-defined]
 
     def common_scale(self, similarity: float) -> float:
         return similarity
@@ -344,7 +341,7 @@ def common_scale(similarity: float | None) -> float | None:
 
 # Questions repeat (the same question in a meeting, the same search from the dashboard):
 # a small LRU saves the 5-15 ms of a query embedding.
-_query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_query_cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()  # (model, role, text)
 _query_cache_lock = threading.Lock()
 _QUERY_CACHE_SIZE = 4096
 
@@ -374,18 +371,18 @@ def embed_cached(texts: list[str]) -> np.ndarray:
     missing: list[int] = []
     with _query_cache_lock:
         for i, text in enumerate(texts):
-            cached = _query_cache.get((embedder.name, text))
+            cached = _query_cache.get((embedder.name, "sentence", text))
             if cached is None:
                 missing.append(i)
             else:
-                _query_cache.move_to_end((embedder.name, text))
+                _query_cache.move_to_end((embedder.name, "sentence", text))
                 out[i] = cached
     if missing:
         vectors = embedder.embed([texts[i] for i in missing])
         with _query_cache_lock:
             for i, vector in zip(missing, vectors, strict=True):
                 out[i] = vector
-                _query_cache[(embedder.name, texts[i])] = vector
+                _query_cache[(embedder.name, "sentence", texts[i])] = vector
             while len(_query_cache) > _QUERY_CACHE_SIZE:
                 _query_cache.popitem(last=False)
     return out

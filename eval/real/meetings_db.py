@@ -144,11 +144,12 @@ def imported_again(
     out = {}
     with tenant_scope(company):
         # Chunks of another model have no vector list here (knowledge.retrieval): the figures would be wrong.
-        other = set(Chunk.objects.exclude(embedding_model=embedding_model_name()).values_list("embedding_model",
-                                                                                            flat=True).distinct())
+        model = embedding_model_name()
+        other = sorted(set(Chunk.objects.for_company(company).exclude(embedding_model=model)
+                           .values_list("embedding_model", flat=True)))
         if other:
-            raise SystemExit(f"the kept database was embedded with {', '.join(sorted(other))}, not "
-                             f"{embedding_model_name()}: run again without --reuse")
+            raise SystemExit(f"the kept database was embedded with {', '.join(other)}, not {model}: "
+                             "run again without --reuse")
         by_title = {m.title: m.pk for m in Meeting.objects.all()}
         for m in meetings:
             ids = list(

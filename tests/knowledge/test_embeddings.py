@@ -144,17 +144,21 @@ def test_chunk_hits_report_similarity_on_the_common_scale(company):
     assert hits[0].score == pytest.approx(hits[0].similarity)
 
 
+def _store_the_first_under_an_old_model(company, source_type: str, texts: list[str]) -> None:
+    """Chunks of ``texts``; the first as if a model change had not re-embedded it yet."""
+    chunks_replace(company=company, source_type=source_type, source_id=1,
+                   chunks=[ChunkInput(text=text, position=i) for i, text in enumerate(texts)])
+    Chunk.objects.filter(position=0).update(embedding_model="an-old-model")
+
+
 @pytest.mark.django_db
 def test_chunks_of_another_model_are_found_by_their_words_until_reembedded(company):
     from knowledge.answers import local_answer
 
     question = "How long is the refund window?"
     with tenant_scope(company):
-        chunks_replace(company=company, source_type="summary", source_id=1, chunks=[
-            ChunkInput(text="The refund window is 30 days from delivery.", position=0),
-            ChunkInput(text="Our office dog is called Biscuit.", position=1),
-        ])
-        Chunk.objects.filter(position=0).update(embedding_model="an-old-model")  # a model change, not re-embedded yet
+        _store_the_first_under_an_old_model(
+            company, "summary", ["The refund window is 30 days from delivery.", "Our office dog is called Biscuit."])
         vector_hits = chunks_search(company=company, query=question, k=5, mode="vector")
         assert [h.text for h in vector_hits] == ["Our office dog is called Biscuit."]  # old vectors mean nothing here
         hits = chunks_search(company=company, query=question, k=5, mode="hybrid")
@@ -208,11 +212,8 @@ def test_meeting_search_candidates_leave_chunks_of_another_model_to_their_words(
     from knowledge.retrieval import chunks_candidates
 
     with tenant_scope(company):
-        chunks_replace(company=company, source_type="transcript", source_id=1, chunks=[
-            ChunkInput(text="Sam: the refund window is 30 days from delivery.", position=0),
-            ChunkInput(text="Ana: our office dog is called Biscuit.", position=1),
-        ])
-        Chunk.objects.filter(position=0).update(embedding_model="an-old-model")
+        _store_the_first_under_an_old_model(company, "transcript", ["Sam: the refund window is 30 days from delivery.",
+                                                                    "Ana: our office dog is called Biscuit."])
         candidates = chunks_candidates(company=company, query="How long is the refund window?", n=10)
     assert [c.text for c in candidates.text] == ["Sam: the refund window is 30 days from delivery."]
     assert candidates.text[0].similarity is None
