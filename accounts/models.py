@@ -182,3 +182,6 @@ class WorkerHeartbeat(models.Model):
 
     hostname = models.CharField(max_length=255, unique=True)
     seen_at = models.DateTimeField()
+    # The model this worker embeds chunks with: a web process embedding questions with another finds
+    # those chunks by their words only (/ready says so).
+    retrieval_model = models.CharField(max_length=100, blank=True)

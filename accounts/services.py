@@ -311,8 +311,10 @@ def demo_company_seed(*, password: str) -> tuple[Company, User]:
     return company, user
 
 
-def worker_heartbeat_record(*, hostname: str) -> None:
-    WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"seen_at": timezone.now()})
+def worker_heartbeat_record(*, hostname: str, retrieval_model: str = "") -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname, defaults={"seen_at": timezone.now(), "retrieval_model": retrieval_model}
+    )
 
 
 def audit_record(*, company: Company, action: str, actor: User | None = None, target_type: str = "",

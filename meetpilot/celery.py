@@ -70,9 +70,10 @@ class HeartbeatStep(bootsteps.StartStopStep):
 
     def _beat(self, worker):
         from accounts.services import worker_heartbeat_record
+        from knowledge.embeddings import embedding_model_name
 
         try:
-            worker_heartbeat_record(hostname=worker.hostname)
+            worker_heartbeat_record(hostname=worker.hostname, retrieval_model=embedding_model_name())
         except Exception:  # a missed beat must never take the worker down
             import logging
 

@@ -51,12 +51,32 @@ def _check_worker() -> dict:
     return {"ok": fresh, "last_seen_seconds": round(age, 1), "hostname": newest.hostname}
 
 
+def _check_embeddings() -> dict:
+    """This process's retrieval model beside the live workers'. A difference (a node that fell back to MiniLM,
+    a half-done upgrade) does not make the process unready, but its questions then find the workers' chunks
+    by their words only, so it is reported."""
+    from knowledge.embeddings import embedding_model_name
+
+    mine = embedding_model_name()
+    since = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    workers = sorted(
+        set(WorkerHeartbeat.objects.filter(seen_at__gte=since).exclude(retrieval_model="")
+            .values_list("retrieval_model", flat=True))
+    )
+    out = {"ok": True, "model": mine, "workers": workers}
+    if any(model != mine for model in workers):
+        out["warning"] = (f"this process embeds questions with {mine}, workers index with {', '.join(workers)}: "
+                          "chunks of another model are found by their words only (docs/operations.md, Upgrades)")
+    return out
+
+
 CHECKS = {
     "database": _check_database,
     "pgvector": _check_pgvector,
     "broker": _check_broker,
     "channel_layer": _check_channel_layer,
     "worker": _check_worker,
+    "embeddings": _check_embeddings,
 }
 
 

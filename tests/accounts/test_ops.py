@@ -173,3 +173,17 @@ def test_nul_characters_are_a_400_not_a_500(admin):
     response = admin.api().patch("/api/v1/company", '{"name": "Ac\\u0000me"}', content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "bad_request"
     assert admin.browser().get("/meetings/?q=a%00b").status_code == 400
+
+
+@pytest.mark.django_db
+def test_ready_reports_workers_that_index_with_another_retrieval_model():
+    from knowledge.embeddings import embedding_model_name
+
+    WorkerHeartbeat.objects.create(hostname="same@host", seen_at=timezone.now(), retrieval_model=embedding_model_name())
+    check = Client().get("/ready").json()["checks"]["embeddings"]
+    assert check["ok"] and check["workers"] == [embedding_model_name()] and "warning" not in check
+    WorkerHeartbeat.objects.create(hostname="other@host", seen_at=timezone.now(), retrieval_model="an-old-model")
+    response = Client().get("/ready")
+    check = response.json()["checks"]["embeddings"]
+    # still ready (a rolling upgrade must not take every web process out), but said
+    assert response.status_code == 200 and check["ok"] and "an-old-model" in check["warning"]

@@ -218,3 +218,20 @@ def test_meeting_search_candidates_leave_chunks_of_another_model_to_their_words(
     assert [c.text for c in candidates.text] == ["Sam: the refund window is 30 days from delivery."]
     assert candidates.text[0].similarity is None
     assert [c.text for c in candidates.vector] == ["Ana: our office dog is called Biscuit."]
+
+
+@pytest.mark.django_db
+def test_the_index_path_also_leaves_chunks_of_another_model_out(company, monkeypatch):
+    """Large companies take the HNSW index (``vector_plan``); its list filters by model like the exact scan."""
+    from knowledge import retrieval
+
+    taken = []
+    monkeypatch.setattr(retrieval, "vector_plan", lambda cursor, **kw: taken.append("hnsw") or ("hnsw", 100))
+    monkeypatch.setattr(retrieval, "_vector_exact", lambda *a, **kw: [])  # every hit comes from the index
+    with tenant_scope(company):
+        _store_the_first_under_an_old_model(company, "summary", ["The refund window is 30 days from delivery.",
+                                                                 "Our office dog is called Biscuit.",
+                                                                 "Invoices are sent on the first Monday."])
+        hits = chunks_search(company=company, query="How long is the refund window?", k=2, mode="vector")
+    assert taken and sorted(h.text for h in hits) == ["Invoices are sent on the first Monday.",
+                                                      "Our office dog is called Biscuit."]
