@@ -90,9 +90,10 @@ class Ranking:
     speaker_boost: float = 2.0  # score * (1 + boost * share of the window's lines by a named speaker)
     max_overlap: float = 0.5  # drop a transcript window sharing more than this share of its segments
     # ... or starting within this many characters (of the meeting's indexed windows, one after another) of
-    # a listed one, i.e. its next or previous window: five hits are five moments, not one seen through
-    # its overlapping windows (QMSum dev, folds: R@5 within 0.769 -> 0.785 with fusion alone).
-    min_spacing_chars: int = 1000
+    # a listed one, i.e. its next few windows: five hits are five moments, not one seen through its
+    # overlapping windows (QMSum dev, folds: R@5 within 0.769 -> 0.785 with fusion alone at 1,000; with
+    # e5-small, chosen on the training folds of each fold, 1,500: within 0.828 -> 0.839; docs/analysis.md).
+    min_spacing_chars: int = 1500
     # "none", "text" (the BM25 list gets the question without its template words) or "both" (the
     # embedded question too): "What did the group discuss about X" is about X.
     clean_query: str = "none"
