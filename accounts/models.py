@@ -73,7 +73,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     # IANA name (e.g. "Europe/Lisbon") for the daily digest and dates in emails; empty means the site's TIME_ZONE.
-    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone_name])
+    # db_default: the previous release inserts users without the column during a rolling upgrade.
+    timezone = models.CharField(max_length=64, blank=True, default="", db_default="",
+                                validators=[validate_timezone_name])
 
     objects = UserManager()
 
@@ -184,4 +186,5 @@ class WorkerHeartbeat(models.Model):
     seen_at = models.DateTimeField()
     # The model this worker embeds chunks with: a web process embedding questions with another finds
     # those chunks by their words only (/ready says so).
-    retrieval_model = models.CharField(max_length=100, blank=True)
+    # db_default: a worker of the previous release, started after the migration, inserts without the column.
+    retrieval_model = models.CharField(max_length=100, blank=True, default="", db_default="")

@@ -247,7 +247,7 @@ def main() -> None:
             rows = bench_indexing(scratch, meetings)
             print(table("meeting_index of a 2-hour meeting", ["", "turns", "windows", "meeting_index"], rows))
     finally:
-        if not args.keep and not args.reuse:  # a --reuse run leaves the database it was given
+        if not args.keep:
             database_drop(name)
 
 

@@ -69,14 +69,19 @@ class HeartbeatStep(bootsteps.StartStopStep):
             self.tref.cancel()
 
     def _beat(self, worker):
+        import logging
+
         from accounts.services import worker_heartbeat_record
         from knowledge.embeddings import embedding_model_name
 
         try:
-            worker_heartbeat_record(hostname=worker.hostname, retrieval_model=embedding_model_name())
+            model = embedding_model_name()
+        except Exception:  # a misconfigured model is the tasks' error: the beat still says the worker lives
+            logging.getLogger(__name__).exception("worker heartbeat: retrieval model unknown")
+            model = ""
+        try:
+            worker_heartbeat_record(hostname=worker.hostname, retrieval_model=model)
         except Exception:  # a missed beat must never take the worker down
-            import logging
-
             logging.getLogger(__name__).exception("worker heartbeat failed")
 
 

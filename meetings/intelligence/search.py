@@ -9,8 +9,8 @@ the query embedding. The shipped ``Ranking`` orders their union with the learned
 finding the meeting is half the answer), a speaker the question names ("what did Sam say about
 pricing", "What did PhD C think ..."), cosine and topic-word coverage. ``Ranking()`` without a
 model is the earlier weighted reciprocal rank fusion with its speaker lift and meeting scaling.
-Transcript windows overlap by half, so a window that mostly repeats one already listed, or is
-its next or previous window, is dropped: the list shows different moments.
+Transcript windows overlap by half, so a window that mostly repeats one already listed, or starts
+within ``min_spacing_chars`` of it on either side, is dropped: the list shows different moments.
 
 Filters: what ``chunks_candidates`` can express is pushed down: the date range (meeting chunks
 are stored with the meeting's date as their chunk date), the platform (``metadata``
@@ -90,9 +90,10 @@ class Ranking:
     speaker_boost: float = 2.0  # score * (1 + boost * share of the window's lines by a named speaker)
     max_overlap: float = 0.5  # drop a transcript window sharing more than this share of its segments
     # ... or starting within this many characters (of the meeting's indexed windows, one after another) of
-    # a listed one, i.e. its next few windows: five hits are five moments, not one seen through its
-    # overlapping windows (QMSum dev, folds: R@5 within 0.769 -> 0.785 with fusion alone at 1,000; with
-    # e5-small, chosen on the training folds of each fold, 1,500: within 0.828 -> 0.839; docs/analysis.md).
+    # a listed one, i.e. the few windows either side of it: five hits are five moments, not one seen through
+    # its overlapping windows (QMSum dev, folds: R@5 within 0.769 -> 0.780 with fusion alone at 1,000; with
+    # e5-small 1,500: within 0.828 -> 0.839, across 0.565 -> 0.570, where each fold's training folds chose
+    # 1,000-2,000; docs/analysis.md).
     min_spacing_chars: int = 1500
     # "none", "text" (the BM25 list gets the question without its template words) or "both" (the
     # embedded question too): "What did the group discuss about X" is about X.

@@ -187,3 +187,21 @@ def test_ready_reports_workers_that_index_with_another_retrieval_model():
     check = response.json()["checks"]["embeddings"]
     # still ready (a rolling upgrade must not take every web process out), but said
     assert response.status_code == 200 and check["ok"] and "an-old-model" in check["warning"]
+
+
+@pytest.mark.django_db
+def test_a_worker_beats_even_when_its_retrieval_model_is_misconfigured(monkeypatch):
+    from types import SimpleNamespace
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from knowledge import embeddings
+    from meetpilot.celery import HeartbeatStep
+
+    def misconfigured():
+        raise ImproperlyConfigured("EMBEDDINGS_LOCAL_MODEL")
+
+    monkeypatch.setattr(embeddings, "embedding_model_name", misconfigured)
+    HeartbeatStep._beat(None, SimpleNamespace(hostname="worker@host"))
+    beat = WorkerHeartbeat.objects.get(hostname="worker@host")
+    assert beat.retrieval_model == "" and beat.seen_at > timezone.now() - timedelta(seconds=5)
