@@ -434,10 +434,15 @@ def run(args: argparse.Namespace | None = None) -> str:
             + f"; shipped {DEFAULT_RANKING.min_spacing_chars}"
         )
         out.append(f"shipped ranking: {'learned weights' if DEFAULT_RANKING.model else 'rank fusion (no weights)'}")
+        indexing = (
+            "the meetings of a --keep run reused (no import)"
+            if reuse
+            else f"import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
+            f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s"
+        )
         out.append(
             f"windows: {len(product_windows)} ({WINDOW_MIN_CHARS}-{WINDOW_MAX_CHARS} chars, "
-            f"overlap {WINDOW_OVERLAP}); import + index of {len(meetings)} meetings {import_seconds:.0f} s, "
-            f"meeting_index median {statistics.median(i.index_seconds for i in imported.values()):.2f} s"
+            f"overlap {WINDOW_OVERLAP}); {indexing}"
         )
         out.append(
             f"search() latency over {len(timings)} calls (k=10, question embedding included): "
