@@ -52,6 +52,11 @@ _MAX_TOKENS = 256  # the model's trained sequence length
 E5_SCALE_ANCHORS = ((0.784, 0.137), (0.858, 0.508))
 
 
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (an all-zero row stays zero)."""
+    return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+
+
 class Embedder(Protocol):
     name: str
     dim: int
@@ -126,7 +131,7 @@ class LocalOnnxEmbedder(_SymmetricModel):
         hidden = self._session.run(None, feeds)[0]  # type: ignore[union-attr]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return _unit(pooled)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self._load()
@@ -178,7 +183,7 @@ class LocalE5Embedder:
             with _e5_lock:
                 vectors = self._engine.query(batch) if queries else self._engine.passage(batch)
             out[start : start + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(len(batch), self.dim)
-        return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return _unit(out)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self._run(list(texts), queries=False)
@@ -265,8 +270,7 @@ class OpenAIEmbedder(_SymmetricModel):
         for start in range(0, len(texts), self.batch_size):
             batch = [t or " " for t in texts[start : start + self.batch_size]]
             vectors = np.asarray(llm_client.embed(texts=batch, model=self.model, dimensions=self.dim), dtype=np.float32)
-            norms = np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-            out[start : start + len(batch)] = vectors / norms
+            out[start : start + len(batch)] = _unit(vectors)
         return out
 
 

@@ -367,6 +367,11 @@ def _vector(cursor, *, company_id: int, where: str, params: dict, qvec: str, n: 
 # --- fusion -----------------------------------------------------------------------------------
 
 
+def _vector_hit(row: tuple) -> ChunkHit:
+    """A row of the vector list: its score is its similarity, on the common scale like every hit's."""
+    return _hit(row, score=common_scale(row[_SIMILARITY]), text_rank=None, similarity=row[_SIMILARITY])
+
+
 def _hit(row: tuple, *, score: float, text_rank: float | None, similarity: float | None) -> ChunkHit:
     (chunk_id, source_type, source_id, document_id, title, page, text, start_char, end_char, metadata,
      access_level, position) = row[:_RANK]
@@ -423,8 +428,7 @@ def chunks_search(
     with connection.cursor() as cursor:
         if mode == "vector":
             rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=k)
-            return [_hit(r, score=common_scale(r[_SIMILARITY]), text_rank=None, similarity=r[_SIMILARITY])
-                    for r in rows[:k]]
+            return [_vector_hit(r) for r in rows[:k]]
         text_rows = _fulltext(cursor, where=where, params=params, query=query, n=k if mode == "fulltext" else n,
                               qvec=qvec, company_id=company.pk)
         if mode == "fulltext":
@@ -592,8 +596,7 @@ def chunks_candidates(
             vector_rows = _vector(cursor, company_id=company.pk, where=where, params=params, qvec=qvec, n=n)
     return Candidates(
         text=[_hit(r, score=r[_RANK], text_rank=r[_RANK], similarity=r[_SIMILARITY]) for r in text_rows],
-        vector=[_hit(r, score=common_scale(r[_SIMILARITY]), text_rank=None, similarity=r[_SIMILARITY])
-                for r in vector_rows],
+        vector=[_vector_hit(r) for r in vector_rows],
     )
 
 

@@ -42,12 +42,17 @@ def _check_channel_layer() -> dict:
     return {"ok": True, "backend": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]}
 
 
+def _live_since():
+    """Heartbeats since then are of live workers."""
+    return timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+
+
 def _check_worker() -> dict:
     newest = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if newest is None:
         return {"ok": False, "error": "no worker has reported yet"}
     age = (timezone.now() - newest.seen_at).total_seconds()
-    fresh = newest.seen_at >= timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    fresh = newest.seen_at >= _live_since()
     return {"ok": fresh, "last_seen_seconds": round(age, 1), "hostname": newest.hostname}
 
 
@@ -58,9 +63,8 @@ def _check_embeddings() -> dict:
     from knowledge.embeddings import embedding_model_name
 
     mine = embedding_model_name()
-    since = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     workers = sorted(
-        set(WorkerHeartbeat.objects.filter(seen_at__gte=since).exclude(retrieval_model="")
+        set(WorkerHeartbeat.objects.filter(seen_at__gte=_live_since()).exclude(retrieval_model="")
             .values_list("retrieval_model", flat=True))
     )
     out = {"ok": True, "model": mine, "workers": workers}

@@ -3,6 +3,7 @@ import time
 import pytest
 
 from accounts.models import WorkerHeartbeat
+from knowledge.embeddings import embedding_model_name
 from meetpilot.celery import app
 
 
@@ -18,6 +19,4 @@ def test_real_worker_runs_tasks_and_writes_a_heartbeat(celery_worker):
     while not WorkerHeartbeat.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert WorkerHeartbeat.objects.exists()
-    from knowledge.embeddings import embedding_model_name
-
     assert WorkerHeartbeat.objects.latest("seen_at").retrieval_model == embedding_model_name()
